@@ -1,0 +1,180 @@
+//! Output decoding (the paper's third contribution: temporal-weighting decoding).
+//!
+//! The last synapse's currents `I[t, b, c]` become logits `Y[b, c]` for cross entropy:
+//!
+//! | kind          | output unit                     | logits                               |
+//! |---------------|---------------------------------|--------------------------------------|
+//! | `temporal`    | fire-once IF                    | `sum_t w[t] O[t]`, `w` decreasing     |
+//! | `first_spike` | fire-once IF                    | `-scale * t_first / T` (T if silent)  |
+//! | `count`       | IF firing repeatedly (reset -1) | `scale/T * sum_t O[t]`                |
+//! | `membrane`    | none: `v[t] = sum_{k<=t} I[k]`  | `sum_t w[t] v[t]`                     |
+//!
+//! `temporal` weights are exponential `w[t] ~ g^-t` or linear `w[t] ~ (T - t)`, normalized
+//! so that `sum_t w[t] = scale`: earlier output spikes weigh more, which pushes the network to
+//! decide early. `first_spike` equals linear weighting up to a constant (`t_first = sum_t t
+//! O[t] + T (1 - sum_t O[t])` for a fire-once unit), kept as its own name for comparisons.
+
+use crate::kernels::{kernels, IfParams};
+use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecoderKind {
+    Temporal,
+    FirstSpike,
+    Count,
+    Membrane,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weighting {
+    /// `w[t] ~ base^-t`.
+    Exp,
+    /// `w[t] ~ (T - t)`.
+    Linear,
+    /// `w[t] ~ 1`.
+    Uniform,
+    /// Only the last step counts (membrane decoder: the final potential).
+    Last,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecoderConfig {
+    pub kind: DecoderKind,
+    /// Time weighting for `temporal` and `membrane`.
+    pub weighting: Weighting,
+    /// `g` of the exponential weighting.
+    pub base: f32,
+    /// Sum of the time weights: the logit scale.
+    pub scale: f32,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig { kind: DecoderKind::Temporal, weighting: Weighting::Exp, base: 1.25, scale: 10.0 }
+    }
+}
+
+/// Time weights `w[t]` for `t = 0..T`.
+pub fn time_weights(cfg: &DecoderConfig, t: usize) -> Vec<f32> {
+    let raw: Vec<f32> = match cfg.kind {
+        DecoderKind::FirstSpike => return (0..t).map(|k| cfg.scale * (t - k) as f32 / t as f32).collect(),
+        DecoderKind::Count => return vec![cfg.scale / t as f32; t],
+        _ => match cfg.weighting {
+            Weighting::Exp => (0..t).map(|k| cfg.base.powi(-(k as i32))).collect(),
+            Weighting::Linear => (0..t).map(|k| (t - k) as f32).collect(),
+            Weighting::Uniform => vec![1.0; t],
+            Weighting::Last => (0..t).map(|k| if k + 1 == t { 1.0 } else { 0.0 }).collect(),
+        },
+    };
+    let sum: f32 = raw.iter().sum();
+    raw.iter().map(|w| w * cfg.scale / sum).collect()
+}
+
+pub struct Decoder {
+    pub cfg: DecoderConfig,
+    /// The output neuron (absent for `membrane`).
+    pub neuron: Option<IfParams>,
+    /// `[T, B, C]`: output spikes, or membrane potentials for `membrane`.
+    pub out: Tensor,
+    v: Vec<f32>,
+    w: Vec<f32>,
+}
+
+impl Decoder {
+    /// `neuron` gives the surrogate and mask settings of the output neuron.
+    pub fn new(cfg: DecoderConfig, neuron: IfParams) -> Self {
+        let neuron = match cfg.kind {
+            DecoderKind::Membrane => None,
+            DecoderKind::Count => Some(IfParams { fire_once: false, mask_grad: false, ..neuron }),
+            _ => Some(IfParams { fire_once: true, ..neuron }),
+        };
+        Decoder { cfg, neuron, out: Tensor::default(), v: Vec::new(), w: Vec::new() }
+    }
+
+    /// Whether `out` holds spikes (false: membrane potentials).
+    pub fn spiking(&self) -> bool {
+        self.neuron.is_some()
+    }
+
+    // cur is [T, B, C]; logits (reset) is [B, C]
+    pub fn forward(&mut self, cur: &Tensor, logits: &mut Tensor) {
+        let (t, b, c) = (cur.shape[0], cur.shape[1], cur.shape[2]);
+        let n = b * c;
+        self.w = time_weights(&self.cfg, t);
+        self.out.reset(&cur.shape);
+        match &self.neuron {
+            Some(p) => {
+                self.v.resize(cur.len(), 0.0);
+                kernels().if_forward(p, t, n, &cur.data, &mut self.out.data, &mut self.v);
+            }
+            None => {
+                // v[t] = v[t-1] + I[t]
+                self.out.data.copy_from_slice(&cur.data);
+                for k in 1..t {
+                    let (prev, rest) = self.out.data.split_at_mut(k * n);
+                    rest[..n].iter_mut().zip(&prev[(k - 1) * n..]).for_each(|(a, p)| *a += p);
+                }
+            }
+        }
+        logits.reset(&[b, c]);
+        // Y = sum_t w[t] out[t]
+        for k in 0..t {
+            let wk = self.w[k];
+            logits.data.iter_mut().zip(&self.out.data[k * n..(k + 1) * n]).for_each(|(y, o)| *y += wk * o);
+        }
+    }
+
+    // dlogits is [B, C]; dcur (reset) is [T, B, C]
+    pub fn backward(&mut self, cur: &Tensor, dlogits: &Tensor, dcur: &mut Tensor) {
+        let t = cur.shape[0];
+        let n = cur.len() / t;
+        dcur.reset(&cur.shape);
+        match &self.neuron {
+            Some(p) => {
+                // dO[t] = w[t] dY
+                let mut dout = vec![0.0f32; cur.len()];
+                for k in 0..t {
+                    dout[k * n..(k + 1) * n].iter_mut().zip(&dlogits.data).for_each(|(d, g)| *d = self.w[k] * g);
+                }
+                kernels().if_backward(p, t, n, &self.out.data, &self.v, &dout, &mut dcur.data);
+            }
+            None => {
+                // dI[k] = sum_{t >= k} w[t] dY
+                let mut suffix = 0.0f32;
+                for k in (0..t).rev() {
+                    suffix += self.w[k];
+                    dcur.data[k * n..(k + 1) * n].iter_mut().zip(&dlogits.data).for_each(|(d, g)| *d = suffix * g);
+                }
+            }
+        }
+    }
+
+    /// Logits from the outputs seen up to and including step `upto` (decision at time `upto`).
+    pub fn logits_until(&self, upto: usize, logits: &mut [f32]) {
+        let n = logits.len();
+        logits.fill(0.0);
+        for k in 0..=upto.min(self.w.len() - 1) {
+            let wk = self.w[k];
+            logits.iter_mut().zip(&self.out.data[k * n..(k + 1) * n]).for_each(|(y, o)| *y += wk * o);
+        }
+    }
+
+    /// Step at which sample `b` first has an output spike (membrane: a potential at or above
+    /// threshold 1); `T` if never.
+    pub fn first_output_time(&self, b: usize, classes: usize) -> usize {
+        let t = self.out.shape[0];
+        let n = self.out.len() / t;
+        for k in 0..t {
+            let row = &self.out.data[k * n + b * classes..k * n + (b + 1) * classes];
+            let hit = if self.spiking() { row.iter().any(|&s| s > 0.0) } else { row.iter().any(|&v| v >= 1.0) };
+            if hit {
+                return k;
+            }
+        }
+        t
+    }
+}

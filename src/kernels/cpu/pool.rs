@@ -1,0 +1,72 @@
+//! Average and max pooling over `[C, H, W]` frames, one frame per rayon task.
+
+use crate::kernels::PoolGeom;
+use rayon::prelude::*;
+
+/// Calls `f(out_index, in_index)` for every (output unit, input in its window) pair.
+#[inline]
+fn for_each_window(g: &PoolGeom, mut f: impl FnMut(usize, usize)) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    for c in 0..g.c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = (c * oh + oy) * ow + ox;
+                for i in 0..g.k {
+                    let row = (c * g.in_h + oy * g.stride + i) * g.in_w + ox * g.stride;
+                    for j in 0..g.k {
+                        f(o, row + j);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// x is [frames, C*H*W], y is [frames, C*OH*OW]
+pub fn avg_forward(g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32]) {
+    let inv = 1.0 / (g.k * g.k) as f32;
+    y[..frames * g.out_len()].par_chunks_mut(g.out_len()).zip(x.par_chunks(g.in_len())).for_each(|(yf, xf)| {
+        yf.fill(0.0);
+        for_each_window(g, |o, i| yf[o] += xf[i]);
+        yf.iter_mut().for_each(|v| *v *= inv);
+    });
+}
+
+pub fn avg_backward(g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]) {
+    let inv = 1.0 / (g.k * g.k) as f32;
+    dx[..frames * g.in_len()].par_chunks_mut(g.in_len()).zip(dy.par_chunks(g.out_len())).for_each(|(dxf, dyf)| {
+        dxf.fill(0.0);
+        for_each_window(g, |o, i| dxf[i] += dyf[o] * inv);
+    });
+}
+
+// arg[f, o] is the index within frame f of the window's maximum (first one on ties)
+pub fn max_forward(g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32], arg: &mut [u32]) {
+    let ol = g.out_len();
+    y[..frames * ol]
+        .par_chunks_mut(ol)
+        .zip(arg[..frames * ol].par_chunks_mut(ol))
+        .zip(x.par_chunks(g.in_len()))
+        .for_each(|((yf, af), xf)| {
+            yf.fill(f32::NEG_INFINITY);
+            for_each_window(g, |o, i| {
+                if xf[i] > yf[o] {
+                    yf[o] = xf[i];
+                    af[o] = i as u32;
+                }
+            });
+        });
+}
+
+pub fn max_backward(g: &PoolGeom, frames: usize, dy: &[f32], arg: &[u32], dx: &mut [f32]) {
+    let ol = g.out_len();
+    dx[..frames * g.in_len()]
+        .par_chunks_mut(g.in_len())
+        .zip(dy.par_chunks(ol).zip(arg.par_chunks(ol)))
+        .for_each(|(dxf, (dyf, af))| {
+            dxf.fill(0.0);
+            for (d, &a) in dyf.iter().zip(af) {
+                dxf[a as usize] += d;
+            }
+        });
+}

@@ -1,0 +1,28 @@
+//! Flatten: `[T, B, C, H, W]` -> `[T, B, C*H*W]`. Frames are already contiguous, so this
+//! only changes the shape.
+
+use super::{with_frame, Layer};
+use crate::tensor::Tensor;
+
+pub struct Flatten;
+
+impl Layer for Flatten {
+    fn describe(&self) -> String {
+        "flatten".into()
+    }
+    fn out_frame(&self, in_frame: &[usize]) -> Vec<usize> {
+        vec![in_frame.iter().product()]
+    }
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
+        y.shape = with_frame(x, &[x.frame_len()]);
+        y.data.clear();
+        y.data.extend_from_slice(&x.data);
+    }
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
+        if let Some(dx) = dx {
+            dx.shape = x.shape.clone();
+            dx.data.clear();
+            dx.data.extend_from_slice(&dy.data);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Layers: each owns its parameters and writes its forward and hand-written backward side by
+//! side. Activations are `[T, B, frame...]` tensors owned by the model, so a layer reads its
+//! input and output again in backward instead of keeping copies.
+
+pub mod avg_pool;
+pub mod conv2d;
+pub mod flatten;
+pub mod linear;
+pub mod max_pool;
+pub mod neuron;
+
+use crate::tensor::Tensor;
+
+/// A learnable tensor and its gradient, found by name (as in a `safetensors` file).
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub value: Vec<f32>,
+    pub grad: Vec<f32>,
+    /// Whether weight decay applies (not to gains and biases).
+    pub decay: bool,
+}
+
+impl Param {
+    pub fn new(name: &str, shape: &[usize], value: Vec<f32>, decay: bool) -> Self {
+        assert_eq!(shape.iter().product::<usize>(), value.len());
+        Param { name: name.to_string(), shape: shape.to_vec(), grad: vec![0.0; value.len()], value, decay }
+    }
+}
+
+pub trait Layer: Send {
+    /// Short description for `ttfs info`, e.g. `conv 1->32 k3 s1 p1`.
+    fn describe(&self) -> String;
+
+    /// Shape of one output frame given one input frame's shape.
+    fn out_frame(&self, in_frame: &[usize]) -> Vec<usize>;
+
+    /// `x` is `[T, B, in_frame...]`; `y` is reset to `[T, B, out_frame...]` and written.
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor);
+
+    /// Given `dy` (same shape as `y`), accumulate parameter gradients and, when `dx` is given,
+    /// overwrite it with the gradient of the input (reset to `x`'s shape).
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>);
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+
+    /// Multiply-adds per frame of a dense forward pass (for `ttfs info`).
+    fn macs_per_frame(&self, _in_frame: &[usize]) -> usize {
+        0
+    }
+
+    /// Spiking neurons only: true, so monitors can tell spikes apart from currents.
+    fn is_neuron(&self) -> bool {
+        false
+    }
+
+    /// Spiking neurons only: their settings.
+    fn neuron_params_mut(&mut self) -> Option<&mut crate::kernels::IfParams> {
+        None
+    }
+
+    /// Called once before training / inference; the default does nothing.
+    fn set_training(&mut self, _training: bool) {}
+}
+
+/// `[T, B]` followed by `frame`.
+pub(crate) fn with_frame(x: &Tensor, frame: &[usize]) -> Vec<usize> {
+    let mut s = x.shape[..2].to_vec();
+    s.extend_from_slice(frame);
+    s
+}

@@ -1,0 +1,56 @@
+//! The TTFS neuron layer: non-leaky integrate-and-fire, threshold 1, fires at most once.
+//! A thin wrapper over the fused kernel in `kernels/cpu/integrate_fire.rs` (which states the
+//! equations); this layer only keeps the membrane potentials that backward needs.
+
+use super::Layer;
+use crate::kernels::{kernels, IfParams};
+use crate::tensor::Tensor;
+
+pub struct Neuron {
+    pub params: IfParams,
+    /// `[T, B*F]` membrane potentials of the last forward pass.
+    v: Vec<f32>,
+}
+
+impl Neuron {
+    pub fn new(params: IfParams) -> Self {
+        Neuron { params, v: Vec::new() }
+    }
+}
+
+impl Layer for Neuron {
+    fn describe(&self) -> String {
+        let p = &self.params;
+        format!(
+            "if{} ({:?} alpha {}{})",
+            if p.fire_once { " fire-once" } else { " multi-spike" },
+            p.surrogate.kind,
+            p.surrogate.alpha,
+            if p.mask_grad { ", grad through mask" } else { "" }
+        )
+    }
+    fn out_frame(&self, f: &[usize]) -> Vec<usize> {
+        f.to_vec()
+    }
+    fn is_neuron(&self) -> bool {
+        true
+    }
+    fn neuron_params_mut(&mut self) -> Option<&mut IfParams> {
+        Some(&mut self.params)
+    }
+    // x (currents) and y (spikes) are [T, B, ...]
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
+        let t = x.shape[0];
+        let n = x.len() / t;
+        y.reset(&x.shape);
+        self.v.resize(x.len(), 0.0);
+        kernels().if_forward(&self.params, t, n, &x.data, &mut y.data, &mut self.v);
+    }
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
+        if let Some(dx) = dx {
+            let t = x.shape[0];
+            dx.reset(&x.shape);
+            kernels().if_backward(&self.params, t, x.len() / t, &y.data, &self.v, &dy.data, &mut dx.data);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! ttfs: train time-to-first-spike spiking neural networks from scratch, fast.
+//!
+//! Layering (nothing lower imports anything higher):
+//! `tensor`, `rng`, `surrogate` -> `kernels` -> `layers`, `weight_norm`, `ettfs_init` ->
+//! `decoder`, `encoding`, `loss`, `spec` -> `model` -> `optim`, `metrics`, `train`; `data`
+//! beside them; the command line (`main.rs`) on top.
+//!
+//! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
+//! (temporal weighting) and `layers/avg_pool.rs`.
+
+pub mod decoder;
+pub mod encoding;
+pub mod ettfs_init;
+pub mod kernels;
+pub mod layers;
+pub mod loss;
+pub mod model;
+pub mod rng;
+pub mod spec;
+pub mod surrogate;
+pub mod tensor;
+pub mod weight_norm;

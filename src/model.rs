@@ -1,0 +1,257 @@
+//! A network: a sequence of layers built from a spec, followed by a decoder.
+
+use crate::decoder::{Decoder, DecoderConfig};
+use crate::encoding::{Encoding, ZeroInput};
+use crate::ettfs_init::Init;
+use crate::kernels::IfParams;
+use crate::layers::{
+    avg_pool::AvgPool2d, conv2d::Conv2d, flatten::Flatten, linear::Linear, max_pool::MaxPool2d, neuron::Neuron, Layer,
+    Param,
+};
+use crate::loss;
+use crate::rng::Rng;
+use crate::spec::{self, LayerSpec};
+use crate::surrogate::{Surrogate, SurrogateKind};
+use crate::tensor::Tensor;
+use crate::weight_norm::Norm;
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Layers, see `spec.rs`, e.g. `fc400 if fc400 if fc10`.
+    pub spec: String,
+    /// Number of time steps T.
+    pub time_steps: usize,
+    pub encoding: Encoding,
+    pub zero_input: ZeroInput,
+    pub init: Init,
+    /// Multiplies the initialization's standard deviation (and weight norm's target).
+    pub init_gain: f32,
+    pub norm: Norm,
+    pub surrogate: SurrogateKind,
+    /// Sharpness of the surrogate derivative.
+    pub alpha: f32,
+    /// Let the gradient flow through the fire-once mask (default: detached).
+    pub mask_grad: bool,
+    pub decoder: DecoderConfig,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            spec: "fc256 if fc10".into(),
+            time_steps: 8,
+            encoding: Encoding::Latency,
+            zero_input: ZeroInput::Last,
+            init: Init::Ettfs,
+            init_gain: 1.0,
+            norm: Norm::WeightAffine,
+            surrogate: SurrogateKind::Sigmoid,
+            alpha: 4.0,
+            mask_grad: false,
+            decoder: DecoderConfig::default(),
+        }
+    }
+}
+
+impl ModelConfig {
+    pub fn if_params(&self) -> IfParams {
+        IfParams {
+            surrogate: Surrogate::new(self.surrogate, self.alpha),
+            fire_once: true,
+            mask_grad: self.mask_grad,
+            smooth: false,
+        }
+    }
+}
+
+pub struct Model {
+    pub cfg: ModelConfig,
+    pub layers: Vec<Box<dyn Layer>>,
+    /// Frame shape entering each layer; the last entry is the output frame `[classes]`.
+    pub frames: Vec<Vec<usize>>,
+    pub decoder: Decoder,
+    /// `acts[0]` is the encoded input `[T, B, in_frame...]`, `acts[i + 1]` layer `i`'s output.
+    pub acts: Vec<Tensor>,
+    grads: Vec<Tensor>,
+    pub logits: Tensor,
+    dlogits: Tensor,
+}
+
+impl Model {
+    /// Build a model for input frames of shape `input` (`[C, H, W]` or `[F]`).
+    pub fn new(cfg: &ModelConfig, input: &[usize], rng: &mut Rng) -> Result<Model> {
+        if cfg.time_steps == 0 {
+            bail!("model.time_steps must be at least 1");
+        }
+        let specs = spec::parse(&cfg.spec)?;
+        let t = cfg.time_steps;
+        let neuron = cfg.if_params();
+        let mut layers: Vec<Box<dyn Layer>> = Vec::new();
+        let mut frames = vec![input.to_vec()];
+        let mut synapse = 0;
+        for s in &specs {
+            let f = frames.last().unwrap().clone();
+            if matches!(s, LayerSpec::Linear { .. }) && f.len() > 1 {
+                layers.push(Box::new(Flatten));
+                frames.push(vec![f.iter().product()]);
+            }
+            let f = frames.last().unwrap().clone();
+            let spatial = || -> Result<()> {
+                if f.len() != 3 {
+                    bail!("layer {s:?} needs [C, H, W] maps but receives {f:?} (is there an fc before it?)");
+                }
+                Ok(())
+            };
+            let layer: Box<dyn Layer> = match *s {
+                LayerSpec::Linear { out } => {
+                    synapse += 1;
+                    Box::new(Linear::new(&format!("fc{synapse}"), f[0], out, cfg.norm, cfg.init, cfg.init_gain, t, rng))
+                }
+                LayerSpec::Conv { out, k, stride, pad } => {
+                    spatial()?;
+                    if f[1] + 2 * pad < k || f[2] + 2 * pad < k {
+                        bail!("conv kernel {k} does not fit {f:?} maps with padding {pad}");
+                    }
+                    synapse += 1;
+                    Box::new(Conv2d::new(
+                        &format!("conv{synapse}"),
+                        f[0],
+                        out,
+                        k,
+                        stride,
+                        pad,
+                        cfg.norm,
+                        cfg.init,
+                        cfg.init_gain,
+                        t,
+                        rng,
+                    ))
+                }
+                LayerSpec::AvgPool { k, stride } | LayerSpec::MaxPool { k, stride } => {
+                    spatial()?;
+                    if f[1] < k || f[2] < k {
+                        bail!("pooling window {k} does not fit {f:?} maps");
+                    }
+                    if matches!(s, LayerSpec::AvgPool { .. }) {
+                        Box::new(AvgPool2d { k, stride })
+                    } else {
+                        Box::new(MaxPool2d::new(k, stride))
+                    }
+                }
+                LayerSpec::Neuron => Box::new(Neuron::new(neuron)),
+                LayerSpec::Flatten => Box::new(Flatten),
+            };
+            frames.push(layer.out_frame(&f));
+            layers.push(layer);
+        }
+        let n = layers.len();
+        Ok(Model {
+            cfg: cfg.clone(),
+            layers,
+            frames,
+            decoder: Decoder::new(cfg.decoder.clone(), neuron),
+            acts: vec![Tensor::default(); n + 1],
+            grads: vec![Tensor::default(); n + 1],
+            logits: Tensor::default(),
+            dlogits: Tensor::default(),
+        })
+    }
+
+    pub fn classes(&self) -> usize {
+        self.frames.last().unwrap().iter().product()
+    }
+
+    /// Set the neurons to smooth mode (forward uses the surrogate's primitive): gradient
+    /// checks only.
+    pub fn set_smooth(&mut self, smooth: bool) {
+        self.cfg_neurons(|p| p.smooth = smooth);
+    }
+
+    fn cfg_neurons(&mut self, f: impl Fn(&mut IfParams)) {
+        for l in &mut self.layers {
+            if let Some(p) = l.neuron_params_mut() {
+                f(p);
+            }
+        }
+        if let Some(p) = &mut self.decoder.neuron {
+            f(p);
+        }
+    }
+
+    /// The input buffer, reshaped to `[T, B, in_frame...]` by the caller via [`Model::forward`].
+    pub fn input_mut(&mut self) -> &mut Tensor {
+        &mut self.acts[0]
+    }
+
+    /// Run forward on `acts[0]` (`[T, B, F]` flat or already shaped); logits go to `self.logits`.
+    pub fn forward(&mut self) {
+        let t = self.acts[0].shape[0];
+        let b = self.acts[0].shape[1];
+        let mut shape = vec![t, b];
+        shape.extend_from_slice(&self.frames[0]);
+        assert_eq!(shape.iter().product::<usize>(), self.acts[0].len(), "input does not match the model's input shape");
+        self.acts[0].shape = shape;
+        for i in 0..self.layers.len() {
+            let (lo, hi) = self.acts.split_at_mut(i + 1);
+            self.layers[i].forward(&lo[i], &mut hi[0]);
+        }
+        let last = self.acts.last().unwrap();
+        self.decoder.forward(last, &mut self.logits);
+    }
+
+    /// Cross entropy of the last forward's logits against `labels`, and all gradients
+    /// (accumulated into each parameter's `grad`). Returns the mean loss.
+    pub fn backward(&mut self, labels: &[usize]) -> f32 {
+        let classes = self.classes();
+        self.dlogits.reset(&self.logits.shape);
+        let loss = loss::cross_entropy(&self.logits.data, labels, classes, &mut self.dlogits.data);
+        self.backward_from_logits();
+        loss
+    }
+
+    /// Backward from gradients already in `dlogits` (set through [`Model::dlogits_mut`]).
+    pub fn backward_from_logits(&mut self) {
+        let n = self.layers.len();
+        {
+            let last = &self.acts[n];
+            self.decoder.backward(last, &self.dlogits, &mut self.grads[n]);
+        }
+        for i in (0..n).rev() {
+            let (glo, ghi) = self.grads.split_at_mut(i + 1);
+            let dx = if i == 0 { None } else { Some(&mut glo[i]) };
+            self.layers[i].backward(&self.acts[i], &self.acts[i + 1], &ghi[0], dx);
+        }
+    }
+
+    pub fn dlogits_mut(&mut self) -> &mut Tensor {
+        self.dlogits.reset(&self.logits.shape);
+        &mut self.dlogits
+    }
+
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
+    }
+
+    pub fn params(&self) -> Vec<&Param> {
+        self.layers.iter().flat_map(|l| l.params()).collect()
+    }
+
+    pub fn zero_grad(&mut self) {
+        for p in self.params_mut() {
+            p.grad.fill(0.0);
+        }
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.params().iter().map(|p| p.value.len()).sum()
+    }
+
+    /// Accuracy credit for the last forward (ties share credit, see `loss::correct_credit`).
+    pub fn correct(&self, labels: &[usize]) -> f32 {
+        let c = self.classes();
+        labels.iter().enumerate().map(|(i, &y)| loss::correct_credit(&self.logits.data[i * c..(i + 1) * c], y)).sum()
+    }
+}

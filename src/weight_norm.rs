@@ -1,0 +1,170 @@
+//! Weight normalization with a learnable affine transform (the paper's second contribution).
+//!
+//! Every forward pass standardizes each output unit's raw weights `V[o, :]` to zero mean and
+//! the initialization's standard deviation `target_std`, then scales by a learnable gain:
+//!
+//! ```text
+//! u[o, i]  = (V[o, i] - mean_o) / (sigma_o + eps)      sigma_o: population std of V[o, :]
+//! W[o, i]  = gamma[o] * target_std * u[o, i]
+//! I        = W x + beta                                (gamma = 1, beta = 0 at the start)
+//! ```
+//!
+//! For inference `W` and `beta` are exactly a plain weight matrix and bias ([`SynapseWeights::fold`]).
+//! Whatever the raw weights drift to, the spread of input currents stays where the
+//! initialization put it, which keeps spike times inside the window of T steps.
+
+use crate::ettfs_init::Init;
+use crate::layers::Param;
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+const EPS: f32 = 1e-5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Norm {
+    /// Plain weights and a learnable bias.
+    None,
+    /// Standardized weights, gamma = 1 and beta = 0 fixed.
+    Weight,
+    /// Standardized weights with learnable gamma and beta (the paper's).
+    WeightAffine,
+}
+
+/// The parameters of a synapse (`[out, fan_in]` weights and `[out]` bias) and how they map to
+/// the effective weights used in the product.
+pub struct SynapseWeights {
+    pub norm: Norm,
+    pub out: usize,
+    pub fan_in: usize,
+    pub target_std: f32,
+    /// Raw weights `V` (`Norm::None`: the weights themselves).
+    pub raw: Param,
+    pub gamma: Param,
+    /// The bias (beta).
+    pub beta: Param,
+    /// Effective weights `W` and bias of the last [`SynapseWeights::refresh`].
+    pub w: Vec<f32>,
+    pub bias: Vec<f32>,
+    u: Vec<f32>,
+    inv_sigma: Vec<f32>,
+}
+
+impl SynapseWeights {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(prefix: &str, shape: &[usize], norm: Norm, init: Init, gain: f32, t: usize, rng: &mut Rng) -> Self {
+        let out = shape[0];
+        let fan_in: usize = shape[1..].iter().product();
+        let raw = Param::new(&format!("{prefix}.weight"), shape, init.sample(out * fan_in, fan_in, t, gain, rng), true);
+        let gamma = Param::new(&format!("{prefix}.gamma"), &[out], vec![1.0; out], false);
+        let beta = Param::new(&format!("{prefix}.bias"), &[out], vec![0.0; out], false);
+        let mut s = SynapseWeights {
+            norm,
+            out,
+            fan_in,
+            target_std: init.std(fan_in, t) * gain,
+            raw,
+            gamma,
+            beta,
+            w: Vec::new(),
+            bias: Vec::new(),
+            u: vec![0.0; out * fan_in],
+            inv_sigma: vec![0.0; out],
+        };
+        s.refresh();
+        s
+    }
+
+    /// Recompute the effective weights from the parameters (once per forward pass).
+    pub fn refresh(&mut self) {
+        let n = self.fan_in;
+        self.bias.clear();
+        self.bias.extend_from_slice(&self.beta.value);
+        if self.norm == Norm::None {
+            self.w.clear();
+            self.w.extend_from_slice(&self.raw.value);
+            return;
+        }
+        self.w.resize(self.out * n, 0.0);
+        for o in 0..self.out {
+            let v = &self.raw.value[o * n..(o + 1) * n];
+            let mean = v.iter().sum::<f32>() / n as f32;
+            let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n as f32;
+            let inv = 1.0 / (var.sqrt() + EPS);
+            self.inv_sigma[o] = inv;
+            let scale = self.gamma.value[o] * self.target_std;
+            for i in 0..n {
+                let u = (v[i] - mean) * inv;
+                self.u[o * n + i] = u;
+                self.w[o * n + i] = scale * u;
+            }
+        }
+    }
+
+    /// Accumulate parameter gradients from the gradients of the effective weights `dw` and
+    /// bias `dbias` (mirror of [`SynapseWeights::refresh`]).
+    pub fn backward(&mut self, dw: &[f32], dbias: &[f32]) {
+        let n = self.fan_in;
+        if self.norm != Norm::Weight {
+            // bias = beta
+            self.beta.grad.iter_mut().zip(dbias).for_each(|(g, d)| *g += d);
+        }
+        if self.norm == Norm::None {
+            self.raw.grad.iter_mut().zip(dw).for_each(|(g, d)| *g += d);
+            return;
+        }
+        let mut du = vec![0.0f32; n];
+        for o in 0..self.out {
+            let dwo = &dw[o * n..(o + 1) * n];
+            let uo = &self.u[o * n..(o + 1) * n];
+            // W = gamma * target_std * u
+            if self.norm == Norm::WeightAffine {
+                self.gamma.grad[o] += self.target_std * dwo.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
+            }
+            let scale = self.gamma.value[o] * self.target_std;
+            du.iter_mut().zip(dwo).for_each(|(d, g)| *d = scale * g);
+            // u = d / (sigma + eps), d = V - mean, sigma = sqrt(mean(d^2)):
+            // dd_j = du_j / (sigma+eps) - d_j / (n sigma (sigma+eps)^2) * sum_i du_i d_i
+            // dV   = dd - mean(dd)
+            let inv = self.inv_sigma[o];
+            let sigma = 1.0 / inv - EPS;
+            let du_dot_u = du.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
+            // d_j = u_j / inv, so d_j * sum_i du_i d_i = u_j * du_dot_u / inv^2
+            let coef = if sigma > 0.0 { du_dot_u / (n as f32 * sigma * inv) } else { 0.0 };
+            let mut mean_dd = 0.0f32;
+            for j in 0..n {
+                let dd = du[j] * inv - uo[j] * coef * inv;
+                du[j] = dd;
+                mean_dd += dd;
+            }
+            mean_dd /= n as f32;
+            let g = &mut self.raw.grad[o * n..(o + 1) * n];
+            for j in 0..n {
+                g[j] += du[j] - mean_dd;
+            }
+        }
+    }
+
+    /// The parameters that training updates.
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        match self.norm {
+            Norm::None => vec![&mut self.raw, &mut self.beta],
+            Norm::Weight => vec![&mut self.raw],
+            Norm::WeightAffine => vec![&mut self.raw, &mut self.gamma, &mut self.beta],
+        }
+    }
+
+    pub fn params(&self) -> Vec<&Param> {
+        match self.norm {
+            Norm::None => vec![&self.raw, &self.beta],
+            Norm::Weight => vec![&self.raw],
+            Norm::WeightAffine => vec![&self.raw, &self.gamma, &self.beta],
+        }
+    }
+
+    /// Plain weights and bias equivalent to the normalized synapse, for inference/export.
+    pub fn fold(&mut self) -> (Vec<f32>, Vec<f32>) {
+        self.refresh();
+        (self.w.clone(), self.bias.clone())
+    }
+}
