@@ -54,14 +54,23 @@ pub struct DecoderConfig {
 
 impl Default for DecoderConfig {
     fn default() -> Self {
-        DecoderConfig { kind: DecoderKind::Temporal, weighting: Weighting::Exp, base: 1.25, scale: 10.0 }
+        DecoderConfig {
+            kind: DecoderKind::Temporal,
+            weighting: Weighting::Exp,
+            base: 1.25,
+            scale: 10.0,
+        }
     }
 }
 
 /// Time weights `w[t]` for `t = 0..T`.
 pub fn time_weights(cfg: &DecoderConfig, t: usize) -> Vec<f32> {
     let raw: Vec<f32> = match cfg.kind {
-        DecoderKind::FirstSpike => return (0..t).map(|k| cfg.scale * (t - k) as f32 / t as f32).collect(),
+        DecoderKind::FirstSpike => {
+            return (0..t)
+                .map(|k| cfg.scale * (t - k) as f32 / t as f32)
+                .collect()
+        }
         DecoderKind::Count => return vec![cfg.scale / t as f32; t],
         _ => match cfg.weighting {
             Weighting::Exp => (0..t).map(|k| cfg.base.powi(-(k as i32))).collect(),
@@ -89,10 +98,23 @@ impl Decoder {
     pub fn new(cfg: DecoderConfig, neuron: IfParams) -> Self {
         let neuron = match cfg.kind {
             DecoderKind::Membrane => None,
-            DecoderKind::Count => Some(IfParams { fire_once: false, mask_grad: false, ..neuron }),
-            _ => Some(IfParams { fire_once: true, ..neuron }),
+            DecoderKind::Count => Some(IfParams {
+                fire_once: false,
+                mask_grad: false,
+                ..neuron
+            }),
+            _ => Some(IfParams {
+                fire_once: true,
+                ..neuron
+            }),
         };
-        Decoder { cfg, neuron, out: Tensor::default(), v: Vec::new(), w: Vec::new() }
+        Decoder {
+            cfg,
+            neuron,
+            out: Tensor::default(),
+            v: Vec::new(),
+            w: Vec::new(),
+        }
     }
 
     /// Whether `out` holds spikes (false: membrane potentials).
@@ -116,7 +138,10 @@ impl Decoder {
                 self.out.data.copy_from_slice(&cur.data);
                 for k in 1..t {
                     let (prev, rest) = self.out.data.split_at_mut(k * n);
-                    rest[..n].iter_mut().zip(&prev[(k - 1) * n..]).for_each(|(a, p)| *a += p);
+                    rest[..n]
+                        .iter_mut()
+                        .zip(&prev[(k - 1) * n..])
+                        .for_each(|(a, p)| *a += p);
                 }
             }
         }
@@ -124,7 +149,11 @@ impl Decoder {
         // Y = sum_t w[t] out[t]
         for k in 0..t {
             let wk = self.w[k];
-            logits.data.iter_mut().zip(&self.out.data[k * n..(k + 1) * n]).for_each(|(y, o)| *y += wk * o);
+            logits
+                .data
+                .iter_mut()
+                .zip(&self.out.data[k * n..(k + 1) * n])
+                .for_each(|(y, o)| *y += wk * o);
         }
     }
 
@@ -138,7 +167,10 @@ impl Decoder {
                 // dO[t] = w[t] dY
                 let mut dout = vec![0.0f32; cur.len()];
                 for k in 0..t {
-                    dout[k * n..(k + 1) * n].iter_mut().zip(&dlogits.data).for_each(|(d, g)| *d = self.w[k] * g);
+                    dout[k * n..(k + 1) * n]
+                        .iter_mut()
+                        .zip(&dlogits.data)
+                        .for_each(|(d, g)| *d = self.w[k] * g);
                 }
                 kernels().if_backward(p, t, n, &self.out.data, &self.v, &dout, &mut dcur.data);
             }
@@ -147,19 +179,25 @@ impl Decoder {
                 let mut suffix = 0.0f32;
                 for k in (0..t).rev() {
                     suffix += self.w[k];
-                    dcur.data[k * n..(k + 1) * n].iter_mut().zip(&dlogits.data).for_each(|(d, g)| *d = suffix * g);
+                    dcur.data[k * n..(k + 1) * n]
+                        .iter_mut()
+                        .zip(&dlogits.data)
+                        .for_each(|(d, g)| *d = suffix * g);
                 }
             }
         }
     }
 
-    /// Logits from the outputs seen up to and including step `upto` (decision at time `upto`).
-    pub fn logits_until(&self, upto: usize, logits: &mut [f32]) {
-        let n = logits.len();
+    /// Logits of sample `b` from the outputs seen up to and including step `upto` (the
+    /// decision an event-driven run would take at time `upto`). `logits` is `[classes]`.
+    pub fn logits_until(&self, upto: usize, b: usize, logits: &mut [f32]) {
+        let c = logits.len();
+        let n = self.out.len() / self.out.shape[0];
         logits.fill(0.0);
         for k in 0..=upto.min(self.w.len() - 1) {
             let wk = self.w[k];
-            logits.iter_mut().zip(&self.out.data[k * n..(k + 1) * n]).for_each(|(y, o)| *y += wk * o);
+            let row = &self.out.data[k * n + b * c..k * n + (b + 1) * c];
+            logits.iter_mut().zip(row).for_each(|(y, o)| *y += wk * o);
         }
     }
 
@@ -170,7 +208,11 @@ impl Decoder {
         let n = self.out.len() / t;
         for k in 0..t {
             let row = &self.out.data[k * n + b * classes..k * n + (b + 1) * classes];
-            let hit = if self.spiking() { row.iter().any(|&s| s > 0.0) } else { row.iter().any(|&v| v >= 1.0) };
+            let hit = if self.spiking() {
+                row.iter().any(|&s| s > 0.0)
+            } else {
+                row.iter().any(|&v| v >= 1.0)
+            };
             if hit {
                 return k;
             }

@@ -55,7 +55,9 @@ mod tests {
         let x = [1.0, 0.5, 0.0, 0.25];
         let mut out = Tensor::default();
         encode(Encoding::Latency, ZeroInput::Last, 5, 1, &x, &mut out);
-        let steps: Vec<Vec<usize>> = (0..4).map(|i| (0..5).filter(|&k| out.data[k * 4 + i] == 1.0).collect()).collect();
+        let steps: Vec<Vec<usize>> = (0..4)
+            .map(|i| (0..5).filter(|&k| out.data[k * 4 + i] == 1.0).collect())
+            .collect();
         assert_eq!(steps, vec![vec![0], vec![2], vec![4], vec![3]]);
         encode(Encoding::Latency, ZeroInput::Silent, 5, 1, &x, &mut out);
         assert_eq!((0..5).map(|k| out.data[k * 4 + 2]).sum::<f32>(), 0.0);

@@ -55,7 +55,10 @@ mod tests {
             let mean = w.iter().sum::<f32>() / w.len() as f32;
             let var = w.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / w.len() as f32;
             let want = init.std(100, 8).powi(2);
-            assert!((var / want - 1.0).abs() < 0.02, "{init:?}: var {var} want {want}");
+            assert!(
+                (var / want - 1.0).abs() < 0.02,
+                "{init:?}: var {var} want {want}"
+            );
             assert!(mean.abs() < 0.01 * want.sqrt() * 10.0);
         }
         assert!((Init::Ettfs.std(100, 8) - (8.0f32 / 100.0).sqrt()).abs() < 1e-7);

@@ -8,15 +8,20 @@
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
 
+pub mod config;
+pub mod data;
 pub mod decoder;
 pub mod encoding;
 pub mod ettfs_init;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod model;
+pub mod optim;
 pub mod rng;
 pub mod spec;
 pub mod surrogate;
 pub mod tensor;
+pub mod train;
 pub mod weight_norm;

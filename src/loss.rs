@@ -45,7 +45,9 @@ mod tests {
             let (mut zp, mut zm) = (z.clone(), z.clone());
             zp[i] += 1e-3;
             zm[i] -= 1e-3;
-            let fd = (cross_entropy(&zp, &labels, 3, &mut scratch) - cross_entropy(&zm, &labels, 3, &mut scratch)) / 2e-3;
+            let fd = (cross_entropy(&zp, &labels, 3, &mut scratch)
+                - cross_entropy(&zm, &labels, 3, &mut scratch))
+                / 2e-3;
             assert!((fd - d[i]).abs() < 1e-3);
         }
     }

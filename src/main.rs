@@ -1,1 +1,199 @@
-fn main() {}
+//! The `ttfs` command line.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use ttfs::config::Config;
+use ttfs::train::{EpochMetrics, Trainer};
+
+#[derive(Parser)]
+#[command(
+    name = "ttfs",
+    version,
+    about = "Train time-to-first-spike spiking neural networks from scratch, fast"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct ConfigArgs {
+    /// Experiment config (TOML); without it the embedded-digits default is used.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Override a config key, e.g. --set optimizer.lr=0.001 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Data set name (digits, mnist, fashion-mnist): shorthand for --set data.name=...
+    #[arg(long)]
+    data: Option<String>,
+    /// Directory of the data set's files: shorthand for --set data.dir=...
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Shorthand for --set train.epochs=N
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Shorthand for --set train.seed=N
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+impl ConfigArgs {
+    fn resolve(&self) -> Result<Config> {
+        let mut set = self.set.clone();
+        if let Some(d) = &self.data {
+            set.push(format!("data.name=\"{d}\""));
+        }
+        if let Some(d) = &self.data_dir {
+            set.push(format!("data.dir=\"{}\"", d.display()));
+        }
+        if let Some(e) = self.epochs {
+            set.push(format!("train.epochs={e}"));
+        }
+        if let Some(s) = self.seed {
+            set.push(format!("train.seed={s}"));
+        }
+        if let Some(t) = self.threads {
+            set.push(format!("train.threads={t}"));
+        }
+        Config::load(self.config.as_deref(), &set)
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a network (no arguments: the embedded 8x8 digits).
+    Train {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Print only the final result.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Describe a model: layers, shapes, parameters, operations per sample.
+    Info {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+}
+
+fn init_threads(n: usize) {
+    if n > 0 {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+}
+
+fn print_epoch(m: &EpochMetrics, epochs: usize) {
+    let ev = &m.eval;
+    let layers: Vec<String> = ev
+        .monitor
+        .layers
+        .iter()
+        .map(|l| {
+            let mut s = format!(
+                "{:.2}/{:.0}%",
+                l.spikes_per_neuron(),
+                100.0 * l.silent_fraction()
+            );
+            if l.what == "pooled spikes" {
+                s += &format!("(max {})", l.max_events);
+            }
+            s
+        })
+        .collect();
+    println!(
+        "epoch {:>3}/{epochs} loss {:.4} train {:.2}% {} {:.2}% (loss {:.4}) first-out {:.2} spikes/neuron,silent [{}] lr {:.2e} {:.1}s {:.0} samples/s",
+        m.epoch,
+        m.train_loss,
+        100.0 * m.train_accuracy,
+        m.eval_split,
+        100.0 * ev.accuracy,
+        ev.loss,
+        ev.monitor.mean_first_output(),
+        layers.join(" "),
+        m.lr,
+        m.seconds,
+        m.train_samples_per_s
+    );
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Train { cfg, quiet } => {
+            let cfg = cfg.resolve()?;
+            init_threads(cfg.train.threads);
+            let start = std::time::Instant::now();
+            let mut trainer = Trainer::new(&cfg)?;
+            if !quiet {
+                println!(
+                    "data {}: {} train / {} test, model `{}` T={} ({} parameters), {} threads",
+                    cfg.data.name,
+                    trainer.train.len(),
+                    trainer.test.len(),
+                    cfg.model.spec,
+                    cfg.model.time_steps,
+                    trainer.model.num_params(),
+                    rayon::current_num_threads()
+                );
+            }
+            let mut last = None;
+            for _ in 0..cfg.train.epochs {
+                let m = trainer.train_epoch(|_, _, _, _| {});
+                if !quiet {
+                    print_epoch(&m, cfg.train.epochs);
+                }
+                last = Some(m);
+            }
+            let test = if trainer.validation.is_some() {
+                trainer.evaluate_test()
+            } else {
+                last.unwrap().eval
+            };
+            println!(
+                "final test accuracy {:.2}% ({} samples), mean first output spike {:.2}, wall time {:.1}s",
+                100.0 * test.accuracy,
+                test.samples,
+                test.monitor.mean_first_output(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+        Cmd::Info { cfg } => {
+            let cfg = cfg.resolve()?;
+            let splits = ttfs::data::load(
+                &cfg.data.name,
+                cfg.data.dir.as_deref().map(std::path::Path::new),
+            );
+            let frame = match &splits {
+                Ok(s) => s.train.frame.to_vec(),
+                Err(_) => vec![1, 28, 28],
+            };
+            let model = ttfs::model::Model::new(&cfg.model, &frame, &mut ttfs::rng::Rng::new(0))?;
+            println!(
+                "model `{}`, T = {}, input {:?}",
+                cfg.model.spec, cfg.model.time_steps, frame
+            );
+            for (i, l) in model.layers.iter().enumerate() {
+                let params: usize = l.params().iter().map(|p| p.value.len()).sum();
+                println!(
+                    "{:>3} {:<40} {:?} -> {:?} params {} MACs/frame {}",
+                    i,
+                    l.describe(),
+                    model.frames[i],
+                    model.frames[i + 1],
+                    params,
+                    l.macs_per_frame(&model.frames[i])
+                );
+            }
+            println!("decoder {:?}", cfg.model.decoder);
+            println!("parameters {}", model.num_params());
+        }
+    }
+    Ok(())
+}

@@ -5,8 +5,8 @@ use crate::encoding::{Encoding, ZeroInput};
 use crate::ettfs_init::Init;
 use crate::kernels::IfParams;
 use crate::layers::{
-    avg_pool::AvgPool2d, conv2d::Conv2d, flatten::Flatten, linear::Linear, max_pool::MaxPool2d, neuron::Neuron, Layer,
-    Param,
+    avg_pool::AvgPool2d, conv2d::Conv2d, flatten::Flatten, linear::Linear, max_pool::MaxPool2d,
+    neuron::Neuron, Layer, Param,
 };
 use crate::loss;
 use crate::rng::Rng;
@@ -108,9 +108,23 @@ impl Model {
             let layer: Box<dyn Layer> = match *s {
                 LayerSpec::Linear { out } => {
                     synapse += 1;
-                    Box::new(Linear::new(&format!("fc{synapse}"), f[0], out, cfg.norm, cfg.init, cfg.init_gain, t, rng))
+                    Box::new(Linear::new(
+                        &format!("fc{synapse}"),
+                        f[0],
+                        out,
+                        cfg.norm,
+                        cfg.init,
+                        cfg.init_gain,
+                        t,
+                        rng,
+                    ))
                 }
-                LayerSpec::Conv { out, k, stride, pad } => {
+                LayerSpec::Conv {
+                    out,
+                    k,
+                    stride,
+                    pad,
+                } => {
                     spatial()?;
                     if f[1] + 2 * pad < k || f[2] + 2 * pad < k {
                         bail!("conv kernel {k} does not fit {f:?} maps with padding {pad}");
@@ -192,7 +206,11 @@ impl Model {
         let b = self.acts[0].shape[1];
         let mut shape = vec![t, b];
         shape.extend_from_slice(&self.frames[0]);
-        assert_eq!(shape.iter().product::<usize>(), self.acts[0].len(), "input does not match the model's input shape");
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            self.acts[0].len(),
+            "input does not match the model's input shape"
+        );
         self.acts[0].shape = shape;
         for i in 0..self.layers.len() {
             let (lo, hi) = self.acts.split_at_mut(i + 1);
@@ -217,7 +235,8 @@ impl Model {
         let n = self.layers.len();
         {
             let last = &self.acts[n];
-            self.decoder.backward(last, &self.dlogits, &mut self.grads[n]);
+            self.decoder
+                .backward(last, &self.dlogits, &mut self.grads[n]);
         }
         for i in (0..n).rev() {
             let (glo, ghi) = self.grads.split_at_mut(i + 1);
@@ -232,7 +251,10 @@ impl Model {
     }
 
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
+        self.layers
+            .iter_mut()
+            .flat_map(|l| l.params_mut())
+            .collect()
     }
 
     pub fn params(&self) -> Vec<&Param> {
@@ -252,6 +274,10 @@ impl Model {
     /// Accuracy credit for the last forward (ties share credit, see `loss::correct_credit`).
     pub fn correct(&self, labels: &[usize]) -> f32 {
         let c = self.classes();
-        labels.iter().enumerate().map(|(i, &y)| loss::correct_credit(&self.logits.data[i * c..(i + 1) * c], y)).sum()
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| loss::correct_credit(&self.logits.data[i * c..(i + 1) * c], y))
+            .sum()
     }
 }

@@ -20,10 +20,23 @@ use anyhow::{bail, Context, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LayerSpec {
-    Linear { out: usize },
-    Conv { out: usize, k: usize, stride: usize, pad: usize },
-    AvgPool { k: usize, stride: usize },
-    MaxPool { k: usize, stride: usize },
+    Linear {
+        out: usize,
+    },
+    Conv {
+        out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    },
+    AvgPool {
+        k: usize,
+        stride: usize,
+    },
+    MaxPool {
+        k: usize,
+        stride: usize,
+    },
     Neuron,
     Flatten,
 }
@@ -61,7 +74,10 @@ fn number_and_options(tok: &str, body: &str) -> Result<(usize, Vec<(char, usize)
         (None, n) => n,
         _ => bail!("layer `{tok}`: missing size"),
     };
-    Ok((first, parts[1..].iter().map(|&(l, n)| (l.unwrap(), n)).collect()))
+    Ok((
+        first,
+        parts[1..].iter().map(|&(l, n)| (l.unwrap(), n)).collect(),
+    ))
 }
 
 fn parse_token(tok: &str) -> Result<LayerSpec> {
@@ -84,7 +100,9 @@ fn parse_token(tok: &str) -> Result<LayerSpec> {
         if !opts.is_empty() {
             bail!("layer `{tok}`: fc takes only a size, e.g. fc400");
         }
-        return Ok(LayerSpec::Linear { out: positive(n, "the output size")? });
+        return Ok(LayerSpec::Linear {
+            out: positive(n, "the output size")?,
+        });
     }
     if let Some(body) = t.strip_prefix("conv") {
         let (out, opts) = number_and_options(tok, body)?;
@@ -97,8 +115,14 @@ fn parse_token(tok: &str) -> Result<LayerSpec> {
                 _ => bail!("layer `{tok}`: unknown option `{l}` (use k, s, p)"),
             }
         }
-        let k = k.with_context(|| format!("layer `{tok}`: missing kernel size, e.g. conv32k3p1"))?;
-        return Ok(LayerSpec::Conv { out: positive(out, "the channel count")?, k, stride, pad });
+        let k =
+            k.with_context(|| format!("layer `{tok}`: missing kernel size, e.g. conv32k3p1"))?;
+        return Ok(LayerSpec::Conv {
+            out: positive(out, "the channel count")?,
+            k,
+            stride,
+            pad,
+        });
     }
     for (prefix, avg) in [("ap", true), ("mp", false)] {
         if let Some(body) = t.strip_prefix(prefix) {
@@ -111,10 +135,16 @@ fn parse_token(tok: &str) -> Result<LayerSpec> {
                     _ => bail!("layer `{tok}`: unknown option `{l}` (use s)"),
                 }
             }
-            return Ok(if avg { LayerSpec::AvgPool { k, stride } } else { LayerSpec::MaxPool { k, stride } });
+            return Ok(if avg {
+                LayerSpec::AvgPool { k, stride }
+            } else {
+                LayerSpec::MaxPool { k, stride }
+            });
         }
     }
-    bail!("unknown layer `{tok}` (expected fc<N>, conv<C>k<K>[s<S>][p<P>], ap<K>, mp<K>, if or flat)")
+    bail!(
+        "unknown layer `{tok}` (expected fc<N>, conv<C>k<K>[s<S>][p<P>], ap<K>, mp<K>, if or flat)"
+    )
 }
 
 /// Parse a model spec. Errors name the offending token.
@@ -144,9 +174,25 @@ mod tests {
         assert_eq!(mlp.len(), 5);
         assert_eq!(mlp[0], LayerSpec::Linear { out: 400 });
         let cnn = parse("conv32k3p1 ap2 if conv64k3s2p1, mp2s1 if fc10").unwrap();
-        assert_eq!(cnn[0], LayerSpec::Conv { out: 32, k: 3, stride: 1, pad: 1 });
+        assert_eq!(
+            cnn[0],
+            LayerSpec::Conv {
+                out: 32,
+                k: 3,
+                stride: 1,
+                pad: 1
+            }
+        );
         assert_eq!(cnn[1], LayerSpec::AvgPool { k: 2, stride: 2 });
-        assert_eq!(cnn[3], LayerSpec::Conv { out: 64, k: 3, stride: 2, pad: 1 });
+        assert_eq!(
+            cnn[3],
+            LayerSpec::Conv {
+                out: 64,
+                k: 3,
+                stride: 2,
+                pad: 1
+            }
+        );
         assert_eq!(cnn[4], LayerSpec::MaxPool { k: 2, stride: 1 });
     }
 

@@ -66,7 +66,9 @@ impl Surrogate {
         let a = self.alpha;
         match self.kind {
             SurrogateKind::Sigmoid => 1.0 / (1.0 + (-a * x).exp()),
-            SurrogateKind::Atan => 0.5 + (std::f32::consts::FRAC_PI_2 * a * x).atan() / std::f32::consts::PI,
+            SurrogateKind::Atan => {
+                0.5 + (std::f32::consts::FRAC_PI_2 * a * x).atan() / std::f32::consts::PI
+            }
             SurrogateKind::Triangle => {
                 let h = 0.5 * a;
                 let u = (h * x).clamp(-1.0, 1.0);
@@ -100,7 +102,12 @@ mod tests {
 
     #[test]
     fn grad_is_derivative_of_primitive_and_has_unit_area() {
-        for kind in [SurrogateKind::Sigmoid, SurrogateKind::Atan, SurrogateKind::Triangle, SurrogateKind::Rectangle] {
+        for kind in [
+            SurrogateKind::Sigmoid,
+            SurrogateKind::Atan,
+            SurrogateKind::Triangle,
+            SurrogateKind::Rectangle,
+        ] {
             let s = Surrogate::new(kind, 4.0);
             let mut area = 0.0f64;
             let dx = 1e-3f32;
@@ -109,12 +116,20 @@ mod tests {
                 area += s.grad(x) as f64 * dx as f64;
                 x += dx;
             }
-            let tol = if kind == SurrogateKind::Atan { 2e-3 } else { 1e-3 };
+            let tol = if kind == SurrogateKind::Atan {
+                2e-3
+            } else {
+                1e-3
+            };
             assert!((area - 1.0).abs() < tol, "{kind:?} area {area}");
             for &x in &[-0.7f32, -0.2, 0.05, 0.3, 0.45] {
                 let h = 1e-3;
                 let fd = (s.primitive(x + h) - s.primitive(x - h)) / (2.0 * h);
-                assert!((fd - s.grad(x)).abs() < 2e-2, "{kind:?} at {x}: fd {fd} vs {}", s.grad(x));
+                assert!(
+                    (fd - s.grad(x)).abs() < 2e-2,
+                    "{kind:?} at {x}: fd {fd} vs {}",
+                    s.grad(x)
+                );
             }
         }
     }

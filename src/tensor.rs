@@ -10,12 +10,22 @@ pub struct Tensor {
 
 impl Tensor {
     pub fn zeros(shape: &[usize]) -> Self {
-        Tensor { data: vec![0.0; shape.iter().product()], shape: shape.to_vec() }
+        Tensor {
+            data: vec![0.0; shape.iter().product()],
+            shape: shape.to_vec(),
+        }
     }
 
     pub fn from_vec(shape: &[usize], data: Vec<f32>) -> Self {
-        assert_eq!(shape.iter().product::<usize>(), data.len(), "shape {shape:?} does not match data");
-        Tensor { data, shape: shape.to_vec() }
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "shape {shape:?} does not match data"
+        );
+        Tensor {
+            data,
+            shape: shape.to_vec(),
+        }
     }
 
     /// Reshape in place to `shape` and zero every element, reusing the allocation when the

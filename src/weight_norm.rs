@@ -52,10 +52,23 @@ pub struct SynapseWeights {
 
 impl SynapseWeights {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(prefix: &str, shape: &[usize], norm: Norm, init: Init, gain: f32, t: usize, rng: &mut Rng) -> Self {
+    pub fn new(
+        prefix: &str,
+        shape: &[usize],
+        norm: Norm,
+        init: Init,
+        gain: f32,
+        t: usize,
+        rng: &mut Rng,
+    ) -> Self {
         let out = shape[0];
         let fan_in: usize = shape[1..].iter().product();
-        let raw = Param::new(&format!("{prefix}.weight"), shape, init.sample(out * fan_in, fan_in, t, gain, rng), true);
+        let raw = Param::new(
+            &format!("{prefix}.weight"),
+            shape,
+            init.sample(out * fan_in, fan_in, t, gain, rng),
+            true,
+        );
         let gamma = Param::new(&format!("{prefix}.gamma"), &[out], vec![1.0; out], false);
         let beta = Param::new(&format!("{prefix}.bias"), &[out], vec![0.0; out], false);
         let mut s = SynapseWeights {
@@ -107,7 +120,11 @@ impl SynapseWeights {
         let n = self.fan_in;
         if self.norm != Norm::Weight {
             // bias = beta
-            self.beta.grad.iter_mut().zip(dbias).for_each(|(g, d)| *g += d);
+            self.beta
+                .grad
+                .iter_mut()
+                .zip(dbias)
+                .for_each(|(g, d)| *g += d);
         }
         if self.norm == Norm::None {
             self.raw.grad.iter_mut().zip(dw).for_each(|(g, d)| *g += d);
@@ -119,7 +136,8 @@ impl SynapseWeights {
             let uo = &self.u[o * n..(o + 1) * n];
             // W = gamma * target_std * u
             if self.norm == Norm::WeightAffine {
-                self.gamma.grad[o] += self.target_std * dwo.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
+                self.gamma.grad[o] +=
+                    self.target_std * dwo.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
             }
             let scale = self.gamma.value[o] * self.target_std;
             du.iter_mut().zip(dwo).for_each(|(d, g)| *d = scale * g);
@@ -130,7 +148,11 @@ impl SynapseWeights {
             let sigma = 1.0 / inv - EPS;
             let du_dot_u = du.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
             // d_j = u_j / inv, so d_j * sum_i du_i d_i = u_j * du_dot_u / inv^2
-            let coef = if sigma > 0.0 { du_dot_u / (n as f32 * sigma * inv) } else { 0.0 };
+            let coef = if sigma > 0.0 {
+                du_dot_u / (n as f32 * sigma * inv)
+            } else {
+                0.0
+            };
             let mut mean_dd = 0.0f32;
             for j in 0..n {
                 let dd = du[j] * inv - uo[j] * coef * inv;

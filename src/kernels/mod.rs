@@ -90,11 +90,30 @@ pub trait Kernels: Sync + Send {
     /// `c[m, n] = a[m, k] . b[k, n] + beta * c`. `a` is stored row-major `[m, k]`, or `[k, m]`
     /// when `a_t` (its transpose is used); likewise `b` is `[k, n]`, or `[n, k]` when `b_t`.
     #[allow(clippy::too_many_arguments)]
-    fn gemm(&self, m: usize, k: usize, n: usize, a: &[f32], a_t: bool, b: &[f32], b_t: bool, beta: f32, c: &mut [f32]);
+    fn gemm(
+        &self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        a_t: bool,
+        b: &[f32],
+        b_t: bool,
+        beta: f32,
+        c: &mut [f32],
+    );
 
     /// `y[f] = conv(x[f], w) + bias` for every frame `f`. `x` is `[frames, in_len]`, `w` is
     /// `[out_c, patch_len]`, `y` is `[frames, out_len]`.
-    fn conv2d_forward(&self, g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]);
+    fn conv2d_forward(
+        &self,
+        g: &ConvGeom,
+        frames: usize,
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        y: &mut [f32],
+    );
 
     /// Gradients of [`Kernels::conv2d_forward`]: `dw` (`[out_c, patch_len]`, overwritten),
     /// `dbias` (`[out_c]`, overwritten) and, when given, `dx` (`[frames, in_len]`, overwritten).
@@ -117,19 +136,50 @@ pub trait Kernels: Sync + Send {
     fn avg_pool_backward(&self, g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]);
 
     /// Max over each window; `arg` receives the index (within the frame) of the winner.
-    fn max_pool_forward(&self, g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32], arg: &mut [u32]);
+    fn max_pool_forward(
+        &self,
+        g: &PoolGeom,
+        frames: usize,
+        x: &[f32],
+        y: &mut [f32],
+        arg: &mut [u32],
+    );
     /// Routes `dy` to the winners; `dx` is overwritten.
-    fn max_pool_backward(&self, g: &PoolGeom, frames: usize, dy: &[f32], arg: &[u32], dx: &mut [f32]);
+    fn max_pool_backward(
+        &self,
+        g: &PoolGeom,
+        frames: usize,
+        dy: &[f32],
+        arg: &[u32],
+        dx: &mut [f32],
+    );
 
     /// Integrate-and-fire over `t` steps for `n` independent neurons, time outermost:
     /// `cur`, `s` and `v` are `[t, n]`. `v[t]` is the membrane potential before the spike
     /// decision (kept for backward).
-    fn if_forward(&self, p: &IfParams, t: usize, n: usize, cur: &[f32], s: &mut [f32], v: &mut [f32]);
+    fn if_forward(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &[f32],
+        s: &mut [f32],
+        v: &mut [f32],
+    );
 
     /// Gradient of [`Kernels::if_forward`] with respect to `cur` (overwritten), given the
     /// saved `s`, `v` and the gradient `ds` with respect to the spikes.
     #[allow(clippy::too_many_arguments)]
-    fn if_backward(&self, p: &IfParams, t: usize, n: usize, s: &[f32], v: &[f32], ds: &[f32], dcur: &mut [f32]);
+    fn if_backward(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        s: &[f32],
+        v: &[f32],
+        ds: &[f32],
+        dcur: &mut [f32],
+    );
 }
 
 /// The kernels in use. Only the CPU backend exists today.

@@ -4,7 +4,7 @@
 //! still fires at most once. Placed on spike maps it outputs fractions of a spike, never more
 //! than one event per unit over time, unlike max pooling of spikes (see `max_pool.rs`).
 
-use super::{with_frame, Layer};
+use super::{with_frame, Layer, LayerKind};
 use crate::kernels::{kernels, PoolGeom};
 use crate::tensor::Tensor;
 
@@ -15,11 +15,20 @@ pub struct AvgPool2d {
 
 impl AvgPool2d {
     fn geom(&self, f: &[usize]) -> PoolGeom {
-        PoolGeom { c: f[0], in_h: f[1], in_w: f[2], k: self.k, stride: self.stride }
+        PoolGeom {
+            c: f[0],
+            in_h: f[1],
+            in_w: f[2],
+            k: self.k,
+            stride: self.stride,
+        }
     }
 }
 
 impl Layer for AvgPool2d {
+    fn kind(&self) -> LayerKind {
+        LayerKind::Pool
+    }
     fn describe(&self) -> String {
         format!("avgpool k{} s{}", self.k, self.stride)
     }

@@ -1,6 +1,6 @@
 //! 2-D convolution synapse (stride, zero padding), applied to all `T*B` frames.
 
-use super::{with_frame, Layer, Param};
+use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
 use crate::kernels::{kernels, ConvGeom};
 use crate::rng::Rng;
@@ -44,7 +44,11 @@ impl Conv2d {
     }
 
     fn geom(&self, f: &[usize]) -> ConvGeom {
-        assert!(f.len() == 3 && f[0] == self.in_c, "conv expects [{}, H, W] frames, got {f:?}", self.in_c);
+        assert!(
+            f.len() == 3 && f[0] == self.in_c,
+            "conv expects [{}, H, W] frames, got {f:?}",
+            self.in_c
+        );
         ConvGeom {
             in_c: f[0],
             in_h: f[1],
@@ -58,6 +62,9 @@ impl Conv2d {
 }
 
 impl Layer for Conv2d {
+    fn kind(&self) -> LayerKind {
+        LayerKind::Synapse
+    }
     fn describe(&self) -> String {
         format!(
             "conv {}->{} k{} s{} p{} ({:?})",
@@ -78,7 +85,14 @@ impl Layer for Conv2d {
         self.weights.refresh();
         y.reset(&with_frame(x, &self.out_frame(&x.shape[2..])));
         let frames = x.shape[0] * x.shape[1];
-        kernels().conv2d_forward(&g, frames, &x.data, &self.weights.w, &self.weights.bias, &mut y.data);
+        kernels().conv2d_forward(
+            &g,
+            frames,
+            &x.data,
+            &self.weights.w,
+            &self.weights.bias,
+            &mut y.data,
+        );
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         let g = self.geom(&x.shape[2..]);
@@ -89,7 +103,16 @@ impl Layer for Conv2d {
             d.reset(&x.shape);
             &mut d.data[..]
         });
-        kernels().conv2d_backward(&g, frames, &x.data, &self.weights.w, &dy.data, &mut self.dw, &mut self.db, dx);
+        kernels().conv2d_backward(
+            &g,
+            frames,
+            &x.data,
+            &self.weights.w,
+            &dy.data,
+            &mut self.dw,
+            &mut self.db,
+            dx,
+        );
         self.weights.backward(&self.dw, &self.db);
     }
     fn params_mut(&mut self) -> Vec<&mut Param> {

@@ -1,12 +1,15 @@
 //! Flatten: `[T, B, C, H, W]` -> `[T, B, C*H*W]`. Frames are already contiguous, so this
 //! only changes the shape.
 
-use super::{with_frame, Layer};
+use super::{with_frame, Layer, LayerKind};
 use crate::tensor::Tensor;
 
 pub struct Flatten;
 
 impl Layer for Flatten {
+    fn kind(&self) -> LayerKind {
+        LayerKind::Reshape
+    }
     fn describe(&self) -> String {
         "flatten".into()
     }

@@ -1,7 +1,7 @@
 //! Max pooling. On spike maps it breaks the fire-once property: a pooled unit spikes at every
 //! step at which any input of its window spikes, up to `k*k` times. The monitors measure it.
 
-use super::{with_frame, Layer};
+use super::{with_frame, Layer, LayerKind};
 use crate::kernels::{kernels, PoolGeom};
 use crate::tensor::Tensor;
 
@@ -14,14 +14,27 @@ pub struct MaxPool2d {
 
 impl MaxPool2d {
     pub fn new(k: usize, stride: usize) -> Self {
-        MaxPool2d { k, stride, arg: Vec::new() }
+        MaxPool2d {
+            k,
+            stride,
+            arg: Vec::new(),
+        }
     }
     fn geom(&self, f: &[usize]) -> PoolGeom {
-        PoolGeom { c: f[0], in_h: f[1], in_w: f[2], k: self.k, stride: self.stride }
+        PoolGeom {
+            c: f[0],
+            in_h: f[1],
+            in_w: f[2],
+            k: self.k,
+            stride: self.stride,
+        }
     }
 }
 
 impl Layer for MaxPool2d {
+    fn kind(&self) -> LayerKind {
+        LayerKind::Pool
+    }
     fn describe(&self) -> String {
         format!("maxpool k{} s{}", self.k, self.stride)
     }
@@ -34,13 +47,25 @@ impl Layer for MaxPool2d {
         let g = self.geom(&x.shape[2..]);
         y.reset(&with_frame(x, &self.out_frame(&x.shape[2..])));
         self.arg.resize(y.len(), 0);
-        kernels().max_pool_forward(&g, x.shape[0] * x.shape[1], &x.data, &mut y.data, &mut self.arg);
+        kernels().max_pool_forward(
+            &g,
+            x.shape[0] * x.shape[1],
+            &x.data,
+            &mut y.data,
+            &mut self.arg,
+        );
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             let g = self.geom(&x.shape[2..]);
             dx.reset(&x.shape);
-            kernels().max_pool_backward(&g, x.shape[0] * x.shape[1], &dy.data, &self.arg, &mut dx.data);
+            kernels().max_pool_backward(
+                &g,
+                x.shape[0] * x.shape[1],
+                &dy.data,
+                &self.arg,
+                &mut dx.data,
+            );
         }
     }
 }

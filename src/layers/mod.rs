@@ -25,11 +25,32 @@ pub struct Param {
 impl Param {
     pub fn new(name: &str, shape: &[usize], value: Vec<f32>, decay: bool) -> Self {
         assert_eq!(shape.iter().product::<usize>(), value.len());
-        Param { name: name.to_string(), shape: shape.to_vec(), grad: vec![0.0; value.len()], value, decay }
+        Param {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            grad: vec![0.0; value.len()],
+            value,
+            decay,
+        }
     }
 }
 
+/// What a layer does to the signal, for monitors and model summaries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKind {
+    /// Linear or convolution: spikes in, currents out.
+    Synapse,
+    /// Average or max pooling: keeps whatever it receives (currents or spikes).
+    Pool,
+    /// Spiking neuron: currents in, spikes out.
+    Neuron,
+    /// Shape change only.
+    Reshape,
+}
+
 pub trait Layer: Send {
+    fn kind(&self) -> LayerKind;
+
     /// Short description for `ttfs info`, e.g. `conv 1->32 k3 s1 p1`.
     fn describe(&self) -> String;
 
@@ -56,9 +77,8 @@ pub trait Layer: Send {
         0
     }
 
-    /// Spiking neurons only: true, so monitors can tell spikes apart from currents.
     fn is_neuron(&self) -> bool {
-        false
+        self.kind() == LayerKind::Neuron
     }
 
     /// Spiking neurons only: their settings.

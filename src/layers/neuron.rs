@@ -2,7 +2,7 @@
 //! A thin wrapper over the fused kernel in `kernels/cpu/integrate_fire.rs` (which states the
 //! equations); this layer only keeps the membrane potentials that backward needs.
 
-use super::Layer;
+use super::{Layer, LayerKind};
 use crate::kernels::{kernels, IfParams};
 use crate::tensor::Tensor;
 
@@ -14,26 +14,37 @@ pub struct Neuron {
 
 impl Neuron {
     pub fn new(params: IfParams) -> Self {
-        Neuron { params, v: Vec::new() }
+        Neuron {
+            params,
+            v: Vec::new(),
+        }
     }
 }
 
 impl Layer for Neuron {
+    fn kind(&self) -> LayerKind {
+        LayerKind::Neuron
+    }
     fn describe(&self) -> String {
         let p = &self.params;
         format!(
             "if{} ({:?} alpha {}{})",
-            if p.fire_once { " fire-once" } else { " multi-spike" },
+            if p.fire_once {
+                " fire-once"
+            } else {
+                " multi-spike"
+            },
             p.surrogate.kind,
             p.surrogate.alpha,
-            if p.mask_grad { ", grad through mask" } else { "" }
+            if p.mask_grad {
+                ", grad through mask"
+            } else {
+                ""
+            }
         )
     }
     fn out_frame(&self, f: &[usize]) -> Vec<usize> {
         f.to_vec()
-    }
-    fn is_neuron(&self) -> bool {
-        true
     }
     fn neuron_params_mut(&mut self) -> Option<&mut IfParams> {
         Some(&mut self.params)
@@ -50,7 +61,15 @@ impl Layer for Neuron {
         if let Some(dx) = dx {
             let t = x.shape[0];
             dx.reset(&x.shape);
-            kernels().if_backward(&self.params, t, x.len() / t, &y.data, &self.v, &dy.data, &mut dx.data);
+            kernels().if_backward(
+                &self.params,
+                t,
+                x.len() / t,
+                &y.data,
+                &self.v,
+                &dy.data,
+                &mut dx.data,
+            );
         }
     }
 }

@@ -31,7 +31,11 @@ fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
                     let src = &xc[iy as usize * g.in_w..(iy as usize + 1) * g.in_w];
                     for (ox, d) in dst.iter_mut().enumerate() {
                         let ix = (ox * g.stride + j) as isize - g.pad as isize;
-                        *d = if ix < 0 || ix >= g.in_w as isize { 0.0 } else { src[ix as usize] };
+                        *d = if ix < 0 || ix >= g.in_w as isize {
+                            0.0
+                        } else {
+                            src[ix as usize]
+                        };
                     }
                 }
             }
@@ -69,23 +73,49 @@ fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
 
 // x is [frames, C*H*W], w is [OC, C*K*K], bias is [OC], y is [frames, OC*OH*OW]
 pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
-    let (kk, p, il, ol) = (g.patch_len(), g.out_h() * g.out_w(), g.in_len(), g.out_len());
-    assert!(x.len() >= frames * il && y.len() >= frames * ol && w.len() >= g.out_c * kk && bias.len() >= g.out_c);
-    y[..frames * ol].par_chunks_mut(ol).zip(x.par_chunks(il)).for_each_init(
-        || vec![0.0f32; kk * p],
-        |col, (yf, xf)| {
-            im2col(g, xf, col);
-            // y[OC, P] = w[OC, KK] . col[KK, P]
-            // SAFETY: `yf` holds OC*P elements, `w` and `col` their full extents.
-            unsafe { gemm_serial(g.out_c, kk, p, w, (kk as isize, 1), col, (p as isize, 1), 0.0, yf.as_mut_ptr(), p) };
-            for (o, yo) in yf.chunks_mut(p).enumerate() {
-                let b = bias[o];
-                if b != 0.0 {
-                    yo.iter_mut().for_each(|v| *v += b);
-                }
-            }
-        },
+    let (kk, p, il, ol) = (
+        g.patch_len(),
+        g.out_h() * g.out_w(),
+        g.in_len(),
+        g.out_len(),
     );
+    assert!(
+        x.len() >= frames * il
+            && y.len() >= frames * ol
+            && w.len() >= g.out_c * kk
+            && bias.len() >= g.out_c
+    );
+    y[..frames * ol]
+        .par_chunks_mut(ol)
+        .zip(x.par_chunks(il))
+        .for_each_init(
+            || vec![0.0f32; kk * p],
+            |col, (yf, xf)| {
+                im2col(g, xf, col);
+                // y[OC, P] = w[OC, KK] . col[KK, P]
+                // SAFETY: `yf` holds OC*P elements, `w` and `col` their full extents.
+                unsafe {
+                    gemm_serial(
+                        g.out_c,
+                        kk,
+                        p,
+                        w,
+                        (kk as isize, 1),
+                        col,
+                        (p as isize, 1),
+                        0.0,
+                        yf.as_mut_ptr(),
+                        p,
+                    )
+                };
+                for (o, yo) in yf.chunks_mut(p).enumerate() {
+                    let b = bias[o];
+                    if b != 0.0 {
+                        yo.iter_mut().for_each(|v| *v += b);
+                    }
+                }
+            },
+        );
 }
 
 // dy is [frames, OC*OH*OW]; dw [OC, C*K*K] and dbias [OC] are overwritten; dx [frames, C*H*W]
@@ -100,7 +130,13 @@ pub fn backward(
     dbias: &mut [f32],
     dx: Option<&mut [f32]>,
 ) {
-    let (kk, p, il, ol, oc) = (g.patch_len(), g.out_h() * g.out_w(), g.in_len(), g.out_len(), g.out_c);
+    let (kk, p, il, ol, oc) = (
+        g.patch_len(),
+        g.out_h() * g.out_w(),
+        g.in_len(),
+        g.out_len(),
+        g.out_c,
+    );
     let per_chunk = FRAMES_PER_CHUNK_MIN.max(frames.div_ceil(MAX_PARTIALS));
     let chunks = frames.div_ceil(per_chunk);
     let mut dx_buf = Vec::new();
@@ -110,8 +146,11 @@ pub fn backward(
     };
     let want_dx = !dx.is_empty();
     let dx_chunk_len = if want_dx { per_chunk * il } else { 0 };
-    let mut dx_chunks: Vec<&mut [f32]> =
-        if want_dx { dx[..frames * il].chunks_mut(dx_chunk_len).collect() } else { (0..chunks).map(|_| &mut [][..]).collect() };
+    let mut dx_chunks: Vec<&mut [f32]> = if want_dx {
+        dx[..frames * il].chunks_mut(dx_chunk_len).collect()
+    } else {
+        (0..chunks).map(|_| &mut [][..]).collect()
+    };
     // Each chunk returns its partial (dw, dbias); they are summed below in chunk order.
     let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
         .par_iter_mut()
@@ -126,7 +165,18 @@ pub fn backward(
                 im2col(g, &x[f * il..(f + 1) * il], &mut col);
                 // dw[OC, KK] += dy[OC, P] . col[KK, P]^T
                 unsafe {
-                    gemm_serial(oc, p, kk, dyf, (p as isize, 1), &col, (1, p as isize), 1.0, dw_part.as_mut_ptr(), kk)
+                    gemm_serial(
+                        oc,
+                        p,
+                        kk,
+                        dyf,
+                        (p as isize, 1),
+                        &col,
+                        (1, p as isize),
+                        1.0,
+                        dw_part.as_mut_ptr(),
+                        kk,
+                    )
                 };
                 for (o, d) in db_part.iter_mut().enumerate() {
                     *d += dyf[o * p..(o + 1) * p].iter().sum::<f32>();
@@ -134,7 +184,18 @@ pub fn backward(
                 if want_dx {
                     // dcol[KK, P] = w[OC, KK]^T . dy[OC, P]
                     unsafe {
-                        gemm_serial(kk, oc, p, w, (1, kk as isize), dyf, (p as isize, 1), 0.0, col.as_mut_ptr(), p)
+                        gemm_serial(
+                            kk,
+                            oc,
+                            p,
+                            w,
+                            (1, kk as isize),
+                            dyf,
+                            (p as isize, 1),
+                            0.0,
+                            col.as_mut_ptr(),
+                            p,
+                        )
                     };
                     col2im(g, &col, &mut dxc[(f - f0) * il..(f - f0 + 1) * il]);
                 }
@@ -166,7 +227,11 @@ mod tests {
                             for j in 0..g.k {
                                 let iy = (oy * g.stride + i) as isize - g.pad as isize;
                                 let ix = (ox * g.stride + j) as isize - g.pad as isize;
-                                if iy >= 0 && ix >= 0 && (iy as usize) < g.in_h && (ix as usize) < g.in_w {
+                                if iy >= 0
+                                    && ix >= 0
+                                    && (iy as usize) < g.in_h
+                                    && (ix as usize) < g.in_w
+                                {
                                     s += w[((o * g.in_c + c) * g.k + i) * g.k + j]
                                         * x[(c * g.in_h + iy as usize) * g.in_w + ix as usize];
                                 }
@@ -184,12 +249,38 @@ mod tests {
     fn forward_matches_direct_convolution() {
         let mut rng = crate::rng::Rng::new(3);
         for g in [
-            ConvGeom { in_c: 2, in_h: 7, in_w: 6, out_c: 3, k: 3, stride: 1, pad: 1 },
-            ConvGeom { in_c: 3, in_h: 9, in_w: 9, out_c: 4, k: 3, stride: 2, pad: 0 },
-            ConvGeom { in_c: 1, in_h: 5, in_w: 8, out_c: 2, k: 5, stride: 1, pad: 2 },
+            ConvGeom {
+                in_c: 2,
+                in_h: 7,
+                in_w: 6,
+                out_c: 3,
+                k: 3,
+                stride: 1,
+                pad: 1,
+            },
+            ConvGeom {
+                in_c: 3,
+                in_h: 9,
+                in_w: 9,
+                out_c: 4,
+                k: 3,
+                stride: 2,
+                pad: 0,
+            },
+            ConvGeom {
+                in_c: 1,
+                in_h: 5,
+                in_w: 8,
+                out_c: 2,
+                k: 5,
+                stride: 1,
+                pad: 2,
+            },
         ] {
             let x: Vec<f32> = (0..2 * g.in_len()).map(|_| rng.range(-1.0, 1.0)).collect();
-            let w: Vec<f32> = (0..g.out_c * g.patch_len()).map(|_| rng.range(-1.0, 1.0)).collect();
+            let w: Vec<f32> = (0..g.out_c * g.patch_len())
+                .map(|_| rng.range(-1.0, 1.0))
+                .collect();
             let mut y = vec![0.0; 2 * g.out_len()];
             forward(&g, 2, &x, &w, &vec![0.0; g.out_c], &mut y);
             for f in 0..2 {

@@ -30,25 +30,77 @@ pub(crate) unsafe fn gemm_serial(
     if m == 0 || n == 0 {
         return;
     }
-    matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c, ldc as isize, 1);
+    matrixmultiply::sgemm(
+        m,
+        k,
+        n,
+        1.0,
+        a.as_ptr(),
+        rsa,
+        csa,
+        b.as_ptr(),
+        rsb,
+        csb,
+        beta,
+        c,
+        ldc as isize,
+        1,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], a_t: bool, b: &[f32], b_t: bool, beta: f32, c: &mut [f32]) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm: buffers too small");
-    let sa = if a_t { (1, m as isize) } else { (k as isize, 1) };
-    let sb = if b_t { (1, k as isize) } else { (n as isize, 1) };
+pub fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    a_t: bool,
+    b: &[f32],
+    b_t: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "gemm: buffers too small"
+    );
+    let sa = if a_t {
+        (1, m as isize)
+    } else {
+        (k as isize, 1)
+    };
+    let sb = if b_t {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
     // SAFETY (all three calls below): the extents were asserted above, and parallel tasks
     // write disjoint row or column blocks of `c`.
     if m * n * k < PARALLEL_MIN_WORK {
         return unsafe { gemm_serial(m, k, n, a, sa, b, sb, beta, c.as_mut_ptr(), n) };
     }
     if m >= 2 * ROW_CHUNK || m >= n / 4 {
-        c[..m * n].par_chunks_mut(ROW_CHUNK * n).enumerate().for_each(|(i, cc)| {
-            let r0 = i * ROW_CHUNK;
-            let rows = cc.len() / n;
-            unsafe { gemm_serial(rows, k, n, &a[r0 * sa.0 as usize..], sa, b, sb, beta, cc.as_mut_ptr(), n) };
-        });
+        c[..m * n]
+            .par_chunks_mut(ROW_CHUNK * n)
+            .enumerate()
+            .for_each(|(i, cc)| {
+                let r0 = i * ROW_CHUNK;
+                let rows = cc.len() / n;
+                unsafe {
+                    gemm_serial(
+                        rows,
+                        k,
+                        n,
+                        &a[r0 * sa.0 as usize..],
+                        sa,
+                        b,
+                        sb,
+                        beta,
+                        cc.as_mut_ptr(),
+                        n,
+                    )
+                };
+            });
     } else {
         // Few rows, many columns (e.g. a weight gradient with a small output layer): split the
         // columns. Each task writes a disjoint column block of `c`.
@@ -56,7 +108,20 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], a_t: bool, b: &[f32], b_t: 
         let cp = SyncPtr(c.as_mut_ptr());
         cols.par_iter().for_each(|&c0| {
             let w = COL_CHUNK.min(n - c0);
-            unsafe { gemm_serial(m, k, w, a, sa, &b[c0 * sb.1 as usize..], sb, beta, cp.get().add(c0), n) };
+            unsafe {
+                gemm_serial(
+                    m,
+                    k,
+                    w,
+                    a,
+                    sa,
+                    &b[c0 * sb.1 as usize..],
+                    sb,
+                    beta,
+                    cp.get().add(c0),
+                    n,
+                )
+            };
         });
     }
 }

@@ -25,41 +25,43 @@ const THRESHOLD: f32 = 1.0;
 pub fn forward(p: &IfParams, t: usize, n: usize, cur: &[f32], s: &mut [f32], v: &mut [f32]) {
     assert!(cur.len() >= t * n && s.len() >= t * n && v.len() >= t * n);
     let (sp, vp) = (SyncPtr(s.as_mut_ptr()), SyncPtr(v.as_mut_ptr()));
-    (0..n.div_ceil(UNITS_PER_TASK)).into_par_iter().for_each(|ci| {
-        let j0 = ci * UNITS_PER_TASK;
-        let w = UNITS_PER_TASK.min(n - j0);
-        let mut pot = vec![0.0f32; w]; // membrane potential
-        let mut spent = vec![0.0f32; w]; // sum of spikes so far (the mask is 1 - spent)
-        for step in 0..t {
-            let row = step * n + j0;
-            let c = &cur[row..row + w];
-            // SAFETY: tasks own disjoint unit ranges [j0, j0 + w) of every time row.
-            let (sr, vr) = unsafe {
-                (
-                    std::slice::from_raw_parts_mut(sp.get().add(row), w),
-                    std::slice::from_raw_parts_mut(vp.get().add(row), w),
-                )
-            };
-            if p.fire_once {
-                for j in 0..w {
-                    let vj = pot[j] + c[j];
-                    pot[j] = vj;
-                    vr[j] = vj;
-                    let sj = p.surrogate.spike(vj - THRESHOLD, p.smooth) * (1.0 - spent[j]);
-                    spent[j] += sj;
-                    sr[j] = sj;
-                }
-            } else {
-                for j in 0..w {
-                    let vj = pot[j] + c[j];
-                    vr[j] = vj;
-                    let sj = p.surrogate.spike(vj - THRESHOLD, p.smooth);
-                    pot[j] = vj - sj;
-                    sr[j] = sj;
+    (0..n.div_ceil(UNITS_PER_TASK))
+        .into_par_iter()
+        .for_each(|ci| {
+            let j0 = ci * UNITS_PER_TASK;
+            let w = UNITS_PER_TASK.min(n - j0);
+            let mut pot = vec![0.0f32; w]; // membrane potential
+            let mut spent = vec![0.0f32; w]; // sum of spikes so far (the mask is 1 - spent)
+            for step in 0..t {
+                let row = step * n + j0;
+                let c = &cur[row..row + w];
+                // SAFETY: tasks own disjoint unit ranges [j0, j0 + w) of every time row.
+                let (sr, vr) = unsafe {
+                    (
+                        std::slice::from_raw_parts_mut(sp.get().add(row), w),
+                        std::slice::from_raw_parts_mut(vp.get().add(row), w),
+                    )
+                };
+                if p.fire_once {
+                    for j in 0..w {
+                        let vj = pot[j] + c[j];
+                        pot[j] = vj;
+                        vr[j] = vj;
+                        let sj = p.surrogate.spike(vj - THRESHOLD, p.smooth) * (1.0 - spent[j]);
+                        spent[j] += sj;
+                        sr[j] = sj;
+                    }
+                } else {
+                    for j in 0..w {
+                        let vj = pot[j] + c[j];
+                        vr[j] = vj;
+                        let sj = p.surrogate.spike(vj - THRESHOLD, p.smooth);
+                        pot[j] = vj - sj;
+                        sr[j] = sj;
+                    }
                 }
             }
-        }
-    });
+        });
 }
 
 // s, v, ds, dcur are [t, n]; dcur is overwritten
@@ -70,43 +72,53 @@ pub fn forward(p: &IfParams, t: usize, n: usize, cur: &[f32], s: &mut [f32], v: 
 //   dL/dv[t]  = G[t] m[t] H'(v[t] - 1) + dL/dv[t+1]  (v[t+1] = v[t] + I[t+1])
 //   dL/dI[t]  = dL/dv[t]
 #[allow(clippy::too_many_arguments)]
-pub fn backward(p: &IfParams, t: usize, n: usize, s: &[f32], v: &[f32], ds: &[f32], dcur: &mut [f32]) {
+pub fn backward(
+    p: &IfParams,
+    t: usize,
+    n: usize,
+    s: &[f32],
+    v: &[f32],
+    ds: &[f32],
+    dcur: &mut [f32],
+) {
     assert!(s.len() >= t * n && v.len() >= t * n && ds.len() >= t * n && dcur.len() >= t * n);
     let dp = SyncPtr(dcur.as_mut_ptr());
-    (0..n.div_ceil(UNITS_PER_TASK)).into_par_iter().for_each(|ci| {
-        let j0 = ci * UNITS_PER_TASK;
-        let w = UNITS_PER_TASK.min(n - j0);
-        let mut total = vec![0.0f32; w]; // sum over all t of s
-        let mut suffix = vec![0.0f32; w]; // sum over k >= t of s
-        let mut dv = vec![0.0f32; w]; // dL/dv[t]
-        let mut through_mask = vec![0.0f32; w]; // sum_{k>t} G[k] h[k]
-        if p.fire_once {
-            for step in 0..t {
-                let row = &s[step * n + j0..step * n + j0 + w];
-                total.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-            }
-        }
-        for step in (0..t).rev() {
-            let row = step * n + j0;
-            let (sr, vr, gr) = (&s[row..row + w], &v[row..row + w], &ds[row..row + w]);
-            // SAFETY: tasks own disjoint unit ranges of every time row.
-            let dr = unsafe { std::slice::from_raw_parts_mut(dp.get().add(row), w) };
-            for j in 0..w {
-                let x = vr[j] - THRESHOLD;
-                let mask = if p.fire_once {
-                    suffix[j] += sr[j];
-                    1.0 - (total[j] - suffix[j])
-                } else {
-                    1.0
-                };
-                let mut g = gr[j];
-                if p.fire_once && p.mask_grad {
-                    g -= through_mask[j];
-                    through_mask[j] += g * p.surrogate.spike(x, p.smooth);
+    (0..n.div_ceil(UNITS_PER_TASK))
+        .into_par_iter()
+        .for_each(|ci| {
+            let j0 = ci * UNITS_PER_TASK;
+            let w = UNITS_PER_TASK.min(n - j0);
+            let mut total = vec![0.0f32; w]; // sum over all t of s
+            let mut suffix = vec![0.0f32; w]; // sum over k >= t of s
+            let mut dv = vec![0.0f32; w]; // dL/dv[t]
+            let mut through_mask = vec![0.0f32; w]; // sum_{k>t} G[k] h[k]
+            if p.fire_once {
+                for step in 0..t {
+                    let row = &s[step * n + j0..step * n + j0 + w];
+                    total.iter_mut().zip(row).for_each(|(a, b)| *a += b);
                 }
-                dv[j] += g * mask * p.surrogate.grad(x);
-                dr[j] = dv[j];
             }
-        }
-    });
+            for step in (0..t).rev() {
+                let row = step * n + j0;
+                let (sr, vr, gr) = (&s[row..row + w], &v[row..row + w], &ds[row..row + w]);
+                // SAFETY: tasks own disjoint unit ranges of every time row.
+                let dr = unsafe { std::slice::from_raw_parts_mut(dp.get().add(row), w) };
+                for j in 0..w {
+                    let x = vr[j] - THRESHOLD;
+                    let mask = if p.fire_once {
+                        suffix[j] += sr[j];
+                        1.0 - (total[j] - suffix[j])
+                    } else {
+                        1.0
+                    };
+                    let mut g = gr[j];
+                    if p.fire_once && p.mask_grad {
+                        g -= through_mask[j];
+                        through_mask[j] += g * p.surrogate.spike(x, p.smooth);
+                    }
+                    dv[j] += g * mask * p.surrogate.grad(x);
+                    dr[j] = dv[j];
+                }
+            }
+        });
 }

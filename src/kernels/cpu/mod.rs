@@ -17,10 +17,29 @@ impl Kernels for Cpu {
     fn name(&self) -> &'static str {
         "cpu"
     }
-    fn gemm(&self, m: usize, k: usize, n: usize, a: &[f32], a_t: bool, b: &[f32], b_t: bool, beta: f32, c: &mut [f32]) {
+    fn gemm(
+        &self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        a_t: bool,
+        b: &[f32],
+        b_t: bool,
+        beta: f32,
+        c: &mut [f32],
+    ) {
         gemm::gemm(m, k, n, a, a_t, b, b_t, beta, c)
     }
-    fn conv2d_forward(&self, g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    fn conv2d_forward(
+        &self,
+        g: &ConvGeom,
+        frames: usize,
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        y: &mut [f32],
+    ) {
         conv::forward(g, frames, x, w, bias, y)
     }
     fn conv2d_backward(
@@ -42,16 +61,47 @@ impl Kernels for Cpu {
     fn avg_pool_backward(&self, g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]) {
         pool::avg_backward(g, frames, dy, dx)
     }
-    fn max_pool_forward(&self, g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32], arg: &mut [u32]) {
+    fn max_pool_forward(
+        &self,
+        g: &PoolGeom,
+        frames: usize,
+        x: &[f32],
+        y: &mut [f32],
+        arg: &mut [u32],
+    ) {
         pool::max_forward(g, frames, x, y, arg)
     }
-    fn max_pool_backward(&self, g: &PoolGeom, frames: usize, dy: &[f32], arg: &[u32], dx: &mut [f32]) {
+    fn max_pool_backward(
+        &self,
+        g: &PoolGeom,
+        frames: usize,
+        dy: &[f32],
+        arg: &[u32],
+        dx: &mut [f32],
+    ) {
         pool::max_backward(g, frames, dy, arg, dx)
     }
-    fn if_forward(&self, p: &IfParams, t: usize, n: usize, cur: &[f32], s: &mut [f32], v: &mut [f32]) {
+    fn if_forward(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &[f32],
+        s: &mut [f32],
+        v: &mut [f32],
+    ) {
         integrate_fire::forward(p, t, n, cur, s, v)
     }
-    fn if_backward(&self, p: &IfParams, t: usize, n: usize, s: &[f32], v: &[f32], ds: &[f32], dcur: &mut [f32]) {
+    fn if_backward(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        s: &[f32],
+        v: &[f32],
+        ds: &[f32],
+        dcur: &mut [f32],
+    ) {
         integrate_fire::backward(p, t, n, s, v, ds, dcur)
     }
 }

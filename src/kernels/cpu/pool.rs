@@ -25,19 +25,25 @@ fn for_each_window(g: &PoolGeom, mut f: impl FnMut(usize, usize)) {
 // x is [frames, C*H*W], y is [frames, C*OH*OW]
 pub fn avg_forward(g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32]) {
     let inv = 1.0 / (g.k * g.k) as f32;
-    y[..frames * g.out_len()].par_chunks_mut(g.out_len()).zip(x.par_chunks(g.in_len())).for_each(|(yf, xf)| {
-        yf.fill(0.0);
-        for_each_window(g, |o, i| yf[o] += xf[i]);
-        yf.iter_mut().for_each(|v| *v *= inv);
-    });
+    y[..frames * g.out_len()]
+        .par_chunks_mut(g.out_len())
+        .zip(x.par_chunks(g.in_len()))
+        .for_each(|(yf, xf)| {
+            yf.fill(0.0);
+            for_each_window(g, |o, i| yf[o] += xf[i]);
+            yf.iter_mut().for_each(|v| *v *= inv);
+        });
 }
 
 pub fn avg_backward(g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]) {
     let inv = 1.0 / (g.k * g.k) as f32;
-    dx[..frames * g.in_len()].par_chunks_mut(g.in_len()).zip(dy.par_chunks(g.out_len())).for_each(|(dxf, dyf)| {
-        dxf.fill(0.0);
-        for_each_window(g, |o, i| dxf[i] += dyf[o] * inv);
-    });
+    dx[..frames * g.in_len()]
+        .par_chunks_mut(g.in_len())
+        .zip(dy.par_chunks(g.out_len()))
+        .for_each(|(dxf, dyf)| {
+            dxf.fill(0.0);
+            for_each_window(g, |o, i| dxf[i] += dyf[o] * inv);
+        });
 }
 
 // arg[f, o] is the index within frame f of the window's maximum (first one on ties)

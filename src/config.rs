@@ -1,0 +1,189 @@
+//! Experiment configuration: one TOML file per experiment, every key overridable from the
+//! command line with `--set section.key=value`. Unknown keys are errors.
+
+use crate::model::ModelConfig;
+use crate::optim::{OptimConfig, ScheduleConfig};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// `digits` (embedded), `mnist`, `fashion-mnist`.
+    pub name: String,
+    /// Directory of the data set's files (default: the data set's usual location).
+    pub dir: Option<String>,
+    /// Samples held out of the training split for validation (0: none). The test split is
+    /// then reported once, at the end.
+    pub validation: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            name: "digits".into(),
+            dir: None,
+            validation: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub eval_batch_size: usize,
+    pub seed: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 30,
+            batch_size: 32,
+            eval_batch_size: 256,
+            seed: 0,
+            threads: 0,
+        }
+    }
+}
+
+/// The whole configuration of a run. `Config::default()` is the embedded-digits recipe that
+/// `ttfs train` runs with no arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub optimizer: OptimConfig,
+    pub schedule: ScheduleConfig,
+    pub train: TrainConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            optimizer: OptimConfig::default(),
+            schedule: ScheduleConfig::default(),
+            train: TrainConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Parse TOML text (`origin` names it in errors), then apply `key=value` overrides.
+    pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Config> {
+        let mut value: toml::Value =
+            toml::from_str(text).with_context(|| format!("{origin}: invalid TOML"))?;
+        for o in overrides {
+            apply_override(&mut value, o)?;
+        }
+        let cfg: Config = value
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("{origin}: {}", e.message()))?;
+        cfg.validate()
+            .with_context(|| format!("{origin}: invalid configuration"))?;
+        Ok(cfg)
+    }
+
+    pub fn load(path: Option<&std::path::Path>, overrides: &[String]) -> Result<Config> {
+        match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config {}", p.display()))?;
+                Self::from_toml(&text, &p.display().to_string(), overrides)
+            }
+            None => Self::from_toml("", "default config", overrides),
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config serializes")
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.train.batch_size == 0 || self.train.eval_batch_size == 0 {
+            bail!("train.batch_size and train.eval_batch_size must be at least 1");
+        }
+        if self.model.time_steps == 0 {
+            bail!("model.time_steps must be at least 1");
+        }
+        if !(self.optimizer.lr > 0.0) {
+            bail!("optimizer.lr must be positive");
+        }
+        if self.model.alpha <= 0.0 {
+            bail!("model.alpha must be positive");
+        }
+        crate::spec::parse(&self.model.spec)?;
+        Ok(())
+    }
+}
+
+/// Apply `a.b.c=value` to a TOML tree. The value is parsed as TOML (numbers, booleans,
+/// quoted strings), falling back to a bare string.
+pub fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<()> {
+    let (key, raw) = assignment
+        .split_once('=')
+        .with_context(|| format!("override `{assignment}` is not of the form section.key=value"))?;
+    let path: Vec<&str> = key.trim().split('.').collect();
+    if path.iter().any(|p| p.is_empty()) {
+        bail!("override `{assignment}`: empty key");
+    }
+    let raw = raw.trim();
+    let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => t.remove("v").unwrap(),
+        Err(_) => toml::Value::String(raw.to_string()),
+    };
+    let mut cur = root;
+    for p in &path[..path.len() - 1] {
+        let table = cur
+            .as_table_mut()
+            .with_context(|| format!("override `{assignment}`: `{p}` is not a section"))?;
+        cur = table
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+    }
+    let table = cur
+        .as_table_mut()
+        .with_context(|| format!("override `{assignment}`: parent is not a section"))?;
+    table.insert(path[path.len() - 1].to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_and_unknown_keys() {
+        let c = Config::from_toml(
+            "[optimizer]\nlr = 0.01\n",
+            "t.toml",
+            &["model.spec=fc100 if fc10".into(), "train.epochs=3".into()],
+        )
+        .unwrap();
+        assert_eq!(c.optimizer.lr, 0.01);
+        assert_eq!(c.model.spec, "fc100 if fc10");
+        assert_eq!(c.train.epochs, 3);
+        let e = format!(
+            "{:#}",
+            Config::from_toml("[optimizer]\nlrr = 0.01\n", "t.toml", &[]).unwrap_err()
+        );
+        assert!(
+            e.contains("t.toml") && e.contains("lrr") && e.contains("lr"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            Config::from_toml("", "t.toml", &["model.decoder.kind=foo".into()]).unwrap_err()
+        );
+        assert!(e.contains("foo"), "{e}");
+        let round = Config::from_toml(&Config::default().to_toml(), "x", &[]).unwrap();
+        assert_eq!(round, Config::default());
+    }
+}

@@ -1,0 +1,141 @@
+//! Data sets: one in-memory representation for every source, and the loaders that fill it.
+//!
+//! Every parser checks what it reads and returns an error that names the file and the
+//! problem (wrong magic number, truncated record, label out of range...), never a panic.
+
+pub mod batch;
+pub mod digits;
+pub mod idx;
+
+use anyhow::{bail, Result};
+use std::path::Path;
+
+/// How the stored values reach the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Static images: values times `scale` are intensities in [0, 1], encoded over T steps by
+    /// the model's input encoding.
+    Image,
+    /// Event data already binned into `steps` frames: values are event counts (or 0/1 spikes)
+    /// fed to the network as they are.
+    Events,
+}
+
+/// A split of a data set held in memory, samples back to back.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub name: String,
+    pub kind: Kind,
+    pub classes: usize,
+    /// Shape `[C, H, W]` of one frame.
+    pub frame: [usize; 3],
+    /// Frames per sample: 1 for images, T for binned events.
+    pub steps: usize,
+    /// Multiplier from stored value to network input (1/255 for 8-bit images).
+    pub scale: f32,
+    /// `[N, steps, C, H, W]`.
+    pub data: Vec<u8>,
+    pub labels: Vec<u16>,
+}
+
+impl Dataset {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn frame_len(&self) -> usize {
+        self.frame.iter().product()
+    }
+
+    pub fn sample_len(&self) -> usize {
+        self.steps * self.frame_len()
+    }
+
+    pub fn sample(&self, i: usize) -> &[u8] {
+        let n = self.sample_len();
+        &self.data[i * n..(i + 1) * n]
+    }
+
+    /// The samples at `idx`, in that order (used to split off a validation set).
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        let mut data = Vec::with_capacity(idx.len() * self.sample_len());
+        for &i in idx {
+            data.extend_from_slice(self.sample(i));
+        }
+        Dataset {
+            data,
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            ..self.clone_empty()
+        }
+    }
+
+    fn clone_empty(&self) -> Dataset {
+        Dataset {
+            data: Vec::new(),
+            labels: Vec::new(),
+            name: self.name.clone(),
+            ..*self
+        }
+    }
+
+    /// Samples per class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut c = vec![0; self.classes];
+        for &l in &self.labels {
+            c[l as usize] += 1;
+        }
+        c
+    }
+
+    /// Check the invariants every loader must guarantee.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        if self.data.len() != self.len() * self.sample_len() {
+            bail!(
+                "{origin}: {} bytes of samples for {} labels of {} bytes each",
+                self.data.len(),
+                self.len(),
+                self.sample_len()
+            );
+        }
+        if let Some((i, l)) = self
+            .labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l as usize >= self.classes)
+        {
+            bail!(
+                "{origin}: label {l} of sample {i} is out of range (0..{})",
+                self.classes
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A data set's training and test splits.
+pub struct Splits {
+    pub train: Dataset,
+    pub test: Dataset,
+}
+
+/// Names accepted by [`load`].
+pub const NAMES: &[&str] = &["digits", "mnist", "fashion-mnist"];
+
+/// Load data set `name` from `dir` (ignored for the embedded `digits`).
+pub fn load(name: &str, dir: Option<&Path>) -> Result<Splits> {
+    match name {
+        "digits" => digits::load(),
+        "mnist" | "fashion-mnist" => {
+            let dir = match dir {
+                Some(d) => d.to_path_buf(),
+                None => idx::default_dir(name)?,
+            };
+            idx::load_dir(name, &dir)
+        }
+        _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
+    }
+}

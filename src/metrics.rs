@@ -1,0 +1,140 @@
+//! Monitors: spike statistics read from the model's activations after a forward pass,
+//! without touching layer code.
+
+use crate::layers::LayerKind;
+use crate::model::Model;
+use serde::{Deserialize, Serialize};
+
+/// Statistics of one monitored layer, accumulated over samples.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LayerStats {
+    /// Index of the layer in the model (`layers.len()` for the decoder's output neurons).
+    pub layer: usize,
+    pub name: String,
+    /// `spikes` for neuron outputs, `pooled spikes` for pooling applied to spike maps.
+    pub what: String,
+    /// Units per sample.
+    pub units: usize,
+    /// Sum over samples and units of the number of steps with a (nonzero) event.
+    pub events: f64,
+    /// Sum over samples of the number of units that never fired.
+    pub silent: f64,
+    /// Largest number of events any single unit emitted in one sample.
+    pub max_events: u32,
+    /// Histogram of first event times, `T + 1` bins (the last: never fired).
+    pub first_time_hist: Vec<u64>,
+    pub samples: usize,
+}
+
+impl LayerStats {
+    pub fn spikes_per_neuron(&self) -> f64 {
+        self.events / (self.units * self.samples).max(1) as f64
+    }
+    pub fn silent_fraction(&self) -> f64 {
+        self.silent / (self.units * self.samples).max(1) as f64
+    }
+}
+
+/// Event statistics for every spiking layer and every pooling of spike maps.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SpikeMonitor {
+    pub layers: Vec<LayerStats>,
+    /// Sum over samples of the step of the first output spike (T if none).
+    pub first_output_sum: f64,
+    pub samples: usize,
+}
+
+impl SpikeMonitor {
+    pub fn mean_first_output(&self) -> f64 {
+        self.first_output_sum / self.samples.max(1) as f64
+    }
+
+    /// Add the statistics of the model's last forward pass.
+    pub fn record(&mut self, model: &Model) {
+        let t = model.acts[0].shape[0];
+        let b = model.acts[0].shape[1];
+        let mut carries_spikes = model.cfg.encoding == crate::encoding::Encoding::Latency;
+        let mut k = 0;
+        for (i, layer) in model.layers.iter().enumerate() {
+            let desc = layer.describe();
+            let kind = layer.kind();
+            let is_pool = kind == LayerKind::Pool;
+            let what = if layer.is_neuron() {
+                Some("spikes")
+            } else if is_pool && carries_spikes {
+                Some("pooled spikes")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                self.add(k, i, &desc, what, &model.acts[i + 1].data, t, b);
+                k += 1;
+            }
+            // Spike maps stay spike maps through pooling and flattening only.
+            carries_spikes =
+                layer.is_neuron() || ((is_pool || kind == LayerKind::Reshape) && carries_spikes);
+        }
+        if model.decoder.spiking() {
+            self.add(
+                k,
+                model.layers.len(),
+                "output",
+                "spikes",
+                &model.decoder.out.data,
+                t,
+                b,
+            );
+        }
+        let c = model.classes();
+        for s in 0..b {
+            self.first_output_sum += model.decoder.first_output_time(s, c) as f64;
+        }
+        self.samples += b;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        k: usize,
+        layer: usize,
+        name: &str,
+        what: &str,
+        x: &[f32],
+        t: usize,
+        b: usize,
+    ) {
+        let n = x.len() / t; // B * units
+        if self.layers.len() <= k {
+            self.layers.push(LayerStats {
+                layer,
+                name: name.to_string(),
+                what: what.to_string(),
+                units: n / b,
+                first_time_hist: vec![0; t + 1],
+                ..Default::default()
+            });
+        }
+        let st = &mut self.layers[k];
+        let mut events = 0u64;
+        for j in 0..n {
+            let mut count = 0u32;
+            let mut first = t;
+            for step in 0..t {
+                if x[step * n + j] != 0.0 {
+                    if count == 0 {
+                        first = step;
+                    }
+                    count += 1;
+                }
+            }
+            events += count as u64;
+            if count == 0 {
+                st.silent += 1.0;
+            }
+            st.max_events = st.max_events.max(count);
+            st.first_time_hist[first] += 1;
+        }
+        st.events += events as f64;
+        st.samples += b;
+    }
+}

@@ -1,0 +1,232 @@
+//! Optimizers (Adam, AdamW, SGD with momentum) and learning-rate schedules.
+
+use crate::layers::Param;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimKind {
+    /// Adam; weight decay is added to the gradient (L2), as in `torch.optim.Adam`.
+    Adam,
+    /// Adam with decoupled weight decay, as in `torch.optim.AdamW`.
+    AdamW,
+    /// SGD with (optionally Nesterov) momentum; weight decay added to the gradient.
+    Sgd,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimConfig {
+    pub kind: OptimKind,
+    pub lr: f32,
+    pub weight_decay: f32,
+    pub momentum: f32,
+    pub nesterov: bool,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    /// Clip the global gradient norm to this value (0: no clipping).
+    pub clip_grad_norm: f32,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        OptimConfig {
+            kind: OptimKind::Adam,
+            lr: 3e-3,
+            weight_decay: 0.0,
+            momentum: 0.9,
+            nesterov: false,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            clip_grad_norm: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleKind {
+    Constant,
+    /// Cosine decay from `lr` to `min_lr` over all training steps.
+    Cosine,
+    /// Multiply by `gamma` every `step_epochs` epochs.
+    Step,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    pub kind: ScheduleKind,
+    pub min_lr: f32,
+    pub step_epochs: usize,
+    pub gamma: f32,
+    /// Linear warm-up over this many epochs (fractions allowed).
+    pub warmup_epochs: f32,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            kind: ScheduleKind::Cosine,
+            min_lr: 0.0,
+            step_epochs: 30,
+            gamma: 0.1,
+            warmup_epochs: 0.0,
+        }
+    }
+}
+
+impl ScheduleConfig {
+    /// Learning rate at optimizer step `step` of `total`, with `per_epoch` steps an epoch.
+    pub fn lr(&self, base: f32, step: usize, total: usize, per_epoch: usize) -> f32 {
+        let warm = (self.warmup_epochs * per_epoch as f32) as usize;
+        if step < warm {
+            return base * (step + 1) as f32 / warm as f32;
+        }
+        match self.kind {
+            ScheduleKind::Constant => base,
+            ScheduleKind::Cosine => {
+                let p = (step - warm) as f32 / (total - warm).max(1) as f32;
+                self.min_lr
+                    + 0.5 * (base - self.min_lr) * (1.0 + (std::f32::consts::PI * p.min(1.0)).cos())
+            }
+            ScheduleKind::Step => {
+                base * self
+                    .gamma
+                    .powi((step / per_epoch.max(1) / self.step_epochs.max(1)) as i32)
+            }
+        }
+    }
+}
+
+/// Optimizer state: one or two moment buffers per parameter, in model order.
+#[derive(Clone, Debug, Default)]
+pub struct Optimizer {
+    pub cfg: OptimConfig,
+    pub step: u64,
+    pub m: Vec<Vec<f32>>,
+    pub v: Vec<Vec<f32>>,
+}
+
+impl Optimizer {
+    pub fn new(cfg: OptimConfig) -> Self {
+        Optimizer {
+            cfg,
+            ..Default::default()
+        }
+    }
+
+    /// Global L2 norm of all gradients.
+    pub fn grad_norm(params: &[&mut Param]) -> f32 {
+        params
+            .iter()
+            .map(|p| p.grad.iter().map(|g| (g * g) as f64).sum::<f64>())
+            .sum::<f64>()
+            .sqrt() as f32
+    }
+
+    /// One update of every parameter with learning rate `lr`.
+    pub fn update(&mut self, params: &mut [&mut Param], lr: f32) {
+        if self.m.len() != params.len() {
+            self.m = params.iter().map(|p| vec![0.0; p.value.len()]).collect();
+            self.v = params.iter().map(|p| vec![0.0; p.value.len()]).collect();
+        }
+        let c = &self.cfg;
+        let clip = if c.clip_grad_norm > 0.0 {
+            let n = Self::grad_norm(params);
+            if n > c.clip_grad_norm {
+                c.clip_grad_norm / n
+            } else {
+                1.0
+            }
+        } else {
+            1.0
+        };
+        self.step += 1;
+        let t = self.step as i32;
+        let (bc1, bc2) = (1.0 - c.beta1.powi(t), 1.0 - c.beta2.powi(t));
+        for (k, p) in params.iter_mut().enumerate() {
+            let wd = if p.decay { c.weight_decay } else { 0.0 };
+            let (m, v) = (&mut self.m[k], &mut self.v[k]);
+            for i in 0..p.value.len() {
+                let mut g = p.grad[i] * clip;
+                match c.kind {
+                    OptimKind::Adam | OptimKind::AdamW => {
+                        if c.kind == OptimKind::Adam {
+                            g += wd * p.value[i];
+                        } else {
+                            p.value[i] -= lr * wd * p.value[i];
+                        }
+                        m[i] = c.beta1 * m[i] + (1.0 - c.beta1) * g;
+                        v[i] = c.beta2 * v[i] + (1.0 - c.beta2) * g * g;
+                        let mh = m[i] / bc1;
+                        let vh = v[i] / bc2;
+                        p.value[i] -= lr * mh / (vh.sqrt() + c.eps);
+                    }
+                    OptimKind::Sgd => {
+                        g += wd * p.value[i];
+                        m[i] = c.momentum * m[i] + g;
+                        let d = if c.nesterov {
+                            g + c.momentum * m[i]
+                        } else {
+                            m[i]
+                        };
+                        p.value[i] -= lr * d;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adam_first_step_moves_by_lr() {
+        let mut p = Param::new("w", &[2], vec![1.0, -1.0], true);
+        p.grad = vec![0.5, -2.0];
+        let mut o = Optimizer::new(OptimConfig::default());
+        o.update(&mut [&mut p], 0.1);
+        assert!((p.value[0] - 0.9).abs() < 1e-5 && (p.value[1] + 0.9).abs() < 1e-5);
+    }
+
+    #[test]
+    fn sgd_minimizes_a_quadratic() {
+        let mut p = Param::new("w", &[1], vec![5.0], false);
+        let mut o = Optimizer::new(OptimConfig {
+            kind: OptimKind::Sgd,
+            ..Default::default()
+        });
+        for _ in 0..200 {
+            p.grad = vec![2.0 * p.value[0]];
+            o.update(&mut [&mut p], 0.05);
+        }
+        assert!(p.value[0].abs() < 1e-3);
+    }
+
+    #[test]
+    fn schedules() {
+        let s = ScheduleConfig::default();
+        assert!((s.lr(1.0, 0, 100, 10) - 1.0).abs() < 1e-6);
+        assert!((s.lr(1.0, 50, 100, 10) - 0.5).abs() < 1e-6);
+        assert!(s.lr(1.0, 100, 100, 10).abs() < 1e-6);
+        let st = ScheduleConfig {
+            kind: ScheduleKind::Step,
+            step_epochs: 2,
+            gamma: 0.5,
+            ..Default::default()
+        };
+        assert_eq!(st.lr(1.0, 39, 100, 10), 0.5);
+        assert_eq!(st.lr(1.0, 40, 100, 10), 0.25);
+        let w = ScheduleConfig {
+            kind: ScheduleKind::Constant,
+            warmup_epochs: 1.0,
+            ..Default::default()
+        };
+        assert!((w.lr(1.0, 4, 100, 10) - 0.5).abs() < 1e-6);
+    }
+}

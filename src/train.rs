@@ -1,0 +1,267 @@
+//! The training loop: shuffled mini-batches, forward, cross entropy, hand-written backward,
+//! optimizer step; evaluation with spike monitors after every epoch.
+
+use crate::config::Config;
+use crate::data::batch::{assemble, InputSpec};
+use crate::data::{self, Dataset};
+use crate::loss;
+use crate::metrics::SpikeMonitor;
+use crate::model::Model;
+use crate::optim::Optimizer;
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// Seed of the fixed shuffle that picks the held-out validation samples.
+const VALIDATION_SPLIT_SEED: u64 = 0x0A11_DA7E;
+
+/// Accuracy, loss and spike statistics of a pass over a data set.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub samples: usize,
+    pub monitor: SpikeMonitor,
+    /// `accuracy_at[t]`: accuracy when deciding from the outputs seen up to step `t`.
+    pub accuracy_at: Vec<f64>,
+}
+
+/// What one epoch measured.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub lr: f32,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    /// On the held-out validation samples when configured, else on the test split.
+    pub eval_split: String,
+    pub eval: Evaluation,
+    pub seconds: f64,
+    pub train_samples_per_s: f64,
+}
+
+pub struct Trainer {
+    pub cfg: Config,
+    pub model: Model,
+    pub opt: Optimizer,
+    /// Draws the training order (and augmentation): stored in checkpoints.
+    pub rng: Rng,
+    pub train: Dataset,
+    /// Held-out part of the training split, when `data.validation > 0`.
+    pub validation: Option<Dataset>,
+    pub test: Dataset,
+    pub input: InputSpec,
+    pub step: usize,
+    pub epoch: usize,
+    labels: Vec<usize>,
+    scratch: Vec<f32>,
+}
+
+impl Trainer {
+    pub fn new(cfg: &Config) -> Result<Trainer> {
+        let splits = data::load(&cfg.data.name, cfg.data.dir.as_deref().map(Path::new))?;
+        Self::with_data(cfg, splits.train, splits.test)
+    }
+
+    pub fn with_data(cfg: &Config, train: Dataset, test: Dataset) -> Result<Trainer> {
+        cfg.validate()?;
+        let mut init_rng = Rng::new(cfg.train.seed);
+        let rng = Rng::new(cfg.train.seed ^ 0x5EED_DA7A);
+        let (train, validation) = if cfg.data.validation > 0 {
+            if cfg.data.validation >= train.len() {
+                bail!(
+                    "data.validation = {} but the training split has only {} samples",
+                    cfg.data.validation,
+                    train.len()
+                );
+            }
+            // A fixed shuffle (its own seed) so the held-out set is the same for every run.
+            let mut idx: Vec<usize> = (0..train.len()).collect();
+            Rng::new(VALIDATION_SPLIT_SEED).shuffle(&mut idx);
+            let (v, t) = idx.split_at(cfg.data.validation);
+            (train.subset(t), Some(train.subset(v)))
+        } else {
+            (train, None)
+        };
+        let model = Model::new(&cfg.model, &train.frame, &mut init_rng)?;
+        let input = InputSpec {
+            encoding: cfg.model.encoding,
+            zero: cfg.model.zero_input,
+            time_steps: cfg.model.time_steps,
+        };
+        input.check(&train)?;
+        if model.classes() != train.classes {
+            bail!(
+                "the model has {} outputs but {} has {} classes",
+                model.classes(),
+                train.name,
+                train.classes
+            );
+        }
+        Ok(Trainer {
+            opt: Optimizer::new(cfg.optimizer.clone()),
+            cfg: cfg.clone(),
+            model,
+            rng,
+            train,
+            validation,
+            test,
+            input,
+            step: 0,
+            epoch: 0,
+            labels: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.cfg.train.batch_size)
+    }
+
+    /// One optimizer step on the samples `idx`; returns (loss, correct credit).
+    pub fn train_step(&mut self, idx: &[usize]) -> (f32, f32) {
+        let total = self.cfg.train.epochs * self.steps_per_epoch();
+        let lr = self.cfg.schedule.lr(
+            self.cfg.optimizer.lr,
+            self.step,
+            total,
+            self.steps_per_epoch(),
+        );
+        assemble(
+            &self.train,
+            idx,
+            &self.input,
+            self.model.input_mut(),
+            &mut self.labels,
+            &mut self.scratch,
+        );
+        self.model.forward();
+        self.model.zero_grad();
+        let loss = self.model.backward(&self.labels);
+        let correct = self.model.correct(&self.labels);
+        let mut params = self.model.params_mut();
+        self.opt.update(&mut params, lr);
+        self.step += 1;
+        (loss, correct)
+    }
+
+    /// Train one epoch; `progress(done, total, loss, acc)` is called after every step.
+    pub fn train_epoch(
+        &mut self,
+        mut progress: impl FnMut(usize, usize, f32, f32),
+    ) -> EpochMetrics {
+        let start = Instant::now();
+        let mut order: Vec<usize> = (0..self.train.len()).collect();
+        self.rng.shuffle(&mut order);
+        let bs = self.cfg.train.batch_size;
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
+        let lr = self.current_lr();
+        for batch in order.chunks(bs) {
+            let (l, c) = self.train_step(batch);
+            loss_sum += l as f64 * batch.len() as f64;
+            correct += c as f64;
+            seen += batch.len();
+            progress(
+                seen,
+                order.len(),
+                (loss_sum / seen as f64) as f32,
+                (correct / seen as f64) as f32,
+            );
+        }
+        let train_time = start.elapsed().as_secs_f64();
+        let (split, eval) = match &self.validation {
+            Some(v) => (
+                "validation",
+                evaluate(
+                    &mut self.model,
+                    v,
+                    &self.input,
+                    self.cfg.train.eval_batch_size,
+                ),
+            ),
+            None => (
+                "test",
+                evaluate(
+                    &mut self.model,
+                    &self.test,
+                    &self.input,
+                    self.cfg.train.eval_batch_size,
+                ),
+            ),
+        };
+        self.epoch += 1;
+        EpochMetrics {
+            epoch: self.epoch,
+            lr,
+            train_loss: loss_sum / seen as f64,
+            train_accuracy: correct / seen as f64,
+            eval_split: split.into(),
+            eval,
+            seconds: start.elapsed().as_secs_f64(),
+            train_samples_per_s: seen as f64 / train_time,
+        }
+    }
+
+    pub fn current_lr(&self) -> f32 {
+        let total = self.cfg.train.epochs * self.steps_per_epoch();
+        self.cfg.schedule.lr(
+            self.cfg.optimizer.lr,
+            self.step,
+            total,
+            self.steps_per_epoch(),
+        )
+    }
+
+    pub fn evaluate_test(&mut self) -> Evaluation {
+        evaluate(
+            &mut self.model,
+            &self.test,
+            &self.input,
+            self.cfg.train.eval_batch_size,
+        )
+    }
+}
+
+/// Forward passes over all of `ds` in batches of `batch`: loss, accuracy (ties share
+/// credit), accuracy against decision time, and spike statistics.
+pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize) -> Evaluation {
+    let mut ev = Evaluation::default();
+    let (mut labels, mut scratch) = (Vec::new(), Vec::new());
+    let c = model.classes();
+    let t = input.time_steps;
+    let mut at = vec![0.0f64; t];
+    let mut dl = Tensor::default();
+    let mut partial = vec![0.0f32; c];
+    let idx: Vec<usize> = (0..ds.len()).collect();
+    for chunk in idx.chunks(batch) {
+        assemble(
+            ds,
+            chunk,
+            input,
+            model.input_mut(),
+            &mut labels,
+            &mut scratch,
+        );
+        model.forward();
+        dl.reset(&model.logits.shape);
+        ev.loss += loss::cross_entropy(&model.logits.data, &labels, c, &mut dl.data) as f64
+            * chunk.len() as f64;
+        ev.accuracy += model.correct(&labels) as f64;
+        ev.monitor.record(model);
+        for (step, a) in at.iter_mut().enumerate() {
+            for (b, &y) in labels.iter().enumerate() {
+                model.decoder.logits_until(step, b, &mut partial);
+                *a += loss::correct_credit(&partial, y) as f64;
+            }
+        }
+    }
+    let n = ds.len().max(1) as f64;
+    ev.samples = ds.len();
+    ev.loss /= n;
+    ev.accuracy /= n;
+    ev.accuracy_at = at.iter().map(|a| a / n).collect();
+    ev
+}
