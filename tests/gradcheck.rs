@@ -1,0 +1,340 @@
+//! Every layer's hand-written backward (and the whole model's) against central finite
+//! differences. The spike function is replaced by the surrogate's smooth primitive
+//! (`IfParams::smooth`), so that the forward pass is differentiable and its derivative is
+//! exactly what backward computes.
+
+use ttfs::decoder::{Decoder, DecoderConfig, DecoderKind, Weighting};
+use ttfs::encoding::Encoding;
+use ttfs::ettfs_init::Init;
+use ttfs::kernels::IfParams;
+use ttfs::layers::{
+    avg_pool::AvgPool2d, conv2d::Conv2d, flatten::Flatten, linear::Linear, max_pool::MaxPool2d,
+    neuron::Neuron, Layer,
+};
+use ttfs::model::{Model, ModelConfig};
+use ttfs::rng::Rng;
+use ttfs::surrogate::{Surrogate, SurrogateKind};
+use ttfs::tensor::Tensor;
+use ttfs::weight_norm::Norm;
+
+const EPS: f32 = 1e-2;
+
+fn smooth(kind: SurrogateKind, mask_grad: bool) -> IfParams {
+    IfParams {
+        surrogate: Surrogate::new(kind, 2.0),
+        fire_once: true,
+        mask_grad,
+        smooth: true,
+    }
+}
+
+fn random(rng: &mut Rng, shape: &[usize], lo: f32, hi: f32) -> Tensor {
+    let n = shape.iter().product();
+    Tensor::from_vec(shape, (0..n).map(|_| rng.range(lo, hi)).collect())
+}
+
+/// Assert `analytic` matches central differences of `loss` at `x`, checking up to `max`
+/// coordinates spread over the vector: each coordinate within 5% of the largest gradient
+/// (plus 2% of its own size), and the checked vector as a whole within 2% relative error.
+/// (f32 rounding of the loss limits how well tiny components can be resolved.)
+fn assert_close(
+    what: &str,
+    x: &mut Vec<f32>,
+    analytic: &[f32],
+    max: usize,
+    mut loss: impl FnMut(&[f32]) -> f32,
+) {
+    assert_eq!(x.len(), analytic.len(), "{what}: gradient length");
+    let step = (x.len() / max).max(1);
+    let scale = analytic.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let (mut diff2, mut norm2) = (0.0f64, 0.0f64);
+    for i in (0..x.len()).step_by(step) {
+        let orig = x[i];
+        x[i] = orig + EPS;
+        let lp = loss(x);
+        x[i] = orig - EPS;
+        let lm = loss(x);
+        x[i] = orig;
+        let fd = (lp - lm) / (2.0 * EPS);
+        let err = (fd - analytic[i]).abs();
+        assert!(
+            err <= 5e-2 * scale + 2e-2 * analytic[i].abs() + 1e-6,
+            "{what}[{i}]: finite difference {fd} vs backward {} (largest gradient {scale})",
+            analytic[i]
+        );
+        diff2 += (err as f64).powi(2);
+        norm2 += (fd as f64).powi(2) + (analytic[i] as f64).powi(2);
+    }
+    let rel = diff2.sqrt() / norm2.sqrt().max(1e-12);
+    assert!(
+        rel < 2e-2,
+        "{what}: relative error {rel} of the checked gradient vector"
+    );
+}
+
+/// Check a layer: loss = sum(g * y) for fixed random g; input gradient and every parameter.
+fn check_layer(what: &str, layer: &mut dyn Layer, x: Tensor, rng: &mut Rng) {
+    let mut y = Tensor::default();
+    layer.forward(&x, &mut y);
+    let g = random(rng, &y.shape, -1.0, 1.0);
+    let mut dx = Tensor::default();
+    for p in layer.params_mut() {
+        p.grad.fill(0.0);
+    }
+    layer.backward(&x, &y, &g, Some(&mut dx));
+    assert_eq!(dx.shape, x.shape, "{what}: dx shape");
+    let dot = |y: &Tensor| y.data.iter().zip(&g.data).map(|(a, b)| a * b).sum::<f32>();
+    let mut xs = x.data.clone();
+    let shape = x.shape.clone();
+    {
+        let mut out = Tensor::default();
+        assert_close(&format!("{what} dx"), &mut xs, &dx.data, 60, |v| {
+            layer.forward(&Tensor::from_vec(&shape, v.to_vec()), &mut out);
+            dot(&out)
+        });
+    }
+    let grads: Vec<(String, Vec<f32>)> = layer
+        .params()
+        .iter()
+        .map(|p| (p.name.clone(), p.grad.clone()))
+        .collect();
+    for (k, (name, grad)) in grads.iter().enumerate() {
+        let mut values = layer.params()[k].value.clone();
+        let mut out = Tensor::default();
+        assert_close(&format!("{what} {name}"), &mut values, grad, 40, |v| {
+            layer.params_mut()[k].value.copy_from_slice(v);
+            layer.forward(&x, &mut out);
+            dot(&out)
+        });
+        layer.params_mut()[k].value.copy_from_slice(&values);
+    }
+}
+
+#[test]
+fn linear_backward_all_norms() {
+    let mut rng = Rng::new(1);
+    for norm in [Norm::None, Norm::Weight, Norm::WeightAffine] {
+        let mut l = Linear::new("fc", 7, 5, norm, Init::Ettfs, 1.0, 3, &mut rng);
+        // Move gamma and beta away from 1 and 0 so their gradients are exercised.
+        for p in l.params_mut() {
+            for v in p.value.iter_mut() {
+                *v += rng.range(-0.3, 0.3);
+            }
+        }
+        let x = random(&mut rng, &[3, 2, 7], 0.0, 1.0);
+        check_layer(&format!("linear {norm:?}"), &mut l, x, &mut rng);
+    }
+}
+
+#[test]
+fn conv2d_backward_stride_and_padding() {
+    let mut rng = Rng::new(2);
+    for (norm, k, s, p) in [
+        (Norm::WeightAffine, 3, 1, 1),
+        (Norm::None, 3, 2, 0),
+        (Norm::Weight, 2, 2, 1),
+    ] {
+        let mut c = Conv2d::new("conv", 2, 3, k, s, p, norm, Init::Kaiming, 1.0, 2, &mut rng);
+        for p in c.params_mut() {
+            for v in p.value.iter_mut() {
+                *v += rng.range(-0.3, 0.3);
+            }
+        }
+        let x = random(&mut rng, &[2, 2, 2, 6, 5], -1.0, 1.0);
+        check_layer(
+            &format!("conv {norm:?} k{k} s{s} p{p}"),
+            &mut c,
+            x,
+            &mut rng,
+        );
+    }
+}
+
+#[test]
+fn pooling_and_flatten_backward() {
+    let mut rng = Rng::new(3);
+    let x = random(&mut rng, &[2, 2, 3, 4, 6], -1.0, 1.0);
+    check_layer(
+        "avgpool",
+        &mut AvgPool2d { k: 2, stride: 2 },
+        x.clone(),
+        &mut rng,
+    );
+    check_layer(
+        "avgpool overlapping",
+        &mut AvgPool2d { k: 3, stride: 1 },
+        x.clone(),
+        &mut rng,
+    );
+    // Values at least 0.1 apart (more than 2 * EPS): no window's maximum changes hands within
+    // the finite-difference step, so max is differentiable there.
+    let mut spaced: Vec<f32> = (0..x.len()).map(|i| i as f32 * 0.1).collect();
+    rng.shuffle(&mut spaced);
+    check_layer(
+        "maxpool",
+        &mut MaxPool2d::new(2, 2),
+        Tensor::from_vec(&x.shape, spaced),
+        &mut rng,
+    );
+    check_layer("flatten", &mut Flatten, x, &mut rng);
+}
+
+#[test]
+fn neuron_backward_with_gradient_through_the_mask() {
+    let mut rng = Rng::new(4);
+    for kind in [SurrogateKind::Sigmoid, SurrogateKind::Atan] {
+        let x = random(&mut rng, &[6, 3, 4], -0.5, 1.0);
+        check_layer(
+            &format!("neuron {kind:?}"),
+            &mut Neuron::new(smooth(kind, true)),
+            x,
+            &mut rng,
+        );
+    }
+}
+
+/// With the mask detached, backward is the derivative of the forward pass in which the mask
+/// `m[t] = 1 - sum_{k<t} s[k]` is a constant: check it against that function.
+#[test]
+fn neuron_backward_with_detached_mask() {
+    let mut rng = Rng::new(5);
+    let (t, n) = (6, 10);
+    let p = smooth(SurrogateKind::Sigmoid, false);
+    let x = random(&mut rng, &[t, 1, n], -0.5, 1.0);
+    let mut layer = Neuron::new(p);
+    let mut y = Tensor::default();
+    layer.forward(&x, &mut y);
+    let mut mask = vec![1.0f32; t * n];
+    for j in 0..n {
+        let mut spent = 0.0;
+        for k in 0..t {
+            mask[k * n + j] = 1.0 - spent;
+            spent += y.data[k * n + j];
+        }
+    }
+    let g = random(&mut rng, &[t, 1, n], -1.0, 1.0);
+    let mut dx = Tensor::default();
+    layer.backward(&x, &y, &g, Some(&mut dx));
+    let frozen = |cur: &[f32]| {
+        let mut loss = 0.0;
+        for j in 0..n {
+            let mut v = 0.0;
+            for k in 0..t {
+                v += cur[k * n + j];
+                loss += g.data[k * n + j] * p.surrogate.primitive(v - 1.0) * mask[k * n + j];
+            }
+        }
+        loss
+    };
+    let mut xs = x.data.clone();
+    assert_close("neuron detached mask", &mut xs, &dx.data, 60, frozen);
+}
+
+#[test]
+fn decoders_backward() {
+    let mut rng = Rng::new(6);
+    let cases = [
+        (DecoderKind::Temporal, Weighting::Exp),
+        (DecoderKind::Temporal, Weighting::Linear),
+        (DecoderKind::FirstSpike, Weighting::Exp),
+        (DecoderKind::Membrane, Weighting::Exp),
+        (DecoderKind::Membrane, Weighting::Last),
+    ];
+    for (kind, weighting) in cases {
+        let cfg = DecoderConfig {
+            kind,
+            weighting,
+            base: 1.25,
+            scale: 4.0,
+        };
+        let mut dec = Decoder::new(cfg, smooth(SurrogateKind::Sigmoid, true));
+        let cur = random(&mut rng, &[5, 2, 3], -0.3, 0.8);
+        let mut logits = Tensor::default();
+        dec.forward(&cur, &mut logits);
+        let g = random(&mut rng, &logits.shape, -1.0, 1.0);
+        let mut dcur = Tensor::default();
+        dec.backward(&cur, &g, &mut dcur);
+        let mut xs = cur.data.clone();
+        assert_close(
+            &format!("decoder {kind:?} {weighting:?}"),
+            &mut xs,
+            &dcur.data,
+            30,
+            |v| {
+                dec.forward(&Tensor::from_vec(&cur.shape, v.to_vec()), &mut logits);
+                logits.data.iter().zip(&g.data).map(|(a, b)| a * b).sum()
+            },
+        );
+    }
+}
+
+/// The whole model: cross entropy through conv, both poolings, neurons, linear layers and
+/// the decoder, against finite differences of every parameter.
+#[test]
+fn whole_model_backward() {
+    for (spec, decoder) in [
+        (
+            "conv3k3p1 ap2 if conv4k3s1p1 if ap2 fc6 if fc4",
+            DecoderKind::Temporal,
+        ),
+        ("fc6 if fc5 if fc4", DecoderKind::Membrane),
+    ] {
+        let cfg = ModelConfig {
+            spec: spec.into(),
+            time_steps: 4,
+            encoding: Encoding::Direct,
+            init: Init::Ettfs,
+            init_gain: 0.5,
+            alpha: 2.0,
+            mask_grad: true,
+            decoder: DecoderConfig {
+                kind: decoder,
+                scale: 3.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut rng = Rng::new(7);
+        let mut model = Model::new(&cfg, &[1, 6, 6], &mut rng).unwrap();
+        model.set_smooth(true);
+        for p in model.params_mut() {
+            for v in p.value.iter_mut() {
+                *v += rng.range(-0.1, 0.1);
+            }
+        }
+        let (t, b) = (4, 3);
+        let input = random(&mut rng, &[t, b, 36], 0.0, 1.0);
+        let labels = [0usize, 3, 1];
+        *model.input_mut() = input.clone();
+        model.forward();
+        model.zero_grad();
+        model.backward(&labels);
+        let grads: Vec<(String, Vec<f32>)> = model
+            .params()
+            .iter()
+            .map(|p| (p.name.clone(), p.grad.clone()))
+            .collect();
+        assert!(grads.len() >= 6);
+        for (k, (name, grad)) in grads.iter().enumerate() {
+            assert!(
+                grad.iter().any(|g| g.abs() > 1e-6),
+                "{spec}: {name} receives no gradient"
+            );
+            let mut values = model.params()[k].value.clone();
+            assert_close(
+                &format!("model `{spec}` {name}"),
+                &mut values,
+                grad,
+                12,
+                |v| {
+                    model.params_mut()[k].value.copy_from_slice(v);
+                    *model.input_mut() = input.clone();
+                    model.forward();
+                    let mut scratch = vec![0.0; model.logits.len()];
+                    ttfs::loss::cross_entropy(&model.logits.data, &labels, 4, &mut scratch)
+                },
+            );
+            model.params_mut()[k].value.copy_from_slice(&values);
+        }
+    }
+}

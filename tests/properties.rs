@@ -1,0 +1,242 @@
+//! Properties of the spiking network that must hold for every network and input:
+//! each TTFS neuron fires at most once, max pooling of spike maps is what breaks it, and a
+//! seed fixes the result.
+
+use ttfs::config::Config;
+use ttfs::decoder::{DecoderConfig, DecoderKind};
+use ttfs::encoding::Encoding;
+use ttfs::ettfs_init::Init;
+use ttfs::metrics::SpikeMonitor;
+use ttfs::model::{Model, ModelConfig};
+use ttfs::rng::Rng;
+use ttfs::tensor::Tensor;
+use ttfs::train::Trainer;
+use ttfs::weight_norm::Norm;
+
+/// A random network on `[c, 8, 8]` inputs: some conv blocks (pooling of currents or of
+/// spikes, average or max), then some linear layers.
+fn random_spec(rng: &mut Rng) -> String {
+    let mut tokens = Vec::new();
+    let mut size = 8;
+    for _ in 0..rng.below(3) {
+        tokens.push(format!("conv{}k3p1", 1 + rng.below(4)));
+        let pool = ["ap2", "mp2"][rng.below(2)];
+        match rng.below(3) {
+            0 if size >= 2 => {
+                tokens.push(pool.to_string());
+                tokens.push("if".into());
+                size /= 2;
+            }
+            1 if size >= 2 => {
+                tokens.push("if".into());
+                tokens.push(pool.to_string());
+                size /= 2;
+            }
+            _ => tokens.push("if".into()),
+        }
+    }
+    for _ in 0..1 + rng.below(3) {
+        tokens.push(format!("fc{}", 1 + rng.below(12)));
+        tokens.push("if".into());
+    }
+    tokens.push(format!("fc{}", 2 + rng.below(5)));
+    tokens.join(" ")
+}
+
+fn random_model(rng: &mut Rng) -> (Model, usize, usize) {
+    let decoders = [
+        DecoderKind::Temporal,
+        DecoderKind::FirstSpike,
+        DecoderKind::Membrane,
+        DecoderKind::Count,
+    ];
+    let cfg = ModelConfig {
+        spec: random_spec(rng),
+        time_steps: 1 + rng.below(12),
+        encoding: if rng.below(2) == 0 {
+            Encoding::Latency
+        } else {
+            Encoding::Direct
+        },
+        init: [Init::Ettfs, Init::Kaiming, Init::Uniform][rng.below(3)],
+        init_gain: rng.range(0.05, 3.0),
+        norm: [Norm::None, Norm::Weight, Norm::WeightAffine][rng.below(3)],
+        mask_grad: rng.below(2) == 0,
+        decoder: DecoderConfig {
+            kind: decoders[rng.below(4)],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let c = 1 + rng.below(2);
+    let model = Model::new(&cfg, &[c, 8, 8], rng).unwrap_or_else(|e| panic!("{}: {e:#}", cfg.spec));
+    (model, cfg.time_steps, c * 64)
+}
+
+#[test]
+fn every_neuron_fires_at_most_once() {
+    let mut rng = Rng::new(11);
+    let mut fired_somewhere = 0;
+    for case in 0..150 {
+        let (mut model, t, f) = random_model(&mut rng);
+        let b = 1 + rng.below(5);
+        // Inputs: intensities in [0, 1] through the encoder, or raw currents up to 3.
+        let hi = if rng.below(2) == 0 { 1.0 } else { 3.0 };
+        let x: Vec<f32> = (0..b * f).map(|_| rng.range(0.0, hi)).collect();
+        ttfs::encoding::encode(
+            model.cfg.encoding,
+            model.cfg.zero_input,
+            t,
+            b,
+            &x,
+            model.input_mut(),
+        );
+        model.forward();
+        for (i, layer) in model.layers.iter().enumerate() {
+            if !layer.is_neuron() {
+                continue;
+            }
+            let s = &model.acts[i + 1];
+            let n = s.len() / t;
+            for j in 0..n {
+                let mut count = 0.0;
+                for k in 0..t {
+                    let v = s.data[k * n + j];
+                    assert!(
+                        v == 0.0 || v == 1.0,
+                        "case {case} `{}` layer {i}: spike value {v}",
+                        model.cfg.spec
+                    );
+                    count += v;
+                }
+                assert!(
+                    count <= 1.0,
+                    "case {case} `{}` layer {i} unit {j}: {count} spikes",
+                    model.cfg.spec
+                );
+                fired_somewhere += count as usize;
+            }
+        }
+        if model.cfg.decoder.kind != DecoderKind::Count && model.decoder.spiking() {
+            let o = &model.decoder.out;
+            let n = o.len() / t;
+            for j in 0..n {
+                let count: f32 = (0..t).map(|k| o.data[k * n + j]).sum();
+                assert!(
+                    count <= 1.0,
+                    "case {case}: output unit {j} fired {count} times"
+                );
+            }
+        }
+    }
+    // The property is not vacuous: neurons did fire.
+    assert!(
+        fired_somewhere > 1000,
+        "only {fired_somewhere} spikes in all cases"
+    );
+}
+
+/// Build `spec` on one-channel 4x4 inputs whose four pixels of each 2x2 window fire at
+/// four different steps, with weights set so every neuron of the first layer copies its
+/// pixel, and return the monitor.
+fn pooling_monitor(spec: &str) -> SpikeMonitor {
+    let cfg = ModelConfig {
+        spec: spec.into(),
+        time_steps: 4,
+        norm: Norm::None,
+        decoder: DecoderConfig {
+            kind: DecoderKind::Membrane,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut model = Model::new(&cfg, &[1, 4, 4], &mut Rng::new(1)).unwrap();
+    // conv1: a single 1x1 weight of 1.0 and no bias: current = input spike.
+    for p in model.params_mut() {
+        if p.name == "conv1.weight" {
+            p.value.fill(1.0);
+        }
+    }
+    let t = 4;
+    let mut x = Tensor::zeros(&[t, 1, 16]);
+    for y in 0..4 {
+        for xx in 0..4 {
+            let step = (y % 2) * 2 + xx % 2; // a different step for each pixel of a window
+            x.data[step * 16 + y * 4 + xx] = 1.0;
+        }
+    }
+    *model.input_mut() = x;
+    model.forward();
+    let mut m = SpikeMonitor::default();
+    m.record(&model);
+    m
+}
+
+#[test]
+fn max_pooling_of_spikes_exceeds_one_spike_per_unit_average_pooling_of_currents_does_not() {
+    let max = pooling_monitor("conv1k1 if mp2 fc2");
+    let pooled = max
+        .layers
+        .iter()
+        .find(|l| l.what == "pooled spikes")
+        .expect("pooled spike maps are monitored");
+    assert_eq!(
+        pooled.max_events, 4,
+        "each max-pooled unit sees four spikes at four steps"
+    );
+    // The same input through average pooling of currents: the neuron after it fires once.
+    let avg = pooling_monitor("conv1k1 ap2 if fc2");
+    assert!(
+        avg.layers.iter().all(|l| l.max_events <= 1),
+        "{:?}",
+        avg.layers
+    );
+    assert!(
+        avg.layers.iter().any(|l| l.events > 0.0),
+        "the averaged currents make the neuron fire"
+    );
+    // Average pooling of spikes: fractions of spikes at up to four steps, but never more than
+    // one spike's worth in total per unit.
+    let avg_spikes = pooling_monitor("conv1k1 if ap2 fc2");
+    let p = avg_spikes
+        .layers
+        .iter()
+        .find(|l| l.what == "pooled spikes")
+        .unwrap();
+    assert_eq!(
+        p.events,
+        4.0 * 4.0,
+        "4 units, each with events at 4 steps of 1/4 spike"
+    );
+}
+
+fn train_digits(seed: u64, threads: usize) -> Vec<Vec<f32>> {
+    let cfg = Config::from_toml(
+        "",
+        "test",
+        &[
+            format!("train.seed={seed}"),
+            "train.epochs=1".into(),
+            "model.spec=\"fc32 if fc10\"".into(),
+        ],
+    )
+    .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut t = Trainer::new(&cfg).unwrap();
+        t.train_epoch(|_, _, _, _| {});
+        t.model.params().iter().map(|p| p.value.clone()).collect()
+    })
+}
+
+#[test]
+fn same_seed_same_result_bitwise() {
+    let a = train_digits(3, 2);
+    let b = train_digits(3, 2);
+    assert_eq!(a, b, "two runs with the same seed differ");
+    assert_eq!(a, train_digits(3, 1), "results depend on the thread count");
+    assert_ne!(a, train_digits(4, 2), "the seed has no effect");
+}
