@@ -41,7 +41,7 @@ pub enum Weighting {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DecoderConfig {
     pub kind: DecoderKind,
     /// Time weighting for `temporal` and `membrane`.

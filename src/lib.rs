@@ -8,6 +8,7 @@
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
 
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod decoder;

@@ -74,6 +74,31 @@ enum Cmd {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Time training steps of the PyTorch peer's two models and, when the peer script and
+    /// PyTorch are available, run the peer in the same process tree and print the ratio.
+    ///
+    /// Example: ttfs bench --peer ../shared/bench/ttfs_torch.py
+    Bench {
+        /// Models to time (mlp, cnn).
+        #[arg(long, value_delimiter = ',', default_value = "mlp,cnn")]
+        models: Vec<String>,
+        #[arg(long, default_value_t = 8)]
+        time_steps: usize,
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Timed steps (after 3 warm-up steps).
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// The PyTorch peer script; skipped when absent.
+        #[arg(long, default_value = "../shared/bench/ttfs_torch.py")]
+        peer: PathBuf,
+        /// Python interpreter for the peer.
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Worker threads for ttfs and the peer (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Describe a model: layers, shapes, parameters, operations per sample.
     Info {
         #[command(flatten)]
@@ -123,8 +148,18 @@ fn print_epoch(m: &EpochMetrics, epochs: usize) {
     );
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The chain of contexts, without a backtrace: errors are for users.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Train { cfg, quiet } => {
             let cfg = cfg.resolve()?;
@@ -163,6 +198,59 @@ fn main() -> Result<()> {
                 test.monitor.mean_first_output(),
                 start.elapsed().as_secs_f64()
             );
+        }
+        Cmd::Bench {
+            models,
+            time_steps,
+            batch,
+            steps,
+            peer,
+            python,
+            threads,
+        } => {
+            let threads = threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            init_threads(threads);
+            println!("training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads");
+            for m in &models {
+                let cfg = ttfs::bench::peer_model(m, time_steps)?;
+                let r = ttfs::bench::time_training_step(&cfg, batch, 3, steps)?;
+                print!(
+                    "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s",
+                    r.median_ms, r.min_ms, r.samples_per_s
+                );
+                if peer.is_file() {
+                    let out = std::process::Command::new(&python)
+                        .arg(&peer)
+                        .args(["bench", m, &time_steps.to_string(), &batch.to_string()])
+                        .env("THREADS", threads.to_string())
+                        .output();
+                    let text = out
+                        .as_ref()
+                        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+                        .unwrap_or_default();
+                    match text
+                        .split("median_ms=")
+                        .nth(1)
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                    {
+                        Some(p) => println!(
+                            "  | peer {p:>8.2} ms/step  -> ttfs is {:.2}x faster",
+                            p / r.median_ms
+                        ),
+                        None => println!(
+                            "  | peer failed: {}",
+                            out.map(|o| String::from_utf8_lossy(&o.stderr).to_string())
+                                .unwrap_or_else(|e| e.to_string())
+                                .lines()
+                                .last()
+                                .unwrap_or("")
+                        ),
+                    }
+                } else {
+                    println!("  | peer script {} not found", peer.display());
+                }
+            }
         }
         Cmd::Info { cfg } => {
             let cfg = cfg.resolve()?;

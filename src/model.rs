@@ -43,15 +43,18 @@ impl Default for ModelConfig {
         ModelConfig {
             spec: "fc256 if fc10".into(),
             time_steps: 8,
-            encoding: Encoding::Latency,
+            encoding: Encoding::Direct,
             zero_input: ZeroInput::Last,
             init: Init::Ettfs,
-            init_gain: 1.0,
+            init_gain: 0.35,
             norm: Norm::WeightAffine,
             surrogate: SurrogateKind::Sigmoid,
-            alpha: 4.0,
+            alpha: 8.0,
             mask_grad: false,
-            decoder: DecoderConfig::default(),
+            decoder: DecoderConfig {
+                scale: 40.0,
+                ..DecoderConfig::default()
+            },
         }
     }
 }

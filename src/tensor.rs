@@ -38,6 +38,14 @@ impl Tensor {
         self.shape.extend_from_slice(shape);
     }
 
+    /// Reshape to `shape` for a writer that overwrites every element: old values are left in
+    /// place instead of being zeroed (the allocation is reused as in [`Tensor::reset`]).
+    pub fn reshape_for_overwrite(&mut self, shape: &[usize]) {
+        self.data.resize(shape.iter().product(), 0.0);
+        self.shape.clear();
+        self.shape.extend_from_slice(shape);
+    }
+
     pub fn len(&self) -> usize {
         self.data.len()
     }

@@ -39,13 +39,13 @@ impl Layer for AvgPool2d {
     // x is [T, B, C, H, W], y is [T, B, C, OH, OW]
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
         let g = self.geom(&x.shape[2..]);
-        y.reset(&with_frame(x, &self.out_frame(&x.shape[2..])));
+        y.reshape_for_overwrite(&with_frame(x, &self.out_frame(&x.shape[2..])));
         kernels().avg_pool_forward(&g, x.shape[0] * x.shape[1], &x.data, &mut y.data);
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             let g = self.geom(&x.shape[2..]);
-            dx.reset(&x.shape);
+            dx.reshape_for_overwrite(&x.shape);
             kernels().avg_pool_backward(&g, x.shape[0] * x.shape[1], &dy.data, &mut dx.data);
         }
     }

@@ -83,7 +83,7 @@ impl Layer for Conv2d {
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
         let g = self.geom(&x.shape[2..]);
         self.weights.refresh();
-        y.reset(&with_frame(x, &self.out_frame(&x.shape[2..])));
+        y.reshape_for_overwrite(&with_frame(x, &self.out_frame(&x.shape[2..])));
         let frames = x.shape[0] * x.shape[1];
         kernels().conv2d_forward(
             &g,
@@ -100,7 +100,7 @@ impl Layer for Conv2d {
         self.dw.resize(g.out_c * g.patch_len(), 0.0);
         self.db.resize(g.out_c, 0.0);
         let dx = dx.map(|d| {
-            d.reset(&x.shape);
+            d.reshape_for_overwrite(&x.shape);
             &mut d.data[..]
         });
         kernels().conv2d_backward(

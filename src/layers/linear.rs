@@ -60,7 +60,7 @@ impl Layer for Linear {
         );
         self.weights.refresh();
         let frames = x.shape[0] * x.shape[1];
-        y.reset(&with_frame(x, &[n_out]));
+        y.reshape_for_overwrite(&with_frame(x, &[n_out]));
         // y[TB, Out] = x[TB, In] . W[Out, In]^T
         kernels().gemm(
             frames,
@@ -103,7 +103,7 @@ impl Layer for Linear {
         }
         self.weights.backward(&self.dw, &self.db);
         if let Some(dx) = dx {
-            dx.reset(&x.shape);
+            dx.reshape_for_overwrite(&x.shape);
             // dx[TB, In] = dy[TB, Out] . W[Out, In]
             kernels().gemm(
                 frames,

@@ -53,14 +53,14 @@ impl Layer for Neuron {
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
         let t = x.shape[0];
         let n = x.len() / t;
-        y.reset(&x.shape);
+        y.reshape_for_overwrite(&x.shape);
         self.v.resize(x.len(), 0.0);
         kernels().if_forward(&self.params, t, n, &x.data, &mut y.data, &mut self.v);
     }
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             let t = x.shape[0];
-            dx.reset(&x.shape);
+            dx.reshape_for_overwrite(&x.shape);
             kernels().if_backward(
                 &self.params,
                 t,

@@ -12,6 +12,19 @@ use rayon::prelude::*;
 const FRAMES_PER_CHUNK_MIN: usize = 8;
 const MAX_PARTIALS: usize = 16;
 
+/// Output columns `ox` whose input column `ox*S + j - P` lies inside `[0, in_w)`.
+#[inline]
+fn valid_ox(g: &ConvGeom, j: usize, ow: usize) -> std::ops::Range<usize> {
+    // ox*S + j >= P  and  ox*S + j - P < in_w
+    let lo = g.pad.saturating_sub(j).div_ceil(g.stride);
+    let hi = if g.in_w + g.pad > j {
+        (g.in_w + g.pad - j).div_ceil(g.stride).min(ow)
+    } else {
+        0
+    };
+    lo..hi.max(lo)
+}
+
 /// `col[(c*K + i)*K + j][oy*OW + ox] = x[c][oy*S + i - P][ox*S + j - P]` (0 outside).
 fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
     let (oh, ow) = (g.out_h(), g.out_w());
@@ -21,21 +34,24 @@ fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
         for i in 0..g.k {
             for j in 0..g.k {
                 let row = &mut col[((c * g.k + i) * g.k + j) * p..][..p];
+                let valid = valid_ox(g, j, ow);
                 for oy in 0..oh {
                     let iy = (oy * g.stride + i) as isize - g.pad as isize;
                     let dst = &mut row[oy * ow..(oy + 1) * ow];
-                    if iy < 0 || iy >= g.in_h as isize {
+                    if iy < 0 || iy >= g.in_h as isize || valid.is_empty() {
                         dst.fill(0.0);
                         continue;
                     }
                     let src = &xc[iy as usize * g.in_w..(iy as usize + 1) * g.in_w];
-                    for (ox, d) in dst.iter_mut().enumerate() {
-                        let ix = (ox * g.stride + j) as isize - g.pad as isize;
-                        *d = if ix < 0 || ix >= g.in_w as isize {
-                            0.0
-                        } else {
-                            src[ix as usize]
-                        };
+                    dst[..valid.start].fill(0.0);
+                    dst[valid.end..].fill(0.0);
+                    let x0 = valid.start * g.stride + j - g.pad;
+                    if g.stride == 1 {
+                        dst[valid.clone()].copy_from_slice(&src[x0..x0 + valid.len()]);
+                    } else {
+                        for (k, d) in dst[valid.clone()].iter_mut().enumerate() {
+                            *d = src[x0 + k * g.stride];
+                        }
                     }
                 }
             }
@@ -53,16 +69,26 @@ fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
         for i in 0..g.k {
             for j in 0..g.k {
                 let row = &col[((c * g.k + i) * g.k + j) * p..][..p];
+                let valid = valid_ox(g, j, ow);
+                if valid.is_empty() {
+                    continue;
+                }
+                let x0 = valid.start * g.stride + j - g.pad;
                 for oy in 0..oh {
                     let iy = (oy * g.stride + i) as isize - g.pad as isize;
                     if iy < 0 || iy >= g.in_h as isize {
                         continue;
                     }
                     let dst = &mut dxc[iy as usize * g.in_w..(iy as usize + 1) * g.in_w];
-                    for (ox, &v) in row[oy * ow..(oy + 1) * ow].iter().enumerate() {
-                        let ix = (ox * g.stride + j) as isize - g.pad as isize;
-                        if ix >= 0 && ix < g.in_w as isize {
-                            dst[ix as usize] += v;
+                    let src = &row[oy * ow + valid.start..oy * ow + valid.end];
+                    if g.stride == 1 {
+                        dst[x0..x0 + src.len()]
+                            .iter_mut()
+                            .zip(src)
+                            .for_each(|(d, v)| *d += v);
+                    } else {
+                        for (k, v) in src.iter().enumerate() {
+                            dst[x0 + k * g.stride] += v;
                         }
                     }
                 }
@@ -289,6 +315,16 @@ mod tests {
                     assert!((a - b).abs() < 1e-4);
                 }
             }
+            // col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)>.
+            let p = g.out_h() * g.out_w();
+            let mut col = vec![0.0; g.patch_len() * p];
+            im2col(&g, &x[..g.in_len()], &mut col);
+            let c: Vec<f32> = (0..col.len()).map(|_| rng.range(-1.0, 1.0)).collect();
+            let mut back = vec![0.0; g.in_len()];
+            col2im(&g, &c, &mut back);
+            let lhs: f32 = col.iter().zip(&c).map(|(a, b)| a * b).sum();
+            let rhs: f32 = x[..g.in_len()].iter().zip(&back).map(|(a, b)| a * b).sum();
+            assert!((lhs - rhs).abs() < 1e-3, "{g:?}: {lhs} vs {rhs}");
         }
     }
 }

@@ -116,7 +116,10 @@ pub fn backward(
                         g -= through_mask[j];
                         through_mask[j] += g * p.surrogate.spike(x, p.smooth);
                     }
-                    dv[j] += g * mask * p.surrogate.grad(x);
+                    // After the spike the mask is 0: skip the surrogate (an exp) there.
+                    if mask != 0.0 {
+                        dv[j] += g * mask * p.surrogate.grad(x);
+                    }
                     dr[j] = dv[j];
                 }
             }

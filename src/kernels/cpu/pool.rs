@@ -25,24 +25,59 @@ fn for_each_window(g: &PoolGeom, mut f: impl FnMut(usize, usize)) {
 // x is [frames, C*H*W], y is [frames, C*OH*OW]
 pub fn avg_forward(g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32]) {
     let inv = 1.0 / (g.k * g.k) as f32;
+    let (oh, ow) = (g.out_h(), g.out_w());
     y[..frames * g.out_len()]
         .par_chunks_mut(g.out_len())
         .zip(x.par_chunks(g.in_len()))
         .for_each(|(yf, xf)| {
-            yf.fill(0.0);
-            for_each_window(g, |o, i| yf[o] += xf[i]);
-            yf.iter_mut().for_each(|v| *v *= inv);
+            // Row by row: each input row of a window adds its k-wide segments to one output row.
+            for c in 0..g.c {
+                for oy in 0..oh {
+                    let out = &mut yf[(c * oh + oy) * ow..(c * oh + oy + 1) * ow];
+                    out.fill(0.0);
+                    for i in 0..g.k {
+                        let row = &xf[(c * g.in_h + oy * g.stride + i) * g.in_w..][..g.in_w];
+                        for (ox, o) in out.iter_mut().enumerate() {
+                            *o += row[ox * g.stride..ox * g.stride + g.k].iter().sum::<f32>();
+                        }
+                    }
+                    out.iter_mut().for_each(|v| *v *= inv);
+                }
+            }
         });
 }
 
 pub fn avg_backward(g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]) {
     let inv = 1.0 / (g.k * g.k) as f32;
+    let (oh, ow) = (g.out_h(), g.out_w());
     dx[..frames * g.in_len()]
         .par_chunks_mut(g.in_len())
         .zip(dy.par_chunks(g.out_len()))
         .for_each(|(dxf, dyf)| {
-            dxf.fill(0.0);
-            for_each_window(g, |o, i| dxf[i] += dyf[o] * inv);
+            if g.stride != g.k {
+                // Overlapping or gapped windows: accumulate.
+                dxf.fill(0.0);
+                for_each_window(g, |o, i| dxf[i] += dyf[o] * inv);
+                return;
+            }
+            // Windows tile the map: every covered input gets its window's gradient once; only
+            // rows and columns left over by the tiling need zeros.
+            if g.in_h % g.k != 0 || g.in_w % g.k != 0 {
+                dxf.fill(0.0);
+            }
+            for c in 0..g.c {
+                for oy in 0..oh {
+                    let d = &dyf[(c * oh + oy) * ow..(c * oh + oy + 1) * ow];
+                    for i in 0..g.k {
+                        let row = &mut dxf[(c * g.in_h + oy * g.k + i) * g.in_w..][..g.in_w];
+                        for (ox, &v) in d.iter().enumerate() {
+                            row[ox * g.k..ox * g.k + g.k]
+                                .iter_mut()
+                                .for_each(|r| *r = v * inv);
+                        }
+                    }
+                }
+            }
         });
 }
 
