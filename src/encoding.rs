@@ -23,13 +23,14 @@ pub enum ZeroInput {
     Silent,
 }
 
-// x is [B, F] with values in [0, 1]; out (reset) is [T, B, F]
+// x is [B, F] with values in [0, 1]; out (reset) is [T, B, F], or [1, B, F] for direct
+// input (the same at every step: the model repeats it over time)
 pub fn encode(enc: Encoding, zero: ZeroInput, t: usize, b: usize, x: &[f32], out: &mut Tensor) {
     let f = x.len() / b;
-    out.reset(&[t, b, f]);
     let n = b * f;
     match enc {
         Encoding::Latency => {
+            out.reset(&[t, b, f]);
             for (i, &xi) in x.iter().enumerate() {
                 if xi <= 0.0 && zero == ZeroInput::Silent {
                     continue;
@@ -39,9 +40,8 @@ pub fn encode(enc: Encoding, zero: ZeroInput, t: usize, b: usize, x: &[f32], out
             }
         }
         Encoding::Direct => {
-            for k in 0..t {
-                out.data[k * n..(k + 1) * n].copy_from_slice(&x[..n]);
-            }
+            out.reshape_for_overwrite(&[1, b, f]);
+            out.data.copy_from_slice(&x[..n]);
         }
     }
 }
@@ -65,10 +65,11 @@ mod tests {
     }
 
     #[test]
-    fn direct_code_repeats_the_image() {
+    fn direct_code_is_one_constant_frame() {
         let x = [0.2, 0.7];
         let mut out = Tensor::default();
         encode(Encoding::Direct, ZeroInput::Last, 3, 1, &x, &mut out);
-        assert_eq!(out.data, vec![0.2, 0.7, 0.2, 0.7, 0.2, 0.7]);
+        assert_eq!(out.shape, vec![1, 1, 2]);
+        assert_eq!(out.data, vec![0.2, 0.7]);
     }
 }

@@ -51,7 +51,7 @@ impl SpikeMonitor {
 
     /// Add the statistics of the model's last forward pass.
     pub fn record(&mut self, model: &Model) {
-        let t = model.acts[0].shape[0];
+        let t = model.cfg.time_steps;
         let b = model.acts[0].shape[1];
         let mut carries_spikes = model.cfg.encoding == crate::encoding::Encoding::Latency;
         let mut k = 0;

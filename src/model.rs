@@ -6,7 +6,7 @@ use crate::ettfs_init::Init;
 use crate::kernels::IfParams;
 use crate::layers::{
     avg_pool::AvgPool2d, conv2d::Conv2d, flatten::Flatten, linear::Linear, max_pool::MaxPool2d,
-    neuron::Neuron, Layer, Param,
+    neuron::Neuron, Layer, LayerKind, Param,
 };
 use crate::loss;
 use crate::rng::Rng;
@@ -81,6 +81,10 @@ pub struct Model {
     grads: Vec<Tensor>,
     pub logits: Tensor,
     dlogits: Tensor,
+    /// Constant-over-time input (`[1, B, ...]`, direct encoding): the first synapse runs on
+    /// one frame per sample and its output is repeated over T; these hold that one frame.
+    static_out: Tensor,
+    static_grad: Tensor,
 }
 
 impl Model {
@@ -174,6 +178,8 @@ impl Model {
             grads: vec![Tensor::default(); n + 1],
             logits: Tensor::default(),
             dlogits: Tensor::default(),
+            static_out: Tensor::default(),
+            static_grad: Tensor::default(),
         })
     }
 
@@ -203,19 +209,48 @@ impl Model {
         &mut self.acts[0]
     }
 
-    /// Run forward on `acts[0]` (`[T, B, F]` flat or already shaped); logits go to `self.logits`.
+    /// Whether the last forward ran the first layer once per sample on a constant input.
+    fn static_input(&self) -> bool {
+        self.acts[0].shape[0] == 1 && self.cfg.time_steps > 1
+    }
+
+    /// Run forward on `acts[0]`, which is `[T, B, F]` (or `[T, B, in_frame...]`), or
+    /// `[1, B, F]` for an input that is the same at every step (direct encoding). Logits go to
+    /// `self.logits`.
     pub fn forward(&mut self) {
-        let t = self.acts[0].shape[0];
-        let b = self.acts[0].shape[1];
-        let mut shape = vec![t, b];
+        let t = self.cfg.time_steps;
+        let (t_in, b) = (self.acts[0].shape[0], self.acts[0].shape[1]);
+        assert!(t_in == t || t_in == 1, "input has {t_in} time steps, the model runs {t}");
+        let mut shape = vec![t_in, b];
         shape.extend_from_slice(&self.frames[0]);
-        assert_eq!(
-            shape.iter().product::<usize>(),
-            self.acts[0].len(),
-            "input does not match the model's input shape"
-        );
+        assert_eq!(shape.iter().product::<usize>(), self.acts[0].len(), "input does not match the model's input shape");
         self.acts[0].shape = shape;
-        for i in 0..self.layers.len() {
+        let mut first = 0;
+        if self.static_input() {
+            if self.layers[0].kind() == LayerKind::Synapse {
+                // A synapse is linear and time-invariant: W x is the same at every step, so
+                // compute it once and repeat it (T times less work for direct input).
+                self.layers[0].forward(&self.acts[0], &mut self.static_out);
+                let out = &mut self.acts[1];
+                let mut shape = self.static_out.shape.clone();
+                shape[0] = t;
+                out.reshape_for_overwrite(&shape);
+                let n = self.static_out.len();
+                for k in 0..t {
+                    out.data[k * n..(k + 1) * n].copy_from_slice(&self.static_out.data);
+                }
+                first = 1;
+            } else {
+                let x = &mut self.acts[0];
+                let n = x.len();
+                x.data.resize(n * t, 0.0);
+                for k in 1..t {
+                    x.data.copy_within(0..n, k * n);
+                }
+                x.shape[0] = t;
+            }
+        }
+        for i in first..self.layers.len() {
             let (lo, hi) = self.acts.split_at_mut(i + 1);
             self.layers[i].forward(&lo[i], &mut hi[0]);
         }
@@ -241,10 +276,21 @@ impl Model {
             self.decoder
                 .backward(last, &self.dlogits, &mut self.grads[n]);
         }
-        for i in (0..n).rev() {
+        let last = if self.static_input() { 1 } else { 0 };
+        for i in (last..n).rev() {
             let (glo, ghi) = self.grads.split_at_mut(i + 1);
             let dx = if i == 0 { None } else { Some(&mut glo[i]) };
             self.layers[i].backward(&self.acts[i], &self.acts[i + 1], &ghi[0], dx);
+        }
+        if last == 1 {
+            // The repeated output's gradient is the sum over steps of each copy's gradient.
+            let g = &self.grads[1];
+            let n = self.static_out.len();
+            self.static_grad.reset(&self.static_out.shape);
+            for k in 0..self.cfg.time_steps {
+                self.static_grad.data.iter_mut().zip(&g.data[k * n..(k + 1) * n]).for_each(|(a, b)| *a += b);
+            }
+            self.layers[0].backward(&self.acts[0], &self.static_out, &self.static_grad, None);
         }
     }
 

@@ -272,12 +272,12 @@ fn decoders_backward() {
 /// the decoder, against finite differences of every parameter.
 #[test]
 fn whole_model_backward() {
-    for (spec, decoder) in [
-        (
-            "conv3k3p1 ap2 if conv4k3s1p1 if ap2 fc6 if fc4",
-            DecoderKind::Temporal,
-        ),
-        ("fc6 if fc5 if fc4", DecoderKind::Membrane),
+    // The last two cases feed a constant input ([1, B, F], direct encoding), for which the
+    // first synapse runs once and its output is repeated over time.
+    for (spec, decoder, steps_in) in [
+        ("conv3k3p1 ap2 if conv4k3s1p1 if ap2 fc6 if fc4", DecoderKind::Temporal, 4),
+        ("fc6 if fc5 if fc4", DecoderKind::Membrane, 1),
+        ("conv2k3p1 if ap2 fc4", DecoderKind::FirstSpike, 1),
     ] {
         let cfg = ModelConfig {
             spec: spec.into(),
@@ -303,7 +303,7 @@ fn whole_model_backward() {
             }
         }
         let (t, b) = (4, 3);
-        let input = random(&mut rng, &[t, b, 36], 0.0, 1.0);
+        let input = random(&mut rng, &[steps_in, b, 36], 0.0, 1.0);
         let labels = [0usize, 3, 1];
         *model.input_mut() = input.clone();
         model.forward();
