@@ -220,10 +220,17 @@ impl Model {
     pub fn forward(&mut self) {
         let t = self.cfg.time_steps;
         let (t_in, b) = (self.acts[0].shape[0], self.acts[0].shape[1]);
-        assert!(t_in == t || t_in == 1, "input has {t_in} time steps, the model runs {t}");
+        assert!(
+            t_in == t || t_in == 1,
+            "input has {t_in} time steps, the model runs {t}"
+        );
         let mut shape = vec![t_in, b];
         shape.extend_from_slice(&self.frames[0]);
-        assert_eq!(shape.iter().product::<usize>(), self.acts[0].len(), "input does not match the model's input shape");
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            self.acts[0].len(),
+            "input does not match the model's input shape"
+        );
         self.acts[0].shape = shape;
         let mut first = 0;
         if self.static_input() {
@@ -288,7 +295,11 @@ impl Model {
             let n = self.static_out.len();
             self.static_grad.reset(&self.static_out.shape);
             for k in 0..self.cfg.time_steps {
-                self.static_grad.data.iter_mut().zip(&g.data[k * n..(k + 1) * n]).for_each(|(a, b)| *a += b);
+                self.static_grad
+                    .data
+                    .iter_mut()
+                    .zip(&g.data[k * n..(k + 1) * n])
+                    .for_each(|(a, b)| *a += b);
             }
             self.layers[0].backward(&self.acts[0], &self.static_out, &self.static_grad, None);
         }

@@ -190,3 +190,48 @@ impl SynapseWeights {
         (self.w.clone(), self.bias.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::{linear::Linear, Layer};
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn folded_weights_give_the_same_currents() {
+        let mut rng = Rng::new(9);
+        let mut normed = Linear::new(
+            "fc",
+            6,
+            4,
+            Norm::WeightAffine,
+            Init::Ettfs,
+            0.5,
+            4,
+            &mut rng,
+        );
+        for p in normed.params_mut() {
+            p.value.iter_mut().for_each(|v| *v += rng.range(-0.5, 0.5));
+        }
+        let (w, b) = normed.weights.fold();
+        let mut plain = Linear::new("fc", 6, 4, Norm::None, Init::Ettfs, 1.0, 4, &mut rng);
+        plain.weights.raw.value.copy_from_slice(&w);
+        plain.weights.beta.value.copy_from_slice(&b);
+        let x = Tensor::from_vec(&[2, 3, 6], (0..36).map(|_| rng.range(0.0, 1.0)).collect());
+        let (mut y1, mut y2) = (Tensor::default(), Tensor::default());
+        normed.forward(&x, &mut y1);
+        plain.forward(&x, &mut y2);
+        assert_eq!(y1, y2);
+        // The standardized rows have zero mean and the target standard deviation times gamma.
+        for o in 0..4 {
+            let row = &w[o * 6..(o + 1) * 6];
+            let mean = row.iter().sum::<f32>() / 6.0;
+            let std = (row.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 6.0).sqrt();
+            let want = normed.weights.gamma.value[o].abs() * normed.weights.target_std;
+            assert!(
+                mean.abs() < 1e-5 && (std - want).abs() < 1e-4 * want.max(1.0),
+                "row {o}: mean {mean} std {std} want {want}"
+            );
+        }
+    }
+}

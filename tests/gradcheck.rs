@@ -275,7 +275,11 @@ fn whole_model_backward() {
     // The last two cases feed a constant input ([1, B, F], direct encoding), for which the
     // first synapse runs once and its output is repeated over time.
     for (spec, decoder, steps_in) in [
-        ("conv3k3p1 ap2 if conv4k3s1p1 if ap2 fc6 if fc4", DecoderKind::Temporal, 4),
+        (
+            "conv3k3p1 ap2 if conv4k3s1p1 if ap2 fc6 if fc4",
+            DecoderKind::Temporal,
+            4,
+        ),
         ("fc6 if fc5 if fc4", DecoderKind::Membrane, 1),
         ("conv2k3p1 if ap2 fc4", DecoderKind::FirstSpike, 1),
     ] {

@@ -1,0 +1,119 @@
+//! Signal diminishing at initialization: for a deep MLP of fire-once neurons, the fraction of
+//! neurons that fire in each layer and the weight-gradient norm of each layer, Kaiming
+//! against ETTFS initialization (no training).
+//!
+//! cargo run --release --example signal_diminishing -- [DATA] [DIR] [LAYERS] [SAMPLES]
+//! e.g.  cargo run --release --example signal_diminishing -- mnist ../shared/data/mnist 10 512
+//! (DATA `digits` needs no directory.) Prints a Markdown table and writes a CSV to stdout's
+//! last block for plotting.
+
+use ttfs::config::Config;
+use ttfs::data::batch::{assemble, InputSpec};
+use ttfs::ettfs_init::Init;
+use ttfs::metrics::SpikeMonitor;
+use ttfs::model::Model;
+use ttfs::rng::Rng;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let data = args.get(1).map(String::as_str).unwrap_or("digits");
+    let dir = args
+        .get(2)
+        .filter(|d| *d != "-")
+        .map(std::path::PathBuf::from);
+    let depth: usize = args.get(3).map_or(Ok(10), |s| s.parse())?;
+    let samples: usize = args.get(4).map_or(Ok(256), |s| s.parse())?;
+    let splits = ttfs::data::load(data, dir.as_deref())?;
+    let spec = std::iter::repeat_n("fc400 if", depth)
+        .collect::<Vec<_>>()
+        .join(" ")
+        + " fc10";
+    println!("{data}: MLP with {depth} spiking layers of 400 ({spec}), T = 8, latency input, {samples} test samples\n");
+    let mut rows = Vec::new();
+    for init in [Init::Kaiming, Init::Ettfs] {
+        for norm in ["none", "weight_affine"] {
+            let cfg = Config::from_toml(
+                "",
+                "signal_diminishing",
+                &[
+                    format!("model.spec=\"{spec}\""),
+                    format!("model.init=\"{}\"", format!("{init:?}").to_lowercase()),
+                    "model.init_gain=1.0".into(),
+                    format!("model.norm=\"{norm}\""),
+                    "model.encoding=\"latency\"".into(),
+                    "model.alpha=4".into(),
+                ],
+            )?;
+            let mut model = Model::new(&cfg.model, &splits.test.frame, &mut Rng::new(0))?;
+            let input = InputSpec {
+                encoding: cfg.model.encoding,
+                zero: cfg.model.zero_input,
+                time_steps: 8,
+            };
+            let idx: Vec<usize> = (0..samples.min(splits.test.len())).collect();
+            let (mut labels, mut scratch) = (Vec::new(), Vec::new());
+            assemble(
+                &splits.test,
+                &idx,
+                &input,
+                model.input_mut(),
+                &mut labels,
+                &mut scratch,
+            );
+            model.forward();
+            model.zero_grad();
+            model.backward(&labels);
+            let mut mon = SpikeMonitor::default();
+            mon.record(&model);
+            let firing: Vec<f64> = mon
+                .layers
+                .iter()
+                .map(|l| 1.0 - l.silent_fraction())
+                .collect();
+            let grads: Vec<f64> = model
+                .params()
+                .iter()
+                .filter(|p| p.name.ends_with(".weight"))
+                .map(|p| {
+                    p.grad
+                        .iter()
+                        .map(|g| (*g as f64).powi(2))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .collect();
+            rows.push((format!("{init:?}"), norm.to_string(), firing, grads));
+        }
+    }
+    let n = depth + 1;
+    print!("| init | norm | measure |");
+    for l in 1..=n {
+        print!(" L{l} |");
+    }
+    println!();
+    println!("|{}", "---|".repeat(n + 3));
+    for (init, norm, firing, grads) in &rows {
+        print!("| {init} | {norm} | firing fraction |");
+        for f in firing {
+            print!(" {f:.3} |");
+        }
+        println!();
+        print!("| {init} | {norm} | weight grad norm |");
+        for g in grads {
+            print!(" {g:.2e} |");
+        }
+        println!();
+    }
+    println!("\ncsv:\ninit,norm,layer,firing_fraction,grad_norm");
+    for (init, norm, firing, grads) in &rows {
+        for l in 0..n {
+            println!(
+                "{init},{norm},{},{},{}",
+                l + 1,
+                firing.get(l).copied().unwrap_or(f64::NAN),
+                grads[l]
+            );
+        }
+    }
+    Ok(())
+}
