@@ -103,6 +103,26 @@ pub trait Kernels: Sync + Send {
         c: &mut [f32],
     );
 
+    /// Like [`Kernels::gemm`] with `beta = 0`, for a mostly-zero `a` (spikes): only the
+    /// nonzeros of `a` are visited. `b` is row-major `[k, n]`.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_sparse_a(
+        &self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        a_t: bool,
+        b: &[f32],
+        c: &mut [f32],
+    );
+
+    /// Fraction of nonzero values (decides between dense and event-driven products).
+    fn density(&self, x: &[f32]) -> f32;
+
+    /// `dst = src^T` for a row-major `[rows, cols]` source.
+    fn transpose(&self, src: &[f32], rows: usize, cols: usize, dst: &mut [f32]);
+
     /// `y[f] = conv(x[f], w) + bias` for every frame `f`. `x` is `[frames, in_len]`, `w` is
     /// `[out_c, patch_len]`, `y` is `[frames, out_len]`.
     fn conv2d_forward(
@@ -181,6 +201,10 @@ pub trait Kernels: Sync + Send {
         dcur: &mut [f32],
     );
 }
+
+/// Inputs with at most this fraction of nonzeros take the event-driven (sparse) path. TTFS
+/// spike maps hold at most `1/T` (one spike per unit over T steps).
+pub const SPARSE_MAX_DENSITY: f32 = 0.25;
 
 /// The kernels in use. Only the CPU backend exists today.
 pub fn kernels() -> &'static dyn Kernels {

@@ -2,7 +2,7 @@
 
 use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
-use crate::kernels::kernels;
+use crate::kernels::{kernels, SPARSE_MAX_DENSITY};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::weight_norm::{Norm, SynapseWeights};
@@ -11,6 +11,9 @@ pub struct Linear {
     pub weights: SynapseWeights,
     dw: Vec<f32>,
     db: Vec<f32>,
+    /// `W^T` (`[In, Out]`) for the event-driven path, and whether the last input took it.
+    wt: Vec<f32>,
+    events: bool,
 }
 
 impl Linear {
@@ -29,6 +32,8 @@ impl Linear {
             weights: SynapseWeights::new(name, &[n_out, n_in], norm, init, gain, t, rng),
             dw: Vec::new(),
             db: Vec::new(),
+            wt: Vec::new(),
+            events: false,
         }
     }
 }
@@ -61,18 +66,27 @@ impl Layer for Linear {
         self.weights.refresh();
         let frames = x.shape[0] * x.shape[1];
         y.reshape_for_overwrite(&with_frame(x, &[n_out]));
-        // y[TB, Out] = x[TB, In] . W[Out, In]^T
-        kernels().gemm(
-            frames,
-            n_in,
-            n_out,
-            &x.data,
-            false,
-            &self.weights.w,
-            true,
-            0.0,
-            &mut y.data,
-        );
+        let k = kernels();
+        self.events = k.density(&x.data) <= SPARSE_MAX_DENSITY;
+        if self.events {
+            // Spikes: y[n, :] = sum over the spikes x[n, i] of W^T[i, :] (event-driven).
+            self.wt.resize(n_in * n_out, 0.0);
+            k.transpose(&self.weights.w, n_out, n_in, &mut self.wt);
+            k.gemm_sparse_a(frames, n_in, n_out, &x.data, false, &self.wt, &mut y.data);
+        } else {
+            // y[TB, Out] = x[TB, In] . W[Out, In]^T
+            k.gemm(
+                frames,
+                n_in,
+                n_out,
+                &x.data,
+                false,
+                &self.weights.w,
+                true,
+                0.0,
+                &mut y.data,
+            );
+        }
         for row in y.data.chunks_mut(n_out) {
             row.iter_mut()
                 .zip(&self.weights.bias)
@@ -83,18 +97,26 @@ impl Layer for Linear {
         let (n_in, n_out) = (self.weights.fan_in, self.weights.out);
         let frames = x.shape[0] * x.shape[1];
         self.dw.resize(n_out * n_in, 0.0);
-        // dW[Out, In] = dy[TB, Out]^T . x[TB, In]
-        kernels().gemm(
-            n_out,
-            frames,
-            n_in,
-            &dy.data,
-            true,
-            &x.data,
-            false,
-            0.0,
-            &mut self.dw,
-        );
+        let k = kernels();
+        if self.events {
+            // dW^T[In, Out] = x[TB, In]^T . dy[TB, Out], visiting only the input spikes.
+            self.wt.resize(n_in * n_out, 0.0);
+            k.gemm_sparse_a(n_in, frames, n_out, &x.data, true, &dy.data, &mut self.wt);
+            k.transpose(&self.wt, n_in, n_out, &mut self.dw);
+        } else {
+            // dW[Out, In] = dy[TB, Out]^T . x[TB, In]
+            k.gemm(
+                n_out,
+                frames,
+                n_in,
+                &dy.data,
+                true,
+                &x.data,
+                false,
+                0.0,
+                &mut self.dw,
+            );
+        }
         // db = sum over frames of dy
         self.db.clear();
         self.db.resize(n_out, 0.0);
@@ -123,5 +145,63 @@ impl Layer for Linear {
     }
     fn params(&self) -> Vec<&Param> {
         self.weights.params()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Spike input takes the event-driven path; the same input with tiny values in place of
+    /// its zeros takes the dense one. Outputs and gradients agree.
+    #[test]
+    fn event_path_matches_dense_path() {
+        let mut rng = Rng::new(8);
+        let spikes: Vec<f32> = (0..4 * 37 * 70)
+            .map(|_| if rng.uniform() < 0.12 { 1.0 } else { 0.0 })
+            .collect();
+        let dense: Vec<f32> = spikes
+            .iter()
+            .map(|&v| if v == 0.0 { 1e-30 } else { v })
+            .collect();
+        let mut results = Vec::new();
+        for x in [spikes, dense] {
+            let mut l = Linear::new(
+                "fc",
+                70,
+                33,
+                Norm::WeightAffine,
+                Init::Ettfs,
+                1.0,
+                4,
+                &mut Rng::new(1),
+            );
+            let x = Tensor::from_vec(&[4, 37, 70], x);
+            let mut y = Tensor::default();
+            l.forward(&x, &mut y);
+            let dy = Tensor::from_vec(
+                &y.shape,
+                (0..y.len())
+                    .map(|i| ((i * 7919) % 13) as f32 - 6.0)
+                    .collect(),
+            );
+            let mut dx = Tensor::default();
+            l.backward(&x, &y, &dy, Some(&mut dx));
+            results.push((l.events, y.data, l.weights.raw.grad.clone(), dx.data));
+        }
+        assert!(
+            results[0].0 && !results[1].0,
+            "the two inputs must take different paths"
+        );
+        for k in 0..3 {
+            let (a, b) = match k {
+                0 => (&results[0].1, &results[1].1),
+                1 => (&results[0].2, &results[1].2),
+                _ => (&results[0].3, &results[1].3),
+            };
+            for (u, v) in a.iter().zip(b) {
+                assert!((u - v).abs() < 1e-3 * (1.0 + v.abs()), "{k}: {u} vs {v}");
+            }
+        }
     }
 }

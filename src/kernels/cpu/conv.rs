@@ -4,7 +4,8 @@
 //! output channel) and `y = w . col` is `[OC, OH*OW]`, already in the frame's NCHW layout.
 
 use super::gemm::gemm_serial;
-use crate::kernels::ConvGeom;
+use super::sparse;
+use crate::kernels::{ConvGeom, SPARSE_MAX_DENSITY};
 use rayon::prelude::*;
 
 /// Frames per task in backward; fixed so that the weight-gradient reduction order (and so
@@ -172,6 +173,8 @@ pub fn backward(
     };
     let want_dx = !dx.is_empty();
     let dx_chunk_len = if want_dx { per_chunk * il } else { 0 };
+    // Spike input: the weight gradient visits only the input events (no im2col of x).
+    let events = sparse::density(&x[..frames * il]) <= SPARSE_MAX_DENSITY;
     let mut dx_chunks: Vec<&mut [f32]> = if want_dx {
         dx[..frames * il].chunks_mut(dx_chunk_len).collect()
     } else {
@@ -183,27 +186,38 @@ pub fn backward(
         .enumerate()
         .map(|(ci, dxc)| {
             let mut col = vec![0.0f32; kk * p];
+            // [OC, KK], or [KK, OC] on the event path (transposed after the reduction)
             let mut dw_part = vec![0.0f32; oc * kk];
             let mut db_part = vec![0.0f32; oc];
+            let mut dy_t = if events {
+                vec![0.0f32; p * oc]
+            } else {
+                Vec::new()
+            };
             let f0 = ci * per_chunk;
             for f in f0..(f0 + per_chunk).min(frames) {
                 let dyf = &dy[f * ol..(f + 1) * ol];
-                im2col(g, &x[f * il..(f + 1) * il], &mut col);
-                // dw[OC, KK] += dy[OC, P] . col[KK, P]^T
-                unsafe {
-                    gemm_serial(
-                        oc,
-                        p,
-                        kk,
-                        dyf,
-                        (p as isize, 1),
-                        &col,
-                        (1, p as isize),
-                        1.0,
-                        dw_part.as_mut_ptr(),
-                        kk,
-                    )
-                };
+                if events {
+                    sparse::transpose(dyf, oc, p, &mut dy_t);
+                    sparse::conv_frame_events_dw(g, &x[f * il..(f + 1) * il], &dy_t, &mut dw_part);
+                } else {
+                    im2col(g, &x[f * il..(f + 1) * il], &mut col);
+                    // dw[OC, KK] += dy[OC, P] . col[KK, P]^T
+                    unsafe {
+                        gemm_serial(
+                            oc,
+                            p,
+                            kk,
+                            dyf,
+                            (p as isize, 1),
+                            &col,
+                            (1, p as isize),
+                            1.0,
+                            dw_part.as_mut_ptr(),
+                            kk,
+                        )
+                    };
+                }
                 for (o, d) in db_part.iter_mut().enumerate() {
                     *d += dyf[o * p..(o + 1) * p].iter().sum::<f32>();
                 }
@@ -229,17 +243,114 @@ pub fn backward(
             (dw_part, db_part)
         })
         .collect();
-    dw[..oc * kk].fill(0.0);
+    let mut total = vec![0.0f32; oc * kk];
     dbias[..oc].fill(0.0);
     for (dwp, dbp) in &partials {
-        dw.iter_mut().zip(dwp).for_each(|(a, b)| *a += b);
+        total.iter_mut().zip(dwp).for_each(|(a, b)| *a += b);
         dbias.iter_mut().zip(dbp).for_each(|(a, b)| *a += b);
+    }
+    if events {
+        sparse::transpose(&total, kk, oc, &mut dw[..oc * kk]);
+    } else {
+        dw[..oc * kk].copy_from_slice(&total);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Spike input takes the event-driven path: it must agree with the dense path (which
+    /// the same input, nudged above the density threshold, takes).
+    #[test]
+    fn event_path_matches_dense_path() {
+        let mut rng = crate::rng::Rng::new(5);
+        for g in [
+            ConvGeom {
+                in_c: 3,
+                in_h: 9,
+                in_w: 8,
+                out_c: 5,
+                k: 3,
+                stride: 1,
+                pad: 1,
+            },
+            ConvGeom {
+                in_c: 2,
+                in_h: 9,
+                in_w: 9,
+                out_c: 4,
+                k: 3,
+                stride: 2,
+                pad: 2,
+            },
+        ] {
+            let frames = 20;
+            let spikes: Vec<f32> = (0..frames * g.in_len())
+                .map(|_| if rng.uniform() < 0.1 { 1.0 } else { 0.0 })
+                .collect();
+            // Same values plus tiny nonzeros everywhere: dense path, (almost) same result.
+            let dense: Vec<f32> = spikes
+                .iter()
+                .map(|&v| if v == 0.0 { 1e-30 } else { v })
+                .collect();
+            assert!(
+                sparse::density(&spikes) <= SPARSE_MAX_DENSITY
+                    && sparse::density(&dense) > SPARSE_MAX_DENSITY
+            );
+            let w: Vec<f32> = (0..g.out_c * g.patch_len())
+                .map(|_| rng.range(-1.0, 1.0))
+                .collect();
+            let bias: Vec<f32> = (0..g.out_c).map(|_| rng.range(-1.0, 1.0)).collect();
+            let (mut ys, mut yd) = (
+                vec![0.0; frames * g.out_len()],
+                vec![0.0; frames * g.out_len()],
+            );
+            forward(&g, frames, &spikes, &w, &bias, &mut ys);
+            forward(&g, frames, &dense, &w, &bias, &mut yd);
+            for (a, b) in ys.iter().zip(&yd) {
+                assert!((a - b).abs() < 1e-4, "forward {a} vs {b}");
+            }
+            let dy: Vec<f32> = (0..frames * g.out_len())
+                .map(|_| rng.range(-1.0, 1.0))
+                .collect();
+            let (mut dws, mut dwd) = (vec![0.0; w.len()], vec![0.0; w.len()]);
+            let (mut dbs, mut dbd) = (vec![0.0; g.out_c], vec![0.0; g.out_c]);
+            let (mut dxs, mut dxd) = (vec![0.0; spikes.len()], vec![0.0; spikes.len()]);
+            backward(
+                &g,
+                frames,
+                &spikes,
+                &w,
+                &dy,
+                &mut dws,
+                &mut dbs,
+                Some(&mut dxs),
+            );
+            backward(
+                &g,
+                frames,
+                &dense,
+                &w,
+                &dy,
+                &mut dwd,
+                &mut dbd,
+                Some(&mut dxd),
+            );
+            for (what, s, d) in [
+                ("dw", &dws, &dwd),
+                ("dbias", &dbs, &dbd),
+                ("dx", &dxs, &dxd),
+            ] {
+                for (i, (a, b)) in s.iter().zip(d.iter()).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-3,
+                        "{g:?} {what}[{i}]: events {a} vs dense {b}"
+                    );
+                }
+            }
+        }
+    }
 
     fn naive(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
         let (oh, ow) = (g.out_h(), g.out_w());

@@ -8,6 +8,7 @@ mod conv;
 mod gemm;
 mod integrate_fire;
 mod pool;
+mod sparse;
 
 use super::{ConvGeom, IfParams, Kernels, PoolGeom};
 
@@ -30,6 +31,24 @@ impl Kernels for Cpu {
         c: &mut [f32],
     ) {
         gemm::gemm(m, k, n, a, a_t, b, b_t, beta, c)
+    }
+    fn gemm_sparse_a(
+        &self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        a_t: bool,
+        b: &[f32],
+        c: &mut [f32],
+    ) {
+        sparse::gemm_sparse_a(m, k, n, a, a_t, b, c)
+    }
+    fn density(&self, x: &[f32]) -> f32 {
+        sparse::density(x)
+    }
+    fn transpose(&self, src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+        sparse::transpose_par(src, rows, cols, dst)
     }
     fn conv2d_forward(
         &self,

@@ -1,0 +1,152 @@
+//! Products that skip the zeros of a spike operand (TTFS-sparse kernels).
+//!
+//! A TTFS layer's input over all T steps has at most one spike per unit, so a frame is at
+//! least `1 - 1/T` zeros. Scanning for nonzeros and adding one row of the dense operand per
+//! spike does about one dense product's work per sample instead of T.
+
+use super::gemm::SyncPtr;
+use crate::kernels::ConvGeom;
+use rayon::prelude::*;
+
+/// Rows of `c` per parallel task (fixed: results never depend on the thread count).
+const ROWS_PER_TASK: usize = 32;
+
+/// Fraction of nonzeros of `x`.
+pub fn density(x: &[f32]) -> f32 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    x.iter().filter(|&&v| v != 0.0).count() as f32 / x.len() as f32
+}
+
+#[inline]
+fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    y.iter_mut().zip(x).for_each(|(y, x)| *y += a * x);
+}
+
+/// `c[m, n] = op(a)[m, k] . b[k, n]` visiting only the nonzeros of `a`. `a` is stored
+/// row-major `[m, k]`, or `[k, m]` when `a_t`; `b` is row-major `[k, n]`; `c` is overwritten.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_sparse_a(m: usize, k: usize, n: usize, a: &[f32], a_t: bool, b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    c[..m * n]
+        .par_chunks_mut(ROWS_PER_TASK * n)
+        .enumerate()
+        .for_each(|(ci, cc)| {
+            cc.fill(0.0);
+            let i0 = ci * ROWS_PER_TASK;
+            let rows = cc.len() / n;
+            if a_t {
+                // a[p, i]: walk p outermost so each row of `b` is read once per task.
+                for p in 0..k {
+                    let ar = &a[p * m + i0..p * m + i0 + rows];
+                    let br = &b[p * n..(p + 1) * n];
+                    for (r, &v) in ar.iter().enumerate() {
+                        if v != 0.0 {
+                            axpy(v, br, &mut cc[r * n..(r + 1) * n]);
+                        }
+                    }
+                }
+            } else {
+                for r in 0..rows {
+                    let ar = &a[(i0 + r) * k..(i0 + r + 1) * k];
+                    let cr = &mut cc[r * n..(r + 1) * n];
+                    for (p, &v) in ar.iter().enumerate() {
+                        if v != 0.0 {
+                            axpy(v, &b[p * n..(p + 1) * n], cr);
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Calls `f(weight_row, out_position)` for every (kernel tap, output position) an input
+/// pixel `(c, iy, ix)` reaches: `weight_row = (c*K + ky)*K + kx`, `out = oy*OW + ox`.
+#[inline]
+fn for_each_tap(g: &ConvGeom, c: usize, iy: usize, ix: usize, mut f: impl FnMut(usize, usize)) {
+    let (oh, ow) = (g.out_h() as isize, g.out_w() as isize);
+    let s = g.stride as isize;
+    for ky in 0..g.k {
+        let ny = (iy + g.pad) as isize - ky as isize; // = oy * S
+        if ny < 0 || ny % s != 0 || ny / s >= oh {
+            continue;
+        }
+        for kx in 0..g.k {
+            let nx = (ix + g.pad) as isize - kx as isize;
+            if nx < 0 || nx % s != 0 || nx / s >= ow {
+                continue;
+            }
+            f((c * g.k + ky) * g.k + kx, (ny / s * ow + nx / s) as usize);
+        }
+    }
+}
+
+/// Event-driven convolution of one frame: every nonzero input pixel adds its value times the
+/// weights of each tap to the outputs it reaches. `wt` is `[C*K*K, OC]` (weights transposed so
+/// a tap's output channels are contiguous), `out_t` (overwritten) is `[OH*OW, OC]`.
+pub fn conv_frame_events(g: &ConvGeom, x: &[f32], wt: &[f32], out_t: &mut [f32]) {
+    let oc = g.out_c;
+    out_t.fill(0.0);
+    for c in 0..g.in_c {
+        for iy in 0..g.in_h {
+            let row = &x[(c * g.in_h + iy) * g.in_w..(c * g.in_h + iy + 1) * g.in_w];
+            for (ix, &v) in row.iter().enumerate() {
+                if v == 0.0 {
+                    continue;
+                }
+                for_each_tap(g, c, iy, ix, |w, o| {
+                    axpy(
+                        v,
+                        &wt[w * oc..(w + 1) * oc],
+                        &mut out_t[o * oc..(o + 1) * oc],
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// Event-driven weight gradient of one frame: `dwt[tap, :] += x * dy_t[out, :]` for every
+/// nonzero input pixel and tap. `dy_t` is `[OH*OW, OC]`, `dwt` is `[C*K*K, OC]`.
+pub fn conv_frame_events_dw(g: &ConvGeom, x: &[f32], dy_t: &[f32], dwt: &mut [f32]) {
+    let oc = g.out_c;
+    for c in 0..g.in_c {
+        for iy in 0..g.in_h {
+            let row = &x[(c * g.in_h + iy) * g.in_w..(c * g.in_h + iy + 1) * g.in_w];
+            for (ix, &v) in row.iter().enumerate() {
+                if v == 0.0 {
+                    continue;
+                }
+                for_each_tap(g, c, iy, ix, |w, o| {
+                    axpy(
+                        v,
+                        &dy_t[o * oc..(o + 1) * oc],
+                        &mut dwt[w * oc..(w + 1) * oc],
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// `dst[c, r] = src[r, c]` for a `[rows, cols]` source.
+pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    for r in 0..rows {
+        for c in 0..cols {
+            dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
+/// Parallel transpose of a large matrix (weights), by blocks of destination rows.
+pub fn transpose_par(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    let dp = SyncPtr(dst.as_mut_ptr());
+    (0..cols).into_par_iter().with_min_len(64).for_each(|c| {
+        // SAFETY: each task writes destination row `c` only.
+        let d = unsafe { std::slice::from_raw_parts_mut(dp.get().add(c * rows), rows) };
+        for r in 0..rows {
+            d[r] = src[r * cols + c];
+        }
+    });
+}
