@@ -53,7 +53,7 @@ impl Default for TrainConfig {
 
 /// The whole configuration of a run. `Config::default()` is the embedded-digits recipe that
 /// `ttfs train` runs with no arguments.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub data: DataConfig,
@@ -61,18 +61,6 @@ pub struct Config {
     pub optimizer: OptimConfig,
     pub schedule: ScheduleConfig,
     pub train: TrainConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            data: DataConfig::default(),
-            model: ModelConfig::default(),
-            optimizer: OptimConfig::default(),
-            schedule: ScheduleConfig::default(),
-            train: TrainConfig::default(),
-        }
-    }
 }
 
 impl Config {
@@ -113,7 +101,7 @@ impl Config {
         if self.model.time_steps == 0 {
             bail!("model.time_steps must be at least 1");
         }
-        if !(self.optimizer.lr > 0.0) {
+        if self.optimizer.lr.is_nan() || self.optimizer.lr <= 0.0 {
             bail!("optimizer.lr must be positive");
         }
         if self.model.alpha <= 0.0 {

@@ -106,10 +106,13 @@ impl SynapseWeights {
             let inv = 1.0 / (var.sqrt() + EPS);
             self.inv_sigma[o] = inv;
             let scale = self.gamma.value[o] * self.target_std;
-            for i in 0..n {
-                let u = (v[i] - mean) * inv;
-                self.u[o * n + i] = u;
-                self.w[o * n + i] = scale * u;
+            let (uo, wo) = (
+                &mut self.u[o * n..(o + 1) * n],
+                &mut self.w[o * n..(o + 1) * n],
+            );
+            for ((u, w), &vi) in uo.iter_mut().zip(wo.iter_mut()).zip(v) {
+                *u = (vi - mean) * inv;
+                *w = scale * *u;
             }
         }
     }

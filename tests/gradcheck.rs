@@ -39,7 +39,7 @@ fn random(rng: &mut Rng, shape: &[usize], lo: f32, hi: f32) -> Tensor {
 /// (f32 rounding of the loss limits how well tiny components can be resolved.)
 fn assert_close(
     what: &str,
-    x: &mut Vec<f32>,
+    x: &mut [f32],
     analytic: &[f32],
     max: usize,
     mut loss: impl FnMut(&[f32]) -> f32,
@@ -306,7 +306,7 @@ fn whole_model_backward() {
                 *v += rng.range(-0.1, 0.1);
             }
         }
-        let (t, b) = (4, 3);
+        let b = 3;
         let input = random(&mut rng, &[steps_in, b, 36], 0.0, 1.0);
         let labels = [0usize, 3, 1];
         *model.input_mut() = input.clone();

@@ -100,18 +100,33 @@ fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
 
 // x is [frames, C*H*W], w is [OC, C*K*K], bias is [OC], y is [frames, OC*OH*OW]
 pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
-    let (kk, p, il, ol) = (
+    let (kk, p, il, ol, oc) = (
         g.patch_len(),
         g.out_h() * g.out_w(),
         g.in_len(),
         g.out_len(),
+        g.out_c,
     );
     assert!(
-        x.len() >= frames * il
-            && y.len() >= frames * ol
-            && w.len() >= g.out_c * kk
-            && bias.len() >= g.out_c
+        x.len() >= frames * il && y.len() >= frames * ol && w.len() >= oc * kk && bias.len() >= oc
     );
+    if sparse::density(&x[..frames * il]) <= SPARSE_MAX_DENSITY {
+        // Spikes: scatter each input event through the kernel instead of a dense product.
+        let mut wt = vec![0.0f32; kk * oc];
+        sparse::transpose(w, oc, kk, &mut wt);
+        y[..frames * ol]
+            .par_chunks_mut(ol)
+            .zip(x.par_chunks(il))
+            .for_each_init(
+                || vec![0.0f32; p * oc],
+                |out_t, (yf, xf)| {
+                    sparse::conv_frame_events(g, xf, &wt, out_t);
+                    sparse::transpose(out_t, p, oc, yf);
+                    add_bias(yf, bias, p);
+                },
+            );
+        return;
+    }
     y[..frames * ol]
         .par_chunks_mut(ol)
         .zip(x.par_chunks(il))
@@ -123,7 +138,7 @@ pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], 
                 // SAFETY: `yf` holds OC*P elements, `w` and `col` their full extents.
                 unsafe {
                     gemm_serial(
-                        g.out_c,
+                        oc,
                         kk,
                         p,
                         w,
@@ -135,14 +150,19 @@ pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], 
                         p,
                     )
                 };
-                for (o, yo) in yf.chunks_mut(p).enumerate() {
-                    let b = bias[o];
-                    if b != 0.0 {
-                        yo.iter_mut().for_each(|v| *v += b);
-                    }
-                }
+                add_bias(yf, bias, p);
             },
         );
+}
+
+// yf is [OC, P]
+fn add_bias(yf: &mut [f32], bias: &[f32], p: usize) {
+    for (o, yo) in yf.chunks_mut(p).enumerate() {
+        let b = bias[o];
+        if b != 0.0 {
+            yo.iter_mut().for_each(|v| *v += b);
+        }
+    }
 }
 
 // dy is [frames, OC*OH*OW]; dw [OC, C*K*K] and dbias [OC] are overwritten; dx [frames, C*H*W]

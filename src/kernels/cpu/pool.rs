@@ -62,7 +62,7 @@ pub fn avg_backward(g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]) {
             }
             // Windows tile the map: every covered input gets its window's gradient once; only
             // rows and columns left over by the tiling need zeros.
-            if g.in_h % g.k != 0 || g.in_w % g.k != 0 {
+            if !g.in_h.is_multiple_of(g.k) || !g.in_w.is_multiple_of(g.k) {
                 dxf.fill(0.0);
             }
             for c in 0..g.c {
