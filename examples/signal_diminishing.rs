@@ -106,13 +106,9 @@ fn main() -> anyhow::Result<()> {
     }
     println!("\ncsv:\ninit,norm,layer,firing_fraction,grad_norm");
     for (init, norm, firing, grads) in &rows {
-        for l in 0..n {
-            println!(
-                "{init},{norm},{},{},{}",
-                l + 1,
-                firing.get(l).copied().unwrap_or(f64::NAN),
-                grads[l]
-            );
+        for (l, g) in grads.iter().enumerate() {
+            let f = firing.get(l).copied().unwrap_or(f64::NAN);
+            println!("{init},{norm},{},{f},{g}", l + 1);
         }
     }
     Ok(())
