@@ -275,9 +275,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Info { cfg } => {
             let cfg = cfg.resolve()?;
-            let splits = ttfs::data::load(
+            let splits = ttfs::data::load_with(
                 &cfg.data.name,
                 cfg.data.dir.as_deref().map(std::path::Path::new),
+                &cfg.data.load_options(cfg.model.time_steps),
             );
             let frame = match &splits {
                 Ok(s) => s.train.frame.to_vec(),

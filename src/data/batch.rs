@@ -49,7 +49,7 @@ impl InputSpec {
                     std.len()
                 );
             }
-            if std.iter().any(|&s| !(s > 0.0)) {
+            if std.iter().any(|&s| s.is_nan() || s <= 0.0) {
                 bail!("data.normalize_std must be positive");
             }
         }

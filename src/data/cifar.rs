@@ -62,7 +62,7 @@ pub fn parse(bytes: &[u8], variant: Variant, origin: &str) -> Result<(Vec<u8>, V
     if bytes.is_empty() {
         bail!("{origin}: file is empty (expected records of {rec} bytes)");
     }
-    if bytes.len() % rec != 0 {
+    if !bytes.len().is_multiple_of(rec) {
         bail!(
             "{origin}: {} bytes is not a whole number of {rec}-byte records ({} records and {} \
              bytes left over: truncated, or not a {} file)",

@@ -215,7 +215,7 @@ mod tests {
         let fr = p.frame([2, 4]).unwrap();
         let mut out = vec![0; 3 * 16];
         encode(&es, [2, 4], fr, &p, &mut out);
-        assert_eq!(out[(1 * 4) + 2], 1); // bin 0, OFF, y 1, x 2
+        assert_eq!(out[4 + 2], 1); // bin 0, OFF, y 1, x 2
         assert_eq!(out[2 * 16 + 8], 1); // bin 2, ON, y 0, x 0
         assert_eq!(out.iter().map(|&v| v as usize).sum::<usize>(), 2);
         let p = params(1, BinBy::Time, EventEncoding::Counts, 0);

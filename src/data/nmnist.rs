@@ -17,7 +17,7 @@ pub const CLASSES: usize = 10;
 
 /// Decode one recording's bytes.
 pub fn parse(bytes: &[u8], origin: &str) -> Result<Vec<Event>> {
-    if bytes.len() % 5 != 0 {
+    if !bytes.len().is_multiple_of(5) {
         bail!(
             "{origin}: {} bytes is not a whole number of 5-byte events (truncated?)",
             bytes.len()
@@ -83,17 +83,17 @@ pub fn list_split(dir: &Path, split: &str) -> Result<Vec<(PathBuf, u16)>> {
 pub fn build(files: &[(PathBuf, u16)], p: &EventParams) -> Result<Dataset> {
     let frame = p.frame(SENSOR)?;
     let sample = p.frames * frame.iter().product::<usize>();
-    let samples: Vec<Vec<u8>> = files
-        .par_iter()
-        .map(|(f, _)| {
+    // Each recording is binned straight into its place in the split's buffer.
+    let mut data = vec![0u8; files.len() * sample];
+    data.par_chunks_mut(sample)
+        .zip(files.par_iter())
+        .try_for_each(|(out, (f, _))| -> Result<()> {
             let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
             let mut ev = parse(&bytes, &f.display().to_string())?;
             events::sort_by_time(&mut ev);
-            let mut out = vec![0u8; sample];
-            events::encode(&ev, SENSOR, frame, p, &mut out);
-            Ok(out)
-        })
-        .collect::<Result<_>>()?;
+            events::encode(&ev, SENSOR, frame, p, out);
+            Ok(())
+        })?;
     Ok(Dataset {
         name: "n-mnist".into(),
         kind: Kind::Events,
@@ -101,7 +101,7 @@ pub fn build(files: &[(PathBuf, u16)], p: &EventParams) -> Result<Dataset> {
         frame,
         steps: p.frames,
         scale: 1.0,
-        data: samples.concat(),
+        data,
         labels: files.iter().map(|(_, l)| *l).collect(),
     })
 }
