@@ -49,6 +49,7 @@ fn main() -> anyhow::Result<()> {
                 encoding: cfg.model.encoding,
                 zero: cfg.model.zero_input,
                 time_steps: 8,
+                normalize: None,
             };
             let idx: Vec<usize> = (0..samples.min(splits.test.len())).collect();
             let (mut labels, mut scratch) = (Vec::new(), Vec::new());

@@ -1,6 +1,7 @@
 //! Experiment configuration: one TOML file per experiment, every key overridable from the
 //! command line with `--set section.key=value`. Unknown keys are errors.
 
+use crate::data::events::{BinBy, EventEncoding};
 use crate::model::ModelConfig;
 use crate::optim::{OptimConfig, ScheduleConfig};
 use anyhow::{bail, Context, Result};
@@ -9,13 +10,45 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
-    /// `digits` (embedded), `mnist`, `fashion-mnist`.
+    /// `digits` (embedded), `mnist`, `fashion-mnist`, `cifar10`, `cifar100`, `n-mnist`,
+    /// `dvs-gesture`.
     pub name: String,
     /// Directory of the data set's files (default: the data set's usual location).
     pub dir: Option<String>,
     /// Samples held out of the training split for validation (0: none). The test split is
     /// then reported once, at the end.
     pub validation: usize,
+    /// CIFAR-100: train on the 20 coarse classes instead of the 100 fine ones.
+    pub coarse_labels: bool,
+    /// Event data: frames per sample (0: `model.time_steps`, which it must equal anyway).
+    pub frames: usize,
+    /// Event data: split a recording into frames of equal `time` or equal event `count`.
+    pub bin_by: BinBy,
+    /// Event data: `counts` (events per pixel and frame, saturating at 255) or `ttfs` (each
+    /// input spikes once, in the frame of its first event).
+    pub event_encoding: EventEncoding,
+    /// Event data: side of the down-sampled square frame, e.g. 32 or 64 for DVS128 Gesture
+    /// (0: the sensor's resolution).
+    pub resolution: usize,
+    /// Where preprocessed event data is cached (default: `$XDG_CACHE_HOME/ttfs` or
+    /// `~/.cache/ttfs`).
+    pub cache_dir: Option<String>,
+    /// Keep preprocessed event data in `cache_dir`.
+    pub cache: bool,
+    /// Training augmentation: random horizontal flip (images and event data).
+    pub augment_flip: bool,
+    /// Training augmentation for images: pad by this many pixels, crop back at a random offset
+    /// (CIFAR: 4). 0: off.
+    pub augment_crop: usize,
+    /// Training augmentation for event data: shift every frame by up to this many pixels in
+    /// each direction. 0: off.
+    pub augment_shift: usize,
+    /// Per-channel mean subtracted from image intensities in [0, 1] (with `normalize_std`;
+    /// `model.encoding = "direct"` only). Empty: no normalization.
+    pub normalize_mean: Vec<f32>,
+    pub normalize_std: Vec<f32>,
+    /// Prepare the next training batch on a background thread during the current step.
+    pub prefetch: bool,
 }
 
 impl Default for DataConfig {
@@ -24,6 +57,71 @@ impl Default for DataConfig {
             name: "digits".into(),
             dir: None,
             validation: 0,
+            coarse_labels: false,
+            frames: 0,
+            bin_by: BinBy::Time,
+            event_encoding: EventEncoding::Counts,
+            resolution: 0,
+            cache_dir: None,
+            cache: true,
+            augment_flip: false,
+            augment_crop: 0,
+            augment_shift: 0,
+            normalize_mean: Vec::new(),
+            normalize_std: Vec::new(),
+            prefetch: true,
+        }
+    }
+}
+
+impl DataConfig {
+    /// Loader options; `time_steps` is the model's, used when `frames` is 0.
+    pub fn load_options(&self, time_steps: usize) -> crate::data::LoadOptions {
+        crate::data::LoadOptions {
+            events: crate::data::events::EventParams {
+                frames: if self.frames == 0 {
+                    time_steps
+                } else {
+                    self.frames
+                },
+                bin_by: self.bin_by,
+                encoding: self.event_encoding,
+                resolution: self.resolution,
+            },
+            coarse_labels: self.coarse_labels,
+            cache_dir: match (&self.cache_dir, self.cache) {
+                (_, false) => None,
+                (Some(d), true) => Some(d.into()),
+                (None, true) => Some(crate::data::cache::default_dir()),
+            },
+        }
+    }
+
+    /// The training augmentation for data of `kind`; errors on options that do not apply.
+    pub fn augment(&self, kind: crate::data::Kind) -> Result<crate::data::augment::Augment> {
+        use crate::data::Kind;
+        let translate = match kind {
+            Kind::Image if self.augment_shift > 0 => {
+                bail!("data.augment_shift applies to event data; use data.augment_crop for images")
+            }
+            Kind::Events if self.augment_crop > 0 => {
+                bail!("data.augment_crop applies to images; use data.augment_shift for event data")
+            }
+            Kind::Image => self.augment_crop,
+            Kind::Events => self.augment_shift,
+        };
+        Ok(crate::data::augment::Augment {
+            flip: self.augment_flip,
+            translate,
+        })
+    }
+
+    /// `(mean, std)` when normalization is configured.
+    pub fn normalize(&self) -> Option<(Vec<f32>, Vec<f32>)> {
+        if self.normalize_mean.is_empty() && self.normalize_std.is_empty() {
+            None
+        } else {
+            Some((self.normalize_mean.clone(), self.normalize_std.clone()))
         }
     }
 }

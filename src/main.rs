@@ -104,6 +104,23 @@ enum Cmd {
         #[command(flatten)]
         cfg: ConfigArgs,
     },
+    /// Data sets: verify a directory, or say where the files come from.
+    Data {
+        #[command(subcommand)]
+        cmd: DataCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCmd {
+    /// Verify a data set directory (files, sizes, checksums, labels) and count its samples.
+    Check {
+        /// digits, mnist, fashion-mnist, cifar10, cifar100, n-mnist, dvs-gesture
+        name: String,
+        dir: PathBuf,
+    },
+    /// Where the official files come from and the directory layout ttfs expects.
+    Info { name: String },
 }
 
 fn init_threads(n: usize) {
@@ -161,6 +178,10 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
+        Cmd::Data { cmd } => match cmd {
+            DataCmd::Check { name, dir } => print!("{}", ttfs::data::check::check(&name, &dir)?),
+            DataCmd::Info { name } => println!("{}", ttfs::data::check::info(&name)?),
+        },
         Cmd::Train { cfg, quiet } => {
             let cfg = cfg.resolve()?;
             init_threads(cfg.train.threads);
@@ -254,9 +275,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Info { cfg } => {
             let cfg = cfg.resolve()?;
-            let splits = ttfs::data::load(
+            let splits = ttfs::data::load_with(
                 &cfg.data.name,
                 cfg.data.dir.as_deref().map(std::path::Path::new),
+                &cfg.data.load_options(cfg.model.time_steps),
             );
             let frame = match &splits {
                 Ok(s) => s.train.frame.to_vec(),

@@ -2,7 +2,9 @@
 //! optimizer step; evaluation with spike monitors after every epoch.
 
 use crate::config::Config;
+use crate::data::augment::Augment;
 use crate::data::batch::{assemble, InputSpec};
+use crate::data::prefetch::{self, Job};
 use crate::data::{self, Dataset};
 use crate::loss;
 use crate::metrics::SpikeMonitor;
@@ -54,15 +56,23 @@ pub struct Trainer {
     pub validation: Option<Dataset>,
     pub test: Dataset,
     pub input: InputSpec,
+    /// Applied to training batches only.
+    pub augment: Augment,
     pub step: usize,
     pub epoch: usize,
     labels: Vec<usize>,
     scratch: Vec<f32>,
+    /// Size of the training split while it is lent out during an epoch (0 otherwise).
+    train_len: usize,
 }
 
 impl Trainer {
     pub fn new(cfg: &Config) -> Result<Trainer> {
-        let splits = data::load(&cfg.data.name, cfg.data.dir.as_deref().map(Path::new))?;
+        let splits = data::load_with(
+            &cfg.data.name,
+            cfg.data.dir.as_deref().map(Path::new),
+            &cfg.data.load_options(cfg.model.time_steps),
+        )?;
         Self::with_data(cfg, splits.train, splits.test)
     }
 
@@ -91,8 +101,10 @@ impl Trainer {
             encoding: cfg.model.encoding,
             zero: cfg.model.zero_input,
             time_steps: cfg.model.time_steps,
+            normalize: cfg.data.normalize(),
         };
         input.check(&train)?;
+        let augment = cfg.data.augment(train.kind)?;
         if model.classes() != train.classes {
             bail!(
                 "the model has {} outputs but {} has {} classes",
@@ -110,26 +122,27 @@ impl Trainer {
             validation,
             test,
             input,
+            augment,
             step: 0,
             epoch: 0,
             labels: Vec::new(),
             scratch: Vec::new(),
+            train_len: 0,
         })
     }
 
     pub fn steps_per_epoch(&self) -> usize {
-        self.train.len().div_ceil(self.cfg.train.batch_size)
+        // During an epoch the training split is lent to the batch preparation.
+        let n = if self.train_len > 0 {
+            self.train_len
+        } else {
+            self.train.len()
+        };
+        n.div_ceil(self.cfg.train.batch_size)
     }
 
-    /// One optimizer step on the samples `idx`; returns (loss, correct credit).
+    /// One optimizer step on the samples `idx` (not augmented); returns (loss, correct credit).
     pub fn train_step(&mut self, idx: &[usize]) -> (f32, f32) {
-        let total = self.cfg.train.epochs * self.steps_per_epoch();
-        let lr = self.cfg.schedule.lr(
-            self.cfg.optimizer.lr,
-            self.step,
-            total,
-            self.steps_per_epoch(),
-        );
         assemble(
             &self.train,
             idx,
@@ -138,10 +151,19 @@ impl Trainer {
             &mut self.labels,
             &mut self.scratch,
         );
+        let labels = std::mem::take(&mut self.labels);
+        let r = self.optimize(&labels);
+        self.labels = labels;
+        r
+    }
+
+    /// Forward, backward and update on the batch already in the model's input.
+    fn optimize(&mut self, labels: &[usize]) -> (f32, f32) {
+        let lr = self.current_lr();
         self.model.forward();
         self.model.zero_grad();
-        let loss = self.model.backward(&self.labels);
-        let correct = self.model.correct(&self.labels);
+        let loss = self.model.backward(labels);
+        let correct = self.model.correct(labels);
         let mut params = self.model.params_mut();
         self.opt.update(&mut params, lr);
         self.step += 1;
@@ -149,6 +171,9 @@ impl Trainer {
     }
 
     /// Train one epoch; `progress(done, total, loss, acc)` is called after every step.
+    /// Batches are augmented (when configured) and, with `data.prefetch`, prepared on a
+    /// background thread during the previous step; the results are bitwise identical either
+    /// way.
     pub fn train_epoch(
         &mut self,
         mut progress: impl FnMut(usize, usize, f32, f32),
@@ -157,20 +182,42 @@ impl Trainer {
         let mut order: Vec<usize> = (0..self.train.len()).collect();
         self.rng.shuffle(&mut order);
         let bs = self.cfg.train.batch_size;
+        // Each batch's augmentation stream is forked now, in batch order, so that the draws
+        // do not depend on when (or on which thread) the batch is prepared.
+        let augmenting = self.augment.is_active();
+        let jobs: Vec<Job> = order
+            .chunks(bs)
+            .map(|c| Job {
+                idx: c.to_vec(),
+                rng: augmenting.then(|| self.rng.fork()),
+            })
+            .collect();
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
         let lr = self.current_lr();
-        for batch in order.chunks(bs) {
-            let (l, c) = self.train_step(batch);
-            loss_sum += l as f64 * batch.len() as f64;
+        // The training split leaves `self` for the epoch so that the preparing thread can read
+        // it while the step mutates the model.
+        let empty = self.train.clone_empty();
+        let train = std::mem::replace(&mut self.train, empty);
+        let n = train.len();
+        let (input, augment) = (self.input.clone(), self.augment.clone());
+        let parallel = self.cfg.data.prefetch;
+        self.train_len = n;
+        prefetch::run(&train, &input, &augment, jobs, parallel, |b| {
+            std::mem::swap(self.model.input_mut(), &mut b.input);
+            let (l, c) = self.optimize(&b.labels);
+            let bl = b.labels.len();
+            loss_sum += l as f64 * bl as f64;
             correct += c as f64;
-            seen += batch.len();
+            seen += bl;
             progress(
                 seen,
-                order.len(),
+                n,
                 (loss_sum / seen as f64) as f32,
                 (correct / seen as f64) as f32,
             );
-        }
+        });
+        self.train = train;
+        self.train_len = 0;
         let train_time = start.elapsed().as_secs_f64();
         let (split, eval) = match &self.validation {
             Some(v) => (

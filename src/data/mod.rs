@@ -3,12 +3,22 @@
 //! Every parser checks what it reads and returns an error that names the file and the
 //! problem (wrong magic number, truncated record, label out of range...), never a panic.
 
+pub mod aedat;
+pub mod augment;
 pub mod batch;
+pub mod cache;
+pub mod check;
+pub mod cifar;
 pub mod digits;
+pub mod dvs_gesture;
+pub mod events;
 pub mod idx;
+pub mod md5;
+pub mod nmnist;
+pub mod prefetch;
 
 use anyhow::{bail, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How the stored values reach the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +83,7 @@ impl Dataset {
         }
     }
 
-    fn clone_empty(&self) -> Dataset {
+    pub(crate) fn clone_empty(&self) -> Dataset {
         Dataset {
             data: Vec::new(),
             labels: Vec::new(),
@@ -123,10 +133,56 @@ pub struct Splits {
 }
 
 /// Names accepted by [`load`].
-pub const NAMES: &[&str] = &["digits", "mnist", "fashion-mnist"];
+pub const NAMES: &[&str] = &[
+    "digits",
+    "mnist",
+    "fashion-mnist",
+    "cifar10",
+    "cifar100",
+    "n-mnist",
+    "dvs-gesture",
+];
 
-/// Load data set `name` from `dir` (ignored for the embedded `digits`).
+/// How a data set is read beyond its name and directory.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Binning, encoding and resolution of event data sets.
+    pub events: events::EventParams,
+    /// CIFAR-100: the 20 coarse classes instead of the 100 fine ones.
+    pub coarse_labels: bool,
+    /// Where preprocessed event data is cached (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            events: events::EventParams {
+                frames: 16,
+                bin_by: events::BinBy::Time,
+                encoding: events::EventEncoding::Counts,
+                resolution: 0,
+            },
+            coarse_labels: false,
+            cache_dir: Some(cache::default_dir()),
+        }
+    }
+}
+
+/// Load data set `name` from `dir` (ignored for the embedded `digits`) with default options.
 pub fn load(name: &str, dir: Option<&Path>) -> Result<Splits> {
+    load_with(name, dir, &LoadOptions::default())
+}
+
+/// Load data set `name` from `dir` (its usual location when `None`).
+pub fn load_with(name: &str, dir: Option<&Path>, opt: &LoadOptions) -> Result<Splits> {
+    let need_dir = |hint: String| -> Result<PathBuf> {
+        match dir {
+            Some(d) => Ok(d.to_path_buf()),
+            None => bail!("{name}: no data directory given (--data-dir or data.dir).\n{hint}"),
+        }
+    };
+    let cache = opt.cache_dir.as_deref();
     match name {
         "digits" => digits::load(),
         "mnist" | "fashion-mnist" => {
@@ -135,6 +191,20 @@ pub fn load(name: &str, dir: Option<&Path>) -> Result<Splits> {
                 None => idx::default_dir(name)?,
             };
             idx::load_dir(name, &dir)
+        }
+        "cifar10" => {
+            let v = cifar::Variant::Cifar10;
+            cifar::load_dir(name, &need_dir(cifar::download_hint(v))?, v)
+        }
+        "cifar100" => {
+            let v = cifar::Variant::Cifar100 {
+                coarse: opt.coarse_labels,
+            };
+            cifar::load_dir(name, &need_dir(cifar::download_hint(v))?, v)
+        }
+        "n-mnist" => nmnist::load_dir(&need_dir(nmnist::download_hint())?, &opt.events, cache),
+        "dvs-gesture" => {
+            dvs_gesture::load_dir(&need_dir(dvs_gesture::download_hint())?, &opt.events, cache)
         }
         _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
     }

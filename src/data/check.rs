@@ -1,0 +1,302 @@
+//! `ttfs data check NAME DIR` and `ttfs data info NAME`: verify a data set directory and say
+//! where each data set comes from.
+
+use super::{cifar, dvs_gesture, idx, md5, nmnist, LoadOptions, Splits, NAMES};
+use anyhow::{bail, Context, Result};
+use std::fmt::Write;
+use std::path::Path;
+
+/// Published MD5 sums of the `.gz` files (MNIST from its original page, Fashion-MNIST from
+/// its repository's README).
+const IDX_MD5: &[(&str, &str, &str)] = &[
+    (
+        "mnist",
+        "train-images-idx3-ubyte.gz",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    ),
+    (
+        "mnist",
+        "train-labels-idx1-ubyte.gz",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+    ),
+    (
+        "mnist",
+        "t10k-images-idx3-ubyte.gz",
+        "9fb629c4189551a2d022fa330f9573f3",
+    ),
+    (
+        "mnist",
+        "t10k-labels-idx1-ubyte.gz",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+    ),
+    (
+        "fashion-mnist",
+        "train-images-idx3-ubyte.gz",
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    ),
+    (
+        "fashion-mnist",
+        "train-labels-idx1-ubyte.gz",
+        "25c81989df183df01b3e8a0aad5dffbe",
+    ),
+    (
+        "fashion-mnist",
+        "t10k-images-idx3-ubyte.gz",
+        "bef4ecab320f06d8554ea6380940ec79",
+    ),
+    (
+        "fashion-mnist",
+        "t10k-labels-idx1-ubyte.gz",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    ),
+];
+
+/// Samples per split of the official releases, to flag incomplete copies.
+fn expected(name: &str) -> Option<(usize, usize)> {
+    match name {
+        "mnist" | "fashion-mnist" | "n-mnist" => Some((60000, 10000)),
+        "cifar10" | "cifar100" => Some((50000, 10000)),
+        _ => None,
+    }
+}
+
+/// Check the files of `name` in `dir` and load every sample; returns the report to print.
+/// Any problem found is an error naming the file.
+pub fn check(name: &str, dir: &Path) -> Result<String> {
+    let mut r = String::new();
+    if !dir.is_dir() && name != "digits" {
+        bail!("{name}: {} is not a directory", dir.display());
+    }
+    match name {
+        "mnist" | "fashion-mnist" => {
+            for &(_, file, sum) in IDX_MD5.iter().filter(|(n, _, _)| *n == name) {
+                let p = dir.join(file);
+                if p.is_file() {
+                    let bytes = std::fs::read(&p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    let got = md5::hex(&bytes);
+                    if got != sum {
+                        bail!(
+                            "{}: md5 {got} differs from the published {sum} (corrupt or a different release)",
+                            p.display()
+                        );
+                    }
+                    writeln!(r, "{file}: md5 {got} matches the published checksum")?;
+                } else {
+                    let raw = p.with_extension("");
+                    if !raw.is_file() {
+                        bail!(
+                            "{}: missing {file} (or its uncompressed form)",
+                            dir.display()
+                        );
+                    }
+                    writeln!(
+                        r,
+                        "{}: uncompressed, no published checksum (content checked below)",
+                        raw.display()
+                    )?;
+                }
+            }
+        }
+        "cifar10" | "cifar100" => {
+            let v = if name == "cifar10" {
+                cifar::Variant::Cifar10
+            } else {
+                cifar::Variant::Cifar100 { coarse: false }
+            };
+            let (train, test) = v.files();
+            for f in train.iter().chain(&test) {
+                let p = dir.join(f);
+                let len = std::fs::metadata(&p)
+                    .with_context(|| format!("{}: missing {f}", dir.display()))?
+                    .len() as usize;
+                let records = if v == cifar::Variant::Cifar10 || f == "test.bin" {
+                    10000
+                } else {
+                    50000
+                };
+                let want = records * v.record_len();
+                if len != want {
+                    bail!(
+                        "{}: {len} bytes, expected {want} ({records} records of {} bytes)",
+                        p.display(),
+                        v.record_len()
+                    );
+                }
+                writeln!(r, "{f}: {records} records of {} bytes", v.record_len())?;
+            }
+        }
+        "n-mnist" => {
+            for split in ["Train", "Test"] {
+                let files = nmnist::list_split(dir, split)?;
+                writeln!(
+                    r,
+                    "{split}/: {} recordings in 10 digit folders",
+                    files.len()
+                )?;
+            }
+        }
+        "dvs-gesture" => {
+            for list in ["trials_to_train.txt", "trials_to_test.txt"] {
+                let files = dvs_gesture::list_split(dir, list)?;
+                for f in &files {
+                    let l = dvs_gesture::labels_path(f);
+                    if !l.is_file() {
+                        bail!("{}: has no label file {}", f.display(), l.display());
+                    }
+                }
+                writeln!(
+                    r,
+                    "{list}: {} recordings, each with its labels",
+                    files.len()
+                )?;
+            }
+        }
+        "digits" => writeln!(r, "digits: embedded in the binary")?,
+        _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
+    }
+    // Decode everything (no cache, so every recording is parsed): the parsers check magic
+    // numbers, sizes, coordinates and label ranges.
+    let opt = LoadOptions {
+        cache_dir: None,
+        ..LoadOptions::default()
+    };
+    let splits = super::load_with(name, Some(dir), &opt)?;
+    r += &summary(name, &splits);
+    Ok(r)
+}
+
+/// Samples per split and per class.
+pub fn summary(name: &str, s: &Splits) -> String {
+    let mut r = String::new();
+    for (split, ds) in [("train", &s.train), ("test", &s.test)] {
+        let _ = writeln!(
+            r,
+            "{split}: {} samples, {} classes, frame {:?} x {} steps",
+            ds.len(),
+            ds.classes,
+            ds.frame,
+            ds.steps
+        );
+        let counts: Vec<String> = ds
+            .class_counts()
+            .iter()
+            .enumerate()
+            .map(|(c, n)| format!("{c}:{n}"))
+            .collect();
+        let _ = writeln!(r, "  per class {}", counts.join(" "));
+        if let Some(empty) = ds.class_counts().iter().position(|&n| n == 0) {
+            let _ = writeln!(r, "  warning: class {empty} has no samples");
+        }
+    }
+    if let Some((tr, te)) = expected(name) {
+        if (s.train.len(), s.test.len()) != (tr, te) {
+            let _ = writeln!(
+                r,
+                "warning: the official release has {tr} train / {te} test samples: this copy differs"
+            );
+        } else {
+            let _ = writeln!(r, "sample counts match the official release");
+        }
+    }
+    r
+}
+
+/// Where the official files come from and what layout `ttfs` expects.
+pub fn info(name: &str) -> Result<String> {
+    Ok(match name {
+        "digits" => "digits: UCI optical handwritten digits, 1797 samples of 8x8 pixels (0..16), \
+                     embedded in the binary; 360 held out as the test split. Nothing to download."
+            .into(),
+        "mnist" | "fashion-mnist" => format!(
+            "{}\nLayout: DIR/train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, \
+             t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz (.gz or uncompressed). \
+             60000 train / 10000 test images of 28x28, 10 classes. `ttfs data check {name} DIR` \
+             compares the .gz files with their published md5 sums.",
+            idx::download_hint(name)
+        ),
+        "cifar10" => format!(
+            "{}\nLayout: DIR/data_batch_1.bin .. data_batch_5.bin (train) and test_batch.bin, each \
+             10000 records of 1 label byte + 3072 pixel bytes (R, G, B planes of 32x32). \
+             10 classes. Config: data.augment_flip, data.augment_crop, data.normalize_mean/std.",
+            cifar::download_hint(cifar::Variant::Cifar10)
+        ),
+        "cifar100" => format!(
+            "{}\nLayout: DIR/train.bin (50000 records) and test.bin (10000), each record a coarse \
+             label byte, a fine label byte and 3072 pixel bytes. 100 fine classes \
+             (data.coarse_labels = true: the 20 super-classes).",
+            cifar::download_hint(cifar::Variant::Cifar100 { coarse: false })
+        ),
+        "n-mnist" => format!(
+            "{}\nLayout: DIR/Train/<digit>/*.bin (60000) and DIR/Test/<digit>/*.bin (10000), 5-byte \
+             events on a 34x34 sensor. Binned into data.frames frames of [2, H, W] (data.bin_by, \
+             data.event_encoding, data.resolution), cached in data.cache_dir.",
+            nmnist::download_hint()
+        ),
+        "dvs-gesture" => format!(
+            "{}\nLayout: DIR/user<NN>_<lighting>.aedat (AEDAT 3.1) with \
+             user<NN>_<lighting>_labels.csv, and trials_to_train.txt / trials_to_test.txt listing \
+             the recordings of each split. 11 classes, 128x128 sensor, one sample per labelled \
+             gesture. Binned into data.frames frames of [2, H, W] (data.bin_by, \
+             data.event_encoding, data.resolution such as 32 or 64), cached in data.cache_dir.",
+            dvs_gesture::download_hint()
+        ),
+        _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_a_cifar10_directory_and_reports_counts() {
+        let dir = std::env::temp_dir().join(format!("ttfs-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let px = vec![7u8; 10000 * cifar::PIXELS];
+        let labels: Vec<[u8; 1]> = (0..10000).map(|i| [(i % 10) as u8]).collect();
+        let refs: Vec<&[u8]> = labels.iter().map(|l| &l[..]).collect();
+        let file = cifar::encode(&refs, &px);
+        for f in [
+            "data_batch_1.bin",
+            "data_batch_2.bin",
+            "data_batch_3.bin",
+            "data_batch_4.bin",
+        ] {
+            std::fs::write(dir.join(f), &file).unwrap();
+        }
+        std::fs::write(dir.join("test_batch.bin"), &file).unwrap();
+        std::fs::write(dir.join("data_batch_5.bin"), &file[..file.len() - 3073]).unwrap();
+        let e = format!("{:#}", check("cifar10", &dir).unwrap_err());
+        assert!(
+            e.contains("data_batch_5.bin: 30726927 bytes, expected 30730000"),
+            "{e}"
+        );
+        std::fs::write(dir.join("data_batch_5.bin"), &file).unwrap();
+        let r = check("cifar10", &dir).unwrap();
+        assert!(r.contains("train: 50000 samples"), "{r}");
+        assert!(r.contains("per class 0:5000 1:5000"), "{r}");
+        assert!(r.contains("match the official release"), "{r}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = format!("{:#}", check("cifar10", &dir).unwrap_err());
+        assert!(e.contains("is not a directory"), "{e}");
+        for n in NAMES {
+            assert!(info(n).unwrap().len() > 50);
+        }
+        assert!(info("imagenet").is_err());
+    }
+
+    #[test]
+    fn idx_checksums_are_compared() {
+        let dir = std::env::temp_dir().join(format!("ttfs-check-idx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("train-images-idx3-ubyte.gz"), b"not the real file").unwrap();
+        let e = format!("{:#}", check("mnist", &dir).unwrap_err());
+        assert!(
+            e.contains("train-images-idx3-ubyte.gz: md5")
+                && e.contains("differs from the published f68b3c2d"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
