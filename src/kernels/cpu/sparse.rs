@@ -82,52 +82,48 @@ fn for_each_tap(g: &ConvGeom, c: usize, iy: usize, ix: usize, mut f: impl FnMut(
     }
 }
 
+/// Calls `f(weight_row, out_position, value)` for every nonzero input pixel of frame `x`
+/// and every (kernel tap, output position) it reaches.
+#[inline]
+fn for_each_event_tap(g: &ConvGeom, x: &[f32], mut f: impl FnMut(usize, usize, f32)) {
+    for c in 0..g.in_c {
+        for iy in 0..g.in_h {
+            let row = &x[(c * g.in_h + iy) * g.in_w..(c * g.in_h + iy + 1) * g.in_w];
+            for (ix, &v) in row.iter().enumerate() {
+                if v != 0.0 {
+                    for_each_tap(g, c, iy, ix, |w, o| f(w, o, v));
+                }
+            }
+        }
+    }
+}
+
 /// Event-driven convolution of one frame: every nonzero input pixel adds its value times the
 /// weights of each tap to the outputs it reaches. `wt` is `[C*K*K, OC]` (weights transposed so
 /// a tap's output channels are contiguous), `out_t` (overwritten) is `[OH*OW, OC]`.
 pub fn conv_frame_events(g: &ConvGeom, x: &[f32], wt: &[f32], out_t: &mut [f32]) {
     let oc = g.out_c;
     out_t.fill(0.0);
-    for c in 0..g.in_c {
-        for iy in 0..g.in_h {
-            let row = &x[(c * g.in_h + iy) * g.in_w..(c * g.in_h + iy + 1) * g.in_w];
-            for (ix, &v) in row.iter().enumerate() {
-                if v == 0.0 {
-                    continue;
-                }
-                for_each_tap(g, c, iy, ix, |w, o| {
-                    axpy(
-                        v,
-                        &wt[w * oc..(w + 1) * oc],
-                        &mut out_t[o * oc..(o + 1) * oc],
-                    )
-                });
-            }
-        }
-    }
+    for_each_event_tap(g, x, |w, o, v| {
+        axpy(
+            v,
+            &wt[w * oc..(w + 1) * oc],
+            &mut out_t[o * oc..(o + 1) * oc],
+        )
+    });
 }
 
 /// Event-driven weight gradient of one frame: `dwt[tap, :] += x * dy_t[out, :]` for every
 /// nonzero input pixel and tap. `dy_t` is `[OH*OW, OC]`, `dwt` is `[C*K*K, OC]`.
 pub fn conv_frame_events_dw(g: &ConvGeom, x: &[f32], dy_t: &[f32], dwt: &mut [f32]) {
     let oc = g.out_c;
-    for c in 0..g.in_c {
-        for iy in 0..g.in_h {
-            let row = &x[(c * g.in_h + iy) * g.in_w..(c * g.in_h + iy + 1) * g.in_w];
-            for (ix, &v) in row.iter().enumerate() {
-                if v == 0.0 {
-                    continue;
-                }
-                for_each_tap(g, c, iy, ix, |w, o| {
-                    axpy(
-                        v,
-                        &dy_t[o * oc..(o + 1) * oc],
-                        &mut dwt[w * oc..(w + 1) * oc],
-                    )
-                });
-            }
-        }
-    }
+    for_each_event_tap(g, x, |w, o, v| {
+        axpy(
+            v,
+            &dy_t[o * oc..(o + 1) * oc],
+            &mut dwt[w * oc..(w + 1) * oc],
+        )
+    });
 }
 
 /// `dst[c, r] = src[r, c]` for a `[rows, cols]` source.
