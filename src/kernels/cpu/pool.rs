@@ -37,8 +37,15 @@ pub fn avg_forward(g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32]) {
                     out.fill(0.0);
                     for i in 0..g.k {
                         let row = &xf[(c * g.in_h + oy * g.stride + i) * g.in_w..][..g.in_w];
-                        for (ox, o) in out.iter_mut().enumerate() {
-                            *o += row[ox * g.stride..ox * g.stride + g.k].iter().sum::<f32>();
+                        if g.k == g.stride {
+                            // Tiling windows (the common 2x2): consecutive k-wide segments.
+                            for (o, seg) in out.iter_mut().zip(row.chunks_exact(g.k)) {
+                                *o += seg.iter().sum::<f32>();
+                            }
+                        } else {
+                            for (ox, o) in out.iter_mut().enumerate() {
+                                *o += row[ox * g.stride..ox * g.stride + g.k].iter().sum::<f32>();
+                            }
                         }
                     }
                     out.iter_mut().for_each(|v| *v *= inv);
@@ -70,10 +77,8 @@ pub fn avg_backward(g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]) {
                     let d = &dyf[(c * oh + oy) * ow..(c * oh + oy + 1) * ow];
                     for i in 0..g.k {
                         let row = &mut dxf[(c * g.in_h + oy * g.k + i) * g.in_w..][..g.in_w];
-                        for (ox, &v) in d.iter().enumerate() {
-                            row[ox * g.k..ox * g.k + g.k]
-                                .iter_mut()
-                                .for_each(|r| *r = v * inv);
+                        for (seg, &v) in row.chunks_exact_mut(g.k).zip(d) {
+                            seg.fill(v * inv);
                         }
                     }
                 }

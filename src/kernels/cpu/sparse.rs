@@ -126,11 +126,20 @@ pub fn conv_frame_events_dw(g: &ConvGeom, x: &[f32], dy_t: &[f32], dwt: &mut [f3
     });
 }
 
-/// `dst[c, r] = src[r, c]` for a `[rows, cols]` source.
+/// `dst[c, r] = src[r, c]` for a `[rows, cols]` source, in square tiles so that both the
+/// reads and the writes stay within a few cache lines.
 pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    for r in 0..rows {
-        for c in 0..cols {
-            dst[c * rows + r] = src[r * cols + c];
+    const TILE: usize = 16;
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for c0 in (0..cols).step_by(TILE) {
+            let c1 = (c0 + TILE).min(cols);
+            for r in r0..r1 {
+                let s = &src[r * cols..r * cols + c1];
+                for c in c0..c1 {
+                    dst[c * rows + r] = s[c];
+                }
+            }
         }
     }
 }
