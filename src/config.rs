@@ -135,6 +135,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Also write `last.safetensors` every this many optimizer steps (0: at epoch ends only).
+    pub checkpoint_every_steps: usize,
 }
 
 impl Default for TrainConfig {
@@ -145,6 +147,7 @@ impl Default for TrainConfig {
             eval_batch_size: 256,
             seed: 0,
             threads: 0,
+            checkpoint_every_steps: 0,
         }
     }
 }
