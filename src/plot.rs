@@ -284,6 +284,8 @@ struct RasterPanel {
     values: Vec<Vec<f32>>,
     /// Spikes (dots) or potentials (lines, for a membrane decoder).
     spikes: bool,
+    /// The output layer (the label's unit is drawn in red).
+    output: bool,
 }
 
 /// At most this many units are drawn per layer (evenly spaced).
@@ -302,6 +304,7 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
         title: "input (encoded)".into(),
         values: slice(&model.acts[0].data),
         spikes: true,
+        output: false,
     });
     for (i, l) in model.layers.iter().enumerate() {
         if l.is_neuron() {
@@ -309,20 +312,22 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
                 title: format!("layer {i} {}", l.describe()),
                 values: slice(&model.acts[i + 1].data),
                 spikes: true,
+                output: false,
             });
         }
     }
     let out = &model.decoder.out;
     panels.push(RasterPanel {
         title: if model.decoder.spiking() {
-            format!("output spikes (label {label})")
+            format!("output spikes (label {label} in red)")
         } else {
             format!("output membrane potentials (label {label}, bold)")
         },
         values: slice(&out.data),
         spikes: model.decoder.spiking(),
+        output: true,
     });
-    let h = 230 * panels.len() as u32 + 40;
+    let h = 240 * panels.len() as u32 + 40;
     render!(base, (900, h), draw_raster, &panels, label)
 }
 
@@ -355,15 +360,18 @@ fn draw_raster<DB: DrawingBackend>(
             let mut chart = ChartBuilder::on(area)
                 .caption(title, font(15))
                 .margin(8)
-                .x_label_area_size(30)
+                .x_label_area_size(38)
                 .y_label_area_size(50)
                 .build_cartesian_2d(-0.5f64..t as f64 - 0.5, 0f64..shown.len().max(1) as f64)
                 .map_err(pe)?;
+            let unit_of = |v: &f64| format!("{}", (v.max(0.0) as usize) * stride);
             chart
                 .configure_mesh()
                 .disable_mesh()
                 .x_labels(t.min(32))
                 .x_label_formatter(&|v| format!("{}", v.round() as i64))
+                .y_label_formatter(&unit_of)
+                .x_desc("time step")
                 .y_desc("unit")
                 .label_style(font(12))
                 .axis_desc_style(font(13))
@@ -376,7 +384,13 @@ fn draw_raster<DB: DrawingBackend>(
                     if v != 0.0 {
                         let shade = (v.abs().min(1.0) * 255.0) as u8;
                         let c = RGBColor(255 - shade, 255 - shade, 255 - shade / 3);
-                        let c = if v.abs() >= 1.0 { BLACK } else { c };
+                        let c = if p.output && u == label {
+                            RED
+                        } else if v.abs() >= 1.0 {
+                            BLACK
+                        } else {
+                            c
+                        };
                         dots.push(Rectangle::new(
                             [
                                 (k as f64 - 0.35, row as f64 + 0.05),

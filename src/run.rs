@@ -94,20 +94,29 @@ fn diverged(
         Ok(()) => format!("state saved to {}", path.display()),
         Err(e) => format!("could not save the state: {e:#}"),
     };
+    let last = rd.file(LAST);
+    let good = if last.exists() {
+        format!(
+            "the last good checkpoint is {} (`ttfs train --resume {}` continues from it, with \
+             the same config)",
+            last.display(),
+            rd.path.display()
+        )
+    } else {
+        "there is no earlier checkpoint".to_string()
+    };
     anyhow::anyhow!(
-        "training diverged at epoch {} step {} (step {} of the epoch): batch loss {loss}\n{}\
-         {saved}; the last good checkpoint is {}\n\
-         What to do: lower optimizer.lr (now {}), clip gradients (--set optimizer.clip_grad_norm=1), \
-         or change model.init_gain (now {}) - raise it if a layer is silent, lower it if \
-         gradients exploded. Continue from the last good state with `ttfs train --resume {}`.",
+        "training diverged at epoch {} step {} (step {} of the epoch): batch loss {loss}\n\
+         per layer, on the failing batch:\n{}{saved}; {good}.\n\
+         What to do: start a new run with a lower optimizer.lr (now {}), clipped gradients \
+         (--set optimizer.clip_grad_norm=1), or another model.init_gain (now {}): raise it if \
+         a layer is silent, lower it if gradients exploded.",
         tr.epoch + 1,
         tr.step,
         ep.steps,
         diagnose(&tr.model),
-        rd.file(LAST).display(),
         tr.cfg.optimizer.lr,
         tr.cfg.model.init_gain,
-        rd.path.display()
     )
 }
 
