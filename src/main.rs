@@ -417,7 +417,7 @@ fn info(a: InfoArgs) -> Result<()> {
             }
             let rd = RunDir::open(dir)?;
             let ck = Checkpoint::load(&checkpoint::resolve(&rd.path)?)?;
-            (ck.config, rd.read_eval().ok())
+            (ck.config, rd.read_eval().ok().map(|r| r.eval))
         }
         None => (a.cfg.resolve()?, None),
     };

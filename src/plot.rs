@@ -4,8 +4,7 @@
 //! Text is drawn with the DejaVu Sans font shipped in `assets/` (no system fonts needed).
 
 use crate::model::Model;
-use crate::run_dir::MetricsRecord;
-use crate::train::Evaluation;
+use crate::run_dir::{EvalRecord, MetricsRecord};
 use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -79,7 +78,7 @@ fn draw_curves<DB: DrawingBackend>(
 ) -> Result<()> {
     let panels = root.split_evenly((1, 2));
     let x: Vec<f64> = recs.iter().map(|r| r.metrics.epoch as f64).collect();
-    let (x0, x1) = range_of(x.iter().copied(), 0.05);
+    let (x0, x1) = (0.5, x.iter().copied().fold(1.0, f64::max) + 0.5);
     let split = recs
         .first()
         .map(|r| r.metrics.eval_split.clone())
@@ -128,6 +127,13 @@ fn draw_curves<DB: DrawingBackend>(
         chart
             .configure_mesh()
             .x_desc("epoch")
+            .x_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-6 {
+                    format!("{}", v.round() as i64)
+                } else {
+                    String::new()
+                }
+            })
             .y_desc(ylabel)
             .label_style(font(15))
             .axis_desc_style(font(17))
@@ -158,13 +164,13 @@ fn draw_curves<DB: DrawingBackend>(
 }
 
 /// Histogram of first spike times for every monitored layer (from `eval.json`).
-pub fn first_spike_histograms(ev: &Evaluation, base: &Path) -> Result<Vec<PathBuf>> {
-    let n = ev.monitor.layers.len().max(1);
+pub fn first_spike_histograms(ev: &EvalRecord, base: &Path) -> Result<Vec<PathBuf>> {
+    let n = ev.eval.monitor.layers.len().max(1);
     let cols = n.min(3);
     let rows = n.div_ceil(cols);
     render!(
         base,
-        (400 * cols as u32, 330 * rows as u32 + 40),
+        ((400 * cols as u32).max(800), 330 * rows as u32 + 40),
         draw_hists,
         ev,
         rows,
@@ -174,15 +180,16 @@ pub fn first_spike_histograms(ev: &Evaluation, base: &Path) -> Result<Vec<PathBu
 
 fn draw_hists<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    ev: &Evaluation,
+    rec: &EvalRecord,
     rows: usize,
     cols: usize,
 ) -> Result<()> {
+    let ev = &rec.eval;
     let root = root
         .titled(
             &format!(
-                "First spike time per layer ({} samples; last bar: never fired)",
-                ev.monitor.samples
+                "First spike time per layer, epoch {} {} ({} samples; grey: never fired)",
+                rec.epoch, rec.split, ev.monitor.samples
             ),
             font(22),
         )
@@ -233,16 +240,22 @@ fn draw_hists<DB: DrawingBackend>(
 }
 
 /// Accuracy when deciding from the outputs seen up to each step (from `eval.json`).
-pub fn accuracy_vs_time(ev: &Evaluation, base: &Path) -> Result<Vec<PathBuf>> {
+pub fn accuracy_vs_time(ev: &EvalRecord, base: &Path) -> Result<Vec<PathBuf>> {
     render!(base, (800, 500), draw_acc_time, ev)
 }
 
-fn draw_acc_time<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ev: &Evaluation) -> Result<()> {
+fn draw_acc_time<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    rec: &EvalRecord,
+) -> Result<()> {
+    let ev = &rec.eval;
     let t = ev.accuracy_at.len();
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!(
-                "Accuracy against decision time (final {:.2}%)",
+                "Accuracy against decision time, epoch {} {} (final {:.2}%)",
+                rec.epoch,
+                rec.split,
                 100.0 * ev.accuracy
             ),
             font(22),
@@ -321,7 +334,7 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
         title: if model.decoder.spiking() {
             format!("output spikes (label {label} in red)")
         } else {
-            format!("output membrane potentials (label {label}, bold)")
+            format!("output membrane potentials (label {label} in red)")
         },
         values: slice(&out.data),
         spikes: model.decoder.spiking(),
@@ -351,7 +364,7 @@ fn draw_raster<DB: DrawingBackend>(
                 .count();
             let title = if stride > 1 {
                 format!(
-                    "{}: {units} units, {fired} fired (every {stride}th shown)",
+                    "{}: {units} units, {fired} fired (1 in {stride} shown)",
                     p.title
                 )
             } else {

@@ -9,7 +9,7 @@ use crate::metrics::SpikeMonitor;
 use crate::model::Model;
 use crate::progress::Progress;
 use crate::rng::Rng;
-use crate::run_dir::{MetricsRecord, RunDir, BEST, LAST};
+use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
 use crate::train::{evaluate, EpochMetrics, EpochProgress, Evaluation, Trainer};
 use anyhow::{bail, Result};
 use std::fmt::Write as _;
@@ -62,12 +62,19 @@ pub fn train(
             return Err(failure.unwrap_or_else(|| anyhow::anyhow!("the epoch stopped early")));
         };
         progress.println(&epoch_line(&m, epochs));
+        for w in silent_layers(&m, tr.cfg.model.init_gain) {
+            eprintln!("{w}");
+        }
         // Metrics first, checkpoint second: a resume drops metrics past its checkpoint.
         rd.append_metrics(&MetricsRecord {
             step: tr.step,
             metrics: m.clone(),
         })?;
-        rd.write_eval(&m.eval)?;
+        rd.write_eval(&EvalRecord {
+            epoch: m.epoch,
+            split: m.eval_split.clone(),
+            eval: m.eval.clone(),
+        })?;
         let mut ck = Checkpoint::capture(tr, EpochProgress::default(), best);
         ck.accuracy = m.eval.accuracy;
         if m.eval.accuracy > best {
@@ -79,6 +86,25 @@ pub fn train(
         out.push(m);
     }
     Ok(out)
+}
+
+/// Warnings for spiking layers that never fired during the epoch's evaluation: no gradient
+/// flows through them, so training cannot recover by itself.
+pub fn silent_layers(m: &EpochMetrics, init_gain: f32) -> Vec<String> {
+    m.eval
+        .monitor
+        .layers
+        .iter()
+        .filter(|l| l.what == "spikes" && l.samples > 0 && l.events == 0.0)
+        .map(|l| {
+            format!(
+                "warning: epoch {}: layer {} ({}) never fired on the {} split: no gradient \
+                 flows through a silent layer. Start again with a larger model.init_gain (now \
+                 {init_gain}) or a lower optimizer.lr.",
+                m.epoch, l.layer, l.name, m.eval_split
+            )
+        })
+        .collect()
 }
 
 /// Save the state, then explain which layer blew up or went silent.
@@ -334,7 +360,7 @@ pub fn eval_report(ev: &Evaluation, time_steps: usize) -> String {
     for l in &ev.monitor.layers {
         let _ = writeln!(
             s,
-            "  layer {:>2} {:<28} {:>8} units  {:.3} spikes/neuron  {:>5.1}% silent",
+            "  layer {:>2} {:<44} {:>8} units  {:.3} spikes/neuron  {:>5.1}% silent",
             l.layer,
             format!("{} ({})", l.name, l.what),
             l.units,
@@ -363,7 +389,7 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>3} {:<34} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
+        "{:>3} {:<38} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
         "#", "layer", "in", "out", "params", "MACs/step", "dense MACs", "ev/unit", "SynOps"
     );
     let (mut tp, mut tm, mut td, mut ts) = (0usize, 0usize, 0usize, 0.0f64);
@@ -410,7 +436,7 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
         };
         let _ = writeln!(
             s,
-            "{:>3} {:<34} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
+            "{:>3} {:<38} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
             i,
             l.describe(),
             format!("{:?}", model.frames[i]),

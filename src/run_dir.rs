@@ -69,6 +69,16 @@ impl MetricsRecord {
     }
 }
 
+/// `eval.json`: the last evaluation of a run and what it was run on.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EvalRecord {
+    /// Epochs completed when it was taken.
+    pub epoch: usize,
+    /// `validation` or `test`.
+    pub split: String,
+    pub eval: Evaluation,
+}
+
 pub struct RunDir {
     pub path: PathBuf,
 }
@@ -190,12 +200,12 @@ impl RunDir {
             .collect()
     }
 
-    pub fn write_eval(&self, ev: &Evaluation) -> Result<()> {
+    pub fn write_eval(&self, ev: &EvalRecord) -> Result<()> {
         let text = serde_json::to_string_pretty(ev)?;
         write_atomic(&self.file(EVAL), |w| w.write_all(text.as_bytes()))
     }
 
-    pub fn read_eval(&self) -> Result<Evaluation> {
+    pub fn read_eval(&self) -> Result<EvalRecord> {
         let p = self.file(EVAL);
         let text = std::fs::read_to_string(&p).with_context(|| {
             format!(
