@@ -151,7 +151,10 @@ impl Checkpoint {
         put("step", self.step.to_string());
         put("optimizer_step", self.opt_step.to_string());
         put("rng", serde_json::to_string(&self.rng)?);
-        put("epoch_progress", serde_json::to_string(&self.epoch_progress)?);
+        put(
+            "epoch_progress",
+            serde_json::to_string(&self.epoch_progress)?,
+        );
         put("best_accuracy", json_f64(self.best_accuracy));
         put("accuracy", json_f64(self.accuracy));
         put("param_names", serde_json::to_string(&self.param_names())?);
@@ -182,8 +185,7 @@ impl Checkpoint {
             )
         };
         let st = SafeTensors::deserialize(bytes).map_err(|e| damaged(format!("{e}")))?;
-        let (_, header) =
-            SafeTensors::read_metadata(bytes).map_err(|e| damaged(format!("{e}")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| damaged(format!("{e}")))?;
         let meta = header
             .metadata()
             .clone()
@@ -234,8 +236,7 @@ impl Checkpoint {
                 shape: t.1.clone(),
                 data: bytes_f32(&t.2),
             });
-            if let (Some(m), Some(v)) = (find(&format!("opt.m.{n}")), find(&format!("opt.v.{n}")))
-            {
+            if let (Some(m), Some(v)) = (find(&format!("opt.m.{n}")), find(&format!("opt.v.{n}"))) {
                 opt_m.push(bytes_f32(&m.2));
                 opt_v.push(bytes_f32(&v.2));
             }
@@ -472,7 +473,10 @@ mod tests {
             "{:#}",
             Checkpoint::from_bytes(&bytes[..bytes.len() - 10], "c.safetensors").unwrap_err()
         );
-        assert!(e.contains("c.safetensors") && e.contains("truncated"), "{e}");
+        assert!(
+            e.contains("c.safetensors") && e.contains("truncated"),
+            "{e}"
+        );
         let mut flipped = bytes.clone();
         let k = flipped.len() - 7;
         flipped[k] ^= 1;
@@ -527,7 +531,10 @@ mod tests {
         })
         .unwrap_err();
         let msg = format!("{e:#}");
-        assert!(msg.contains("intact") && msg.contains("disk is full"), "{msg}");
+        assert!(
+            msg.contains("intact") && msg.contains("disk is full"),
+            "{msg}"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), before);
         Checkpoint::load(&path).unwrap();
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();

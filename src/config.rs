@@ -371,7 +371,10 @@ mod error_tests {
         );
         assert!(e.contains("`kind`"), "{e}");
         let e = err("", &["train.epochs=abc"]);
-        assert!(e.contains("train.epochs") && e.contains("expected usize"), "{e}");
+        assert!(
+            e.contains("train.epochs") && e.contains("expected usize"),
+            "{e}"
+        );
         let e = err("", &["model.decoder.kind=foo"]);
         assert!(e.contains("`membrane`") && e.contains("`temporal`"), "{e}");
     }

@@ -361,8 +361,7 @@ struct PlotArgs {
 fn plot(a: PlotArgs) -> Result<()> {
     let rd = RunDir::open(&a.run_dir)?;
     let dir = rd.path.join("plots");
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     let recs = rd.read_metrics()?;
     if recs.is_empty() {

@@ -435,7 +435,8 @@ fn draw_raster<DB: DrawingBackend>(
                 .draw()
                 .map_err(pe)?;
             for u in 0..units {
-                let pts: Vec<(f64, f64)> = (0..t).map(|k| (k as f64, p.values[k][u] as f64)).collect();
+                let pts: Vec<(f64, f64)> =
+                    (0..t).map(|k| (k as f64, p.values[k][u] as f64)).collect();
                 let style = if u == label {
                     RED.stroke_width(3)
                 } else {

@@ -99,7 +99,13 @@ fn resume_mid_epoch_in_process_is_bitwise_identical() {
     assert_eq!((ck.epoch, ck.epoch_progress.steps), (1, 5));
     let mut c = Trainer::new(&ck.config).unwrap();
     ck.restore(&mut c).unwrap();
-    ttfs::run::train(&mut c, &rdb, Some(&ck), &mut Progress::with_mode(Mode::Quiet)).unwrap();
+    ttfs::run::train(
+        &mut c,
+        &rdb,
+        Some(&ck),
+        &mut Progress::with_mode(Mode::Quiet),
+    )
+    .unwrap();
     assert_eq!(c.step, a.step);
     assert_eq!(
         state_bits(&da.join(LAST)),
@@ -190,7 +196,10 @@ fn sigkill_and_resume_matches_an_uninterrupted_run() {
         .collect();
     assert_eq!(epochs, (1..=8).collect::<Vec<_>>());
     let cmd = std::fs::read_to_string(b.join("command.txt")).unwrap();
-    assert!(cmd.contains("--resume") && cmd.contains("threads: 1"), "{cmd}");
+    assert!(
+        cmd.contains("--resume") && cmd.contains("threads: 1"),
+        "{cmd}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
