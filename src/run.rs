@@ -108,13 +108,7 @@ pub fn silent_layers(m: &EpochMetrics, init_gain: f32) -> Vec<String> {
 }
 
 /// Save the state, then explain which layer blew up or went silent.
-fn diverged(
-    tr: &Trainer,
-    rd: &RunDir,
-    ep: &EpochProgress,
-    best: f64,
-    loss: f32,
-) -> anyhow::Error {
+fn diverged(tr: &Trainer, rd: &RunDir, ep: &EpochProgress, best: f64, loss: f32) -> anyhow::Error {
     let path = rd.file(DIVERGED);
     let saved = match Checkpoint::capture(tr, ep.clone(), best).save(&path) {
         Ok(()) => format!("state saved to {}", path.display()),
@@ -189,7 +183,12 @@ pub fn diagnose(model: &Model) -> String {
         .params()
         .iter()
         .map(|p| {
-            let n = p.grad.iter().map(|g| (*g as f64).powi(2)).sum::<f64>().sqrt();
+            let n = p
+                .grad
+                .iter()
+                .map(|g| (*g as f64).powi(2))
+                .sum::<f64>()
+                .sqrt();
             let bad = p.value.iter().any(|v| !v.is_finite());
             (p.name.clone(), n, bad)
         })
@@ -368,7 +367,10 @@ pub fn eval_report(ev: &Evaluation, time_steps: usize) -> String {
             100.0 * l.silent_fraction()
         );
     }
-    let _ = writeln!(s, "accuracy against decision time (outputs seen up to step t):");
+    let _ = writeln!(
+        s,
+        "accuracy against decision time (outputs seen up to step t):"
+    );
     for (t, a) in ev.accuracy_at.iter().enumerate() {
         let bar = "#".repeat((a * 40.0).round() as usize);
         let _ = writeln!(s, "  t = {t:>3}  {:>6.2}%  {bar}", 100.0 * a);

@@ -217,12 +217,7 @@ impl Trainer {
     ) -> EpochMetrics {
         self.run_epoch(None, |_, s| {
             let p = s.progress;
-            progress(
-                p.seen,
-                s.samples,
-                p.mean_loss() as f32,
-                p.accuracy() as f32,
-            );
+            progress(p.seen, s.samples, p.mean_loss() as f32, p.accuracy() as f32);
             true
         })
         .expect("the hook never stops the epoch")
