@@ -90,7 +90,17 @@ impl RunDir {
         let path = match (out, name) {
             (Some(o), _) => o.to_path_buf(),
             (None, Some(n)) => Path::new("runs").join(n),
-            (None, None) => Path::new("runs").join(timestamp_name()),
+            (None, None) => {
+                // Two runs started in the same second get -2, -3, ...
+                let base = timestamp_name();
+                let mut p = Path::new("runs").join(&base);
+                let mut k = 2;
+                while p.exists() {
+                    p = Path::new("runs").join(format!("{base}-{k}"));
+                    k += 1;
+                }
+                p
+            }
         };
         if path.join(CONFIG).exists() || path.join(LAST).exists() {
             bail!(
