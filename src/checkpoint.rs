@@ -44,6 +44,8 @@ pub struct Checkpoint {
     pub rng: [u64; 4],
     /// The epoch in progress (`steps == 0`: saved at an epoch's end).
     pub epoch_progress: EpochProgress,
+    /// Worker threads of the process that wrote it (bitwise reproducibility needs the same).
+    pub threads: usize,
     /// Best evaluation accuracy so far (the one `best.safetensors` holds).
     pub best_accuracy: f64,
     /// Evaluation accuracy of these parameters when saved at an epoch end, else NaN.
@@ -66,6 +68,7 @@ impl Checkpoint {
             opt_step: tr.opt.step,
             rng: tr.rng.state,
             epoch_progress,
+            threads: rayon::current_num_threads(),
             best_accuracy,
             accuracy: f64::NAN,
             params: params_of(&tr.model),
@@ -155,6 +158,7 @@ impl Checkpoint {
             "epoch_progress",
             serde_json::to_string(&self.epoch_progress)?,
         );
+        put("threads", self.threads.to_string());
         put("best_accuracy", json_f64(self.best_accuracy));
         put("accuracy", json_f64(self.accuracy));
         put("param_names", serde_json::to_string(&self.param_names())?);
@@ -256,6 +260,10 @@ impl Checkpoint {
             opt_step: parse("optimizer_step")?,
             rng,
             epoch_progress,
+            threads: meta
+                .get("threads")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
             best_accuracy: parse_f64(get("best_accuracy")?),
             accuracy: parse_f64(get("accuracy")?),
             params,

@@ -214,6 +214,14 @@ fn train(a: TrainArgs) -> Result<()> {
                 cfg.train.threads = t;
             }
             let threads = init_threads(cfg.train.threads);
+            if ck.threads != 0 && ck.threads != threads {
+                eprintln!(
+                    "warning: the checkpoint was written with {} threads, this process has \
+                     {threads}: the run continues correctly, but its results may differ in the last bits from an \
+                     uninterrupted run (use --threads {} to match it)",
+                    ck.threads, ck.threads
+                );
+            }
             let mut tr = Trainer::new(&cfg)?;
             ck.restore(&mut tr)?;
             rd.truncate_metrics(ck.epoch)?;
