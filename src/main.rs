@@ -405,7 +405,8 @@ Columns: parameters; MACs per time step (a dense forward of one frame); dense MA
 (T steps, what a clock-driven simulation or an ANN of the same shape costs); synaptic
 operations (SynOps) per sample of an event-driven run: MACs per step times the events per
 input unit - at most one for fire-once TTFS layers, measured from the run's last evaluation
-with --run (otherwise one event per input unit is assumed).";
+with --run (otherwise one event per input unit is assumed). With model.encoding = \"direct\"
+the layers before the first spiking layer receive analog input and count T dense products.";
 
 #[derive(Args)]
 struct InfoArgs {

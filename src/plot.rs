@@ -299,6 +299,8 @@ struct RasterPanel {
     spikes: bool,
     /// The output layer (the label's unit is drawn in red).
     output: bool,
+    /// Analog values (direct-encoded input) rather than spikes.
+    analog: bool,
 }
 
 /// At most this many units are drawn per layer (evenly spaced).
@@ -313,11 +315,17 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
         let n = data.len() / t;
         (0..t).map(|k| data[k * n..(k + 1) * n].to_vec()).collect()
     };
+    let direct = model.cfg.encoding == crate::encoding::Encoding::Direct;
     panels.push(RasterPanel {
-        title: "input (encoded)".into(),
+        title: if direct {
+            "input currents (direct encoding, shade = intensity)".into()
+        } else {
+            "input spikes (latency encoding)".into()
+        },
         values: slice(&model.acts[0].data),
         spikes: true,
         output: false,
+        analog: direct,
     });
     for (i, l) in model.layers.iter().enumerate() {
         if l.is_neuron() {
@@ -326,6 +334,7 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
                 values: slice(&model.acts[i + 1].data),
                 spikes: true,
                 output: false,
+                analog: false,
             });
         }
     }
@@ -339,6 +348,7 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
         values: slice(&out.data),
         spikes: model.decoder.spiking(),
         output: true,
+        analog: false,
     });
     let h = 240 * panels.len() as u32 + 40;
     render!(base, (900, h), draw_raster, &panels, label)
@@ -362,13 +372,14 @@ fn draw_raster<DB: DrawingBackend>(
             let fired = (0..units)
                 .filter(|&u| p.values.iter().any(|row| row[u] != 0.0))
                 .count();
+            let verb = if p.analog { "nonzero" } else { "fired" };
             let title = if stride > 1 {
                 format!(
-                    "{}: {units} units, {fired} fired (1 in {stride} shown)",
+                    "{}: {units} units, {fired} {verb} (1 in {stride} shown)",
                     p.title
                 )
             } else {
-                format!("{}: {units} units, {fired} fired", p.title)
+                format!("{}: {units} units, {fired} {verb}", p.title)
             };
             let mut chart = ChartBuilder::on(area)
                 .caption(title, font(15))

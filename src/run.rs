@@ -403,7 +403,13 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
         // reshapes), else at most one (fire-once input encoding and layers).
         let mut rate = 1.0;
         let mut measured = false;
-        if l.kind() == LayerKind::Synapse {
+        // Before the first spiking layer of a direct-encoded network the input is analog: a
+        // dense product every step.
+        let analog = model.cfg.encoding == crate::encoding::Encoding::Direct
+            && !model.layers[..i].iter().any(|l| l.is_neuron());
+        if analog {
+            rate = t as f64;
+        } else if l.kind() == LayerKind::Synapse {
             if let Some(ev) = ev {
                 let mut j = i;
                 while j > 0 && model.layers[j - 1].kind() == LayerKind::Reshape {
@@ -426,7 +432,9 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
         }
         let (r, so) = if l.kind() == LayerKind::Synapse {
             (
-                if measured {
+                if analog {
+                    "analog".into()
+                } else if measured {
                     format!("{rate:.3}")
                 } else {
                     "<=1".into()
@@ -453,7 +461,8 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
     let _ = writeln!(
         s,
         "total: {tp} parameters, {tm} MACs per time step, {td} dense MACs per sample (T = {t}), \
-         {ts:.0} synaptic operations per sample{} ({:.1}x fewer than dense)",
+         {ts:.0} synaptic operations per sample{} ({:.1}x fewer than dense; an analog first \
+         layer counts as dense MACs)",
         if ev.is_some() {
             " (measured spike rates)"
         } else {
