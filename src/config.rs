@@ -135,6 +135,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Also write `last.safetensors` every this many optimizer steps (0: at epoch ends only).
+    pub checkpoint_every_steps: usize,
 }
 
 impl Default for TrainConfig {
@@ -145,6 +147,7 @@ impl Default for TrainConfig {
             eval_batch_size: 256,
             seed: 0,
             threads: 0,
+            checkpoint_every_steps: 0,
         }
     }
 }
@@ -170,8 +173,9 @@ impl Config {
             apply_override(&mut value, o)?;
         }
         let cfg: Config = value
+            .clone()
             .try_into()
-            .map_err(|e: toml::de::Error| anyhow::anyhow!("{origin}: {}", e.message()))?;
+            .map_err(|e: toml::de::Error| config_error(&value, &e, origin, overrides))?;
         cfg.validate()
             .with_context(|| format!("{origin}: invalid configuration"))?;
         Ok(cfg)
@@ -188,8 +192,12 @@ impl Config {
         }
     }
 
+    /// The config as TOML text, every key present. `f32` values are written in their shortest
+    /// form (`0.003`, not `0.003000000026077032`); they read back to the same `f32`.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("config serializes")
+        let mut v = toml::Value::try_from(self).expect("config serializes");
+        shorten_floats(&mut v);
+        toml::to_string(&v).expect("config serializes")
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -207,6 +215,69 @@ impl Config {
         }
         crate::spec::parse(&self.model.spec)?;
         Ok(())
+    }
+}
+
+/// Replace every float that is exactly an `f32` by the shortest decimal of that `f32`.
+fn shorten_floats(v: &mut toml::Value) {
+    match v {
+        toml::Value::Float(x) => {
+            let f = *x as f32;
+            if f as f64 == *x && f.is_finite() {
+                if let Ok(short) = f.to_string().parse::<f64>() {
+                    *x = short;
+                }
+            }
+        }
+        toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| shorten_floats(v)),
+        toml::Value::Array(a) => a.iter_mut().for_each(shorten_floats),
+        _ => {}
+    }
+}
+
+/// Explain why `value` is not a valid config: the message of serde (which lists the valid keys
+/// of a section for an unknown key), the full dotted key, and whether it came from `--set`.
+fn config_error(
+    value: &toml::Value,
+    e: &toml::de::Error,
+    origin: &str,
+    overrides: &[String],
+) -> anyhow::Error {
+    // Re-parse the merged tree as text: the span then tells which key is wrong.
+    let text = toml::to_string(value).unwrap_or_default();
+    let located = match toml::from_str::<Config>(&text) {
+        Err(e2) => e2.span().map(|sp| {
+            let before = &text[..sp.start.min(text.len())];
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[line_start..]
+                .find('\n')
+                .map_or(text.len(), |i| line_start + i);
+            let line = text[line_start..line_end].trim();
+            let section = before[..line_start]
+                .lines()
+                .rev()
+                .find(|l| l.trim_start().starts_with('['))
+                .map(|l| l.trim().trim_matches(|c| c == '[' || c == ']').to_string());
+            let key = line.split('=').next().unwrap_or(line).trim();
+            match section {
+                Some(s) if !key.is_empty() && !line.starts_with('[') => format!("{s}.{key}"),
+                Some(s) => s,
+                None => key.to_string(),
+            }
+        }),
+        Ok(_) => None,
+    };
+    let msg = e.message().trim().to_string();
+    match located {
+        Some(key) if !key.is_empty() => {
+            let from = overrides
+                .iter()
+                .find(|o| o.split('=').next().map(str::trim) == Some(key.as_str()))
+                .map(|o| format!(" (from --set {o})"))
+                .unwrap_or_default();
+            anyhow::anyhow!("{origin}: key `{key}`{from}: {msg}")
+        }
+        _ => anyhow::anyhow!("{origin}: {msg}"),
     }
 }
 
@@ -271,5 +342,40 @@ mod tests {
         assert!(e.contains("foo"), "{e}");
         let round = Config::from_toml(&Config::default().to_toml(), "x", &[]).unwrap();
         assert_eq!(round, Config::default());
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    fn err(text: &str, set: &[&str]) -> String {
+        let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+        format!("{:#}", Config::from_toml(text, "x.toml", &set).unwrap_err())
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_list_the_valid_ones() {
+        let e = err("[optimizer]\nlrr = 0.1\n", &[]);
+        assert!(e.contains("`optimizer.lrr`"), "{e}");
+        assert!(e.contains("`lr`") && e.contains("`weight_decay`"), "{e}");
+        let e = err("[model.decoder]\nwieghting = \"exp\"\n", &[]);
+        assert!(e.contains("`model.decoder.wieghting`"), "{e}");
+        assert!(e.contains("`weighting`") && e.contains("`scale`"), "{e}");
+        let e = err("", &["trian.epochs=3"]);
+        assert!(e.contains("`trian`") && e.contains("`train`"), "{e}");
+        let e = err("", &["model.decoder.kindd=membrane"]);
+        assert!(
+            e.contains("`model.decoder.kindd`") && e.contains("--set model.decoder.kindd"),
+            "{e}"
+        );
+        assert!(e.contains("`kind`"), "{e}");
+        let e = err("", &["train.epochs=abc"]);
+        assert!(
+            e.contains("train.epochs") && e.contains("expected usize"),
+            "{e}"
+        );
+        let e = err("", &["model.decoder.kind=foo"]);
+        assert!(e.contains("`membrane`") && e.contains("`temporal`"), "{e}");
     }
 }

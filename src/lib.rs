@@ -3,12 +3,14 @@
 //! Layering (nothing lower imports anything higher):
 //! `tensor`, `rng`, `surrogate` -> `kernels` -> `layers`, `weight_norm`, `ettfs_init` ->
 //! `decoder`, `encoding`, `loss`, `spec` -> `model` -> `optim`, `metrics`, `train`; `data`
-//! beside them; the command line (`main.rs`) on top.
+//! beside them; experiment runs (`checkpoint`, `run_dir`, `run`, `progress`, `plot`) above the
+//! trainer; the command line (`main.rs`) on top.
 //!
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
 
 pub mod bench;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod decoder;
@@ -20,7 +22,11 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod plot;
+pub mod progress;
 pub mod rng;
+pub mod run;
+pub mod run_dir;
 pub mod spec;
 pub mod surrogate;
 pub mod tensor;

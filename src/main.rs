@@ -1,31 +1,85 @@
-//! The `ttfs` command line.
+//! The `ttfs` command line. Each subcommand is an `Args` struct and a `run` function; add one by
+//! adding a variant to [`Cmd`] and a line to [`dispatch`].
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use ttfs::checkpoint::{self, Checkpoint};
 use ttfs::config::Config;
-use ttfs::train::{EpochMetrics, Trainer};
+use ttfs::progress::Progress;
+use ttfs::run_dir::{RunDir, LAST};
+use ttfs::train::Trainer;
+
+const ABOUT: &str = "Train time-to-first-spike spiking neural networks from scratch, fast";
+
+const MAIN_HELP: &str = "\
+Workflow:
+  ttfs train --config configs/mnist.toml --name mnist   # writes runs/mnist/
+  ttfs eval runs/mnist                                   # accuracy, spikes, decision time
+  ttfs plot runs/mnist                                   # runs/mnist/plots/*.png, *.svg
+  ttfs info --config configs/mnist.toml                  # layers, parameters, operations
+  ttfs data info mnist                                   # where to get a data set
+  ttfs bench                                             # speed against the PyTorch peer
+
+`ttfs train` with no arguments trains on the embedded 8x8 digits in a few seconds.
+Run `ttfs <command> --help` for each command's options and examples.";
 
 #[derive(Parser)]
-#[command(
-    name = "ttfs",
-    version,
-    about = "Train time-to-first-spike spiking neural networks from scratch, fast"
-)]
+#[command(name = "ttfs", version, about = ABOUT, after_help = MAIN_HELP)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
 }
 
-#[derive(clap::Args, Clone)]
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a network; every run gets a directory with config, metrics and checkpoints.
+    #[command(after_help = TRAIN_HELP)]
+    Train(TrainArgs),
+    /// Evaluate a checkpoint (or a run directory's best one) on a data set.
+    #[command(after_help = EVAL_HELP)]
+    Eval(EvalArgs),
+    /// Draw a run's plots into RUN_DIR/plots/ (PNG and SVG).
+    #[command(after_help = PLOT_HELP)]
+    Plot(PlotArgs),
+    /// Describe a model: layers, shapes, parameters, operations per sample.
+    #[command(after_help = INFO_HELP)]
+    Info(InfoArgs),
+    /// Time training steps of the PyTorch peer's two models and, when the peer script and
+    /// PyTorch are available, run the peer in the same process tree and print the ratio.
+    #[command(after_help = BENCH_HELP)]
+    Bench(BenchArgs),
+    /// Data sets: verify a directory, or say where the files come from.
+    #[command(after_help = DATA_HELP)]
+    Data {
+        #[command(subcommand)]
+        cmd: DataCmd,
+    },
+}
+
+fn dispatch(cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Train(a) => train(a),
+        Cmd::Eval(a) => eval(a),
+        Cmd::Plot(a) => plot(a),
+        Cmd::Info(a) => info(a),
+        Cmd::Bench(a) => bench(a),
+        Cmd::Data { cmd } => data(cmd),
+    }
+}
+
+/// Options shared by the commands that build a model from a config.
+#[derive(Args, Clone, Default)]
 struct ConfigArgs {
-    /// Experiment config (TOML); without it the embedded-digits default is used.
+    /// Experiment config (TOML, see configs/); without it the embedded-digits default is used.
     #[arg(long, short)]
     config: Option<PathBuf>,
-    /// Override a config key, e.g. --set optimizer.lr=0.001 (repeatable).
+    /// Override a config key, e.g. --set optimizer.lr=0.001 (repeatable). Strings may be given
+    /// bare: --set model.spec="fc400 if fc10".
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// Data set name (digits, mnist, fashion-mnist): shorthand for --set data.name=...
+    /// Data set name (digits, mnist, fashion-mnist, cifar10, cifar100, n-mnist, dvs-gesture):
+    /// shorthand for --set data.name=...
     #[arg(long)]
     data: Option<String>,
     /// Directory of the data set's files: shorthand for --set data.dir=...
@@ -37,13 +91,14 @@ struct ConfigArgs {
     /// Shorthand for --set train.seed=N
     #[arg(long)]
     seed: Option<u64>,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core). Results are bitwise reproducible for a fixed
+    /// thread count.
     #[arg(long)]
     threads: Option<usize>,
 }
 
 impl ConfigArgs {
-    fn resolve(&self) -> Result<Config> {
+    fn overrides(&self) -> Vec<String> {
         let mut set = self.set.clone();
         if let Some(d) = &self.data {
             set.push(format!("data.name=\"{d}\""));
@@ -60,56 +115,435 @@ impl ConfigArgs {
         if let Some(t) = self.threads {
             set.push(format!("train.threads={t}"));
         }
-        Config::load(self.config.as_deref(), &set)
+        set
+    }
+
+    fn resolve(&self) -> Result<Config> {
+        Config::load(self.config.as_deref(), &self.overrides())
+    }
+
+    /// Whether anything but `--threads` was given.
+    fn changes_config(&self) -> bool {
+        self.config.is_some()
+            || !self.set.is_empty()
+            || self.data.is_some()
+            || self.data_dir.is_some()
+            || self.epochs.is_some()
+            || self.seed.is_some()
     }
 }
 
-#[derive(Subcommand)]
-enum Cmd {
-    /// Train a network (no arguments: the embedded 8x8 digits).
-    Train {
-        #[command(flatten)]
-        cfg: ConfigArgs,
-        /// Print only the final result.
-        #[arg(long, short)]
-        quiet: bool,
-    },
-    /// Time training steps of the PyTorch peer's two models and, when the peer script and
-    /// PyTorch are available, run the peer in the same process tree and print the ratio.
-    ///
-    /// Example: ttfs bench --peer ../shared/bench/ttfs_torch.py
-    Bench {
-        /// Models to time (mlp, cnn).
-        #[arg(long, value_delimiter = ',', default_value = "mlp,cnn")]
-        models: Vec<String>,
-        #[arg(long, default_value_t = 8)]
-        time_steps: usize,
-        #[arg(long, default_value_t = 64)]
-        batch: usize,
-        /// Timed steps (after 3 warm-up steps).
-        #[arg(long, default_value_t = 10)]
-        steps: usize,
-        /// The PyTorch peer script; skipped when absent.
-        #[arg(long, default_value = "../shared/bench/ttfs_torch.py")]
-        peer: PathBuf,
-        /// Python interpreter for the peer.
-        #[arg(long, default_value = "python3")]
-        python: String,
-        /// Worker threads for ttfs and the peer (default: one per core).
-        #[arg(long)]
-        threads: Option<usize>,
-    },
-    /// Describe a model: layers, shapes, parameters, operations per sample.
-    Info {
-        #[command(flatten)]
-        cfg: ConfigArgs,
-    },
-    /// Data sets: verify a directory, or say where the files come from.
-    Data {
-        #[command(subcommand)]
-        cmd: DataCmd,
-    },
+fn init_threads(n: usize) -> usize {
+    if n > 0 {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    rayon::current_num_threads()
 }
+
+const TRAIN_HELP: &str = "\
+Examples:
+  ttfs train                                        # embedded 8x8 digits, seconds
+  ttfs train --config configs/mnist.toml --name mnist
+  ttfs train -c configs/fmnist-mlp.toml --set optimizer.lr=0.001 --epochs 5
+  ttfs train -c configs/mnist.toml --data-dir ~/data/mnist --out /tmp/run1
+  ttfs train --resume runs/mnist                    # continue an interrupted run
+
+The run directory (default runs/<UTC timestamp>, or runs/<--name>, or --out) receives:
+  config.toml       the resolved config (all keys)
+  command.txt       command line, ttfs version, git commit, threads, host
+  metrics.jsonl     one JSON object per epoch; metrics.csv the same as a table
+  eval.json         the last evaluation with per-layer spike statistics
+  last.safetensors  the latest checkpoint (epoch ends; every N steps with
+                    --set train.checkpoint_every_steps=N)
+  best.safetensors  the epoch with the best validation (else test) accuracy
+
+A resumed run ends with bitwise the same parameters as an uninterrupted one when it uses the
+same thread count. Training stops with a diagnosis (which layer went silent or blew up) when
+the loss becomes NaN or explodes, saving the state to diverged.safetensors.";
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// Run directory (default: runs/<--name>, else runs/<UTC timestamp>).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Name of the run: its directory is runs/<NAME>.
+    #[arg(long, conflicts_with = "resume")]
+    name: Option<String>,
+    /// Continue the run in RUN_DIR from its last.safetensors, with its stored config.
+    #[arg(long, value_name = "RUN_DIR")]
+    resume: Option<PathBuf>,
+    /// No progress bar and no per-epoch lines: only the final result.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    let mut progress = Progress::new(a.quiet);
+    let start = std::time::Instant::now();
+    let (rd, mut tr, ck) = match &a.resume {
+        Some(dir) => {
+            if a.cfg.changes_config() {
+                bail!(
+                    "--resume continues a run with the config stored in its checkpoint; only \
+                     --threads may be given (to change the config, start a new run with \
+                     --config {}/config.toml --set ...)",
+                    dir.display()
+                );
+            }
+            let rd = RunDir::open(dir)?;
+            checkpoint::remove_stale_temporaries(&rd.path);
+            let last = rd.file(LAST);
+            if !last.exists() {
+                bail!(
+                    "{} has no {LAST}: the run stopped before its first checkpoint. Start it \
+                     again with `ttfs train --config {}/config.toml --out {}` after removing \
+                     the directory.",
+                    rd.path.display(),
+                    rd.path.display(),
+                    rd.path.display()
+                );
+            }
+            let ck = Checkpoint::load(&last)?;
+            let mut cfg = ck.config.clone();
+            if let Some(t) = a.cfg.threads {
+                cfg.train.threads = t;
+            }
+            let threads = init_threads(cfg.train.threads);
+            if ck.threads != 0 && ck.threads != threads {
+                eprintln!(
+                    "warning: the checkpoint was written with {} threads, this process has \
+                     {threads}: the run continues correctly, but its results may differ in the last bits from an \
+                     uninterrupted run (use --threads {} to match it)",
+                    ck.threads, ck.threads
+                );
+            }
+            let mut tr = Trainer::new(&cfg)?;
+            ck.restore(&mut tr)?;
+            rd.truncate_metrics(ck.epoch)?;
+            rd.write_command(&argv, threads)?;
+            progress.println(&format!(
+                "resuming {} at epoch {} step {} ({} steps into the epoch), {threads} threads",
+                rd.path.display(),
+                ck.epoch + 1,
+                ck.step,
+                ck.epoch_progress.steps
+            ));
+            (rd, tr, Some(ck))
+        }
+        None => {
+            let cfg = a.cfg.resolve()?;
+            let threads = init_threads(cfg.train.threads);
+            // Load the data before creating the run directory: a missing data set leaves
+            // nothing behind.
+            let tr = Trainer::new(&cfg)?;
+            let rd = RunDir::create(a.out.as_deref(), a.name.as_deref())?;
+            rd.write_config(&cfg)?;
+            rd.write_command(&argv, threads)?;
+            (rd, tr, None)
+        }
+    };
+    let cfg = tr.cfg.clone();
+    progress.println(&format!(
+        "run {}: data {} ({} train / {} test), model `{}` T={} ({} parameters), {} threads",
+        rd.path.display(),
+        cfg.data.name,
+        tr.train.len(),
+        tr.test.len(),
+        cfg.model.spec,
+        cfg.model.time_steps,
+        tr.model.num_params(),
+        rayon::current_num_threads()
+    ));
+    let ms = ttfs::run::train(&mut tr, &rd, ck.as_ref(), &mut progress)?;
+    let test = if tr.validation.is_some() || ms.is_empty() {
+        tr.evaluate_test()
+    } else {
+        ms.last().unwrap().eval.clone()
+    };
+    println!(
+        "final test accuracy {:.2}% ({} samples), mean first output spike {:.2}, wall time {:.1}s",
+        100.0 * test.accuracy,
+        test.samples,
+        test.monitor.mean_first_output(),
+        start.elapsed().as_secs_f64()
+    );
+    println!(
+        "run directory {} (next: ttfs eval {}; ttfs plot {})",
+        rd.path.display(),
+        rd.path.display(),
+        rd.path.display()
+    );
+    Ok(())
+}
+
+const EVAL_HELP: &str = "\
+Examples:
+  ttfs eval runs/mnist                       # best.safetensors of the run, test split
+  ttfs eval runs/mnist/last.safetensors --split train
+  ttfs eval runs/mnist --data-dir ~/data/mnist --json /tmp/eval.json
+  ttfs eval runs/fmnist --data mnist         # another data set with the same shapes
+
+Prints accuracy and loss, spikes per neuron and silent fraction per layer, the mean time of
+the first output spike and accuracy against decision time (deciding from the outputs seen up
+to step t).";
+
+#[derive(Args)]
+struct EvalArgs {
+    /// A checkpoint (.safetensors) or a run directory (its best, else last, checkpoint).
+    checkpoint: PathBuf,
+    /// Data set to evaluate on (default: the one the checkpoint was trained on).
+    #[arg(long)]
+    data: Option<String>,
+    /// Directory of the data set's files.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Split: test or train.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Evaluation batch size (default: the run's train.eval_batch_size).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write the evaluation (with the spike monitors) as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    init_threads(a.threads.unwrap_or(0));
+    let file = checkpoint::resolve(&a.checkpoint)?;
+    let mut r = ttfs::run::restore(&file, a.data.as_deref(), a.data_dir.as_deref(), &a.split)?;
+    let ck = &r.checkpoint;
+    println!(
+        "checkpoint {} (epoch {}, step {}, ttfs {}): model `{}` T={} on {} {} split",
+        file.display(),
+        ck.epoch,
+        ck.step,
+        ck.version,
+        r.config.model.spec,
+        r.config.model.time_steps,
+        r.data.name,
+        a.split
+    );
+    let batch = a.batch.unwrap_or(r.config.train.eval_batch_size).max(1);
+    let ev = r.evaluate(batch);
+    print!("{}", ttfs::run::eval_report(&ev, r.config.model.time_steps));
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&ev)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+const PLOT_HELP: &str = "\
+Examples:
+  ttfs plot runs/mnist
+  ttfs plot runs/mnist --sample 7 --data-dir ~/data/mnist
+
+Writes into RUN_DIR/plots/, each as .png and .svg:
+  curves               loss and accuracy per epoch (train and validation/test)
+  first_spike_hist     histogram of first spike times per layer (last evaluation)
+  accuracy_vs_time     accuracy when deciding at step t (last evaluation)
+  raster               spikes of one test sample through all layers (best checkpoint)";
+
+#[derive(Args)]
+struct PlotArgs {
+    /// Run directory written by `ttfs train`.
+    run_dir: PathBuf,
+    /// Test sample shown in the spike raster.
+    #[arg(long, default_value_t = 0)]
+    sample: usize,
+    /// Directory of the data set's files (for the raster), if not where the run found it.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+fn plot(a: PlotArgs) -> Result<()> {
+    let rd = RunDir::open(&a.run_dir)?;
+    let dir = rd.path.join("plots");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
+    let recs = rd.read_metrics()?;
+    if recs.is_empty() {
+        eprintln!("no epochs in metrics.jsonl yet: skipping the curves");
+    } else {
+        written.extend(ttfs::plot::curves(&recs, &dir.join("curves"))?);
+    }
+    let ev = rd.read_eval()?;
+    written.extend(ttfs::plot::first_spike_histograms(
+        &ev,
+        &dir.join("first_spike_hist"),
+    )?);
+    written.extend(ttfs::plot::accuracy_vs_time(
+        &ev,
+        &dir.join("accuracy_vs_time"),
+    )?);
+    let mut r = ttfs::run::restore(&rd.path, None, a.data_dir.as_deref(), "test")?;
+    let label = r.forward_one(a.sample)?;
+    written.extend(ttfs::plot::raster(&r.model, label, &dir.join("raster"))?);
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+const INFO_HELP: &str = "\
+Examples:
+  ttfs info --config configs/mnist.toml
+  ttfs info --set model.spec=\"conv16k3p1 ap2 if fc10\" --data mnist
+  ttfs info --run runs/mnist          # the run's model, with measured spike rates
+
+Columns: parameters; MACs per time step (a dense forward of one frame); dense MACs per sample
+(T steps, what a clock-driven simulation or an ANN of the same shape costs); synaptic
+operations (SynOps) per sample of an event-driven run: MACs per step times the events per
+input unit - at most one for fire-once TTFS layers, measured from the run's last evaluation
+with --run (otherwise one event per input unit is assumed). With model.encoding = \"direct\"
+the layers before the first spiking layer receive analog input and count T dense products.";
+
+#[derive(Args)]
+struct InfoArgs {
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// Describe this run's model and use its measured spike rates (eval.json).
+    #[arg(long, value_name = "RUN_DIR")]
+    run: Option<PathBuf>,
+}
+
+fn info(a: InfoArgs) -> Result<()> {
+    let (cfg, ev) = match &a.run {
+        Some(dir) => {
+            if a.cfg.changes_config() {
+                bail!("--run describes the run's own model; give either --run or config options");
+            }
+            let rd = RunDir::open(dir)?;
+            let ck = Checkpoint::load(&checkpoint::resolve(&rd.path)?)?;
+            (ck.config, rd.read_eval().ok().map(|r| r.eval))
+        }
+        None => (a.cfg.resolve()?, None),
+    };
+    let frame = match ttfs::data::load_with(
+        &cfg.data.name,
+        cfg.data.dir.as_deref().map(Path::new),
+        &cfg.data.load_options(cfg.model.time_steps),
+    ) {
+        Ok(s) => s.train.frame.to_vec(),
+        Err(_) => {
+            let f = if cfg.data.name == "digits" {
+                vec![1, 8, 8]
+            } else {
+                vec![1, 28, 28]
+            };
+            eprintln!(
+                "note: data set {} not found; assuming input frames {f:?}",
+                cfg.data.name
+            );
+            f
+        }
+    };
+    let model = ttfs::model::Model::new(&cfg.model, &frame, &mut ttfs::rng::Rng::new(0))?;
+    print!("{}", ttfs::run::model_summary(&model, ev.as_ref()));
+    Ok(())
+}
+
+const BENCH_HELP: &str = "\
+Examples:
+  ttfs bench
+  ttfs bench --models mlp --steps 20 --threads 2
+  ttfs bench --peer ../shared/bench/ttfs_torch.py --python python3";
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Models to time (mlp, cnn).
+    #[arg(long, value_delimiter = ',', default_value = "mlp,cnn")]
+    models: Vec<String>,
+    #[arg(long, default_value_t = 8)]
+    time_steps: usize,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Timed steps (after 3 warm-up steps).
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// The PyTorch peer script; skipped when absent.
+    #[arg(long, default_value = "../shared/bench/ttfs_torch.py")]
+    peer: PathBuf,
+    /// Python interpreter for the peer.
+    #[arg(long, default_value = "python3")]
+    python: String,
+    /// Worker threads for ttfs and the peer (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn bench(a: BenchArgs) -> Result<()> {
+    let BenchArgs {
+        models,
+        time_steps,
+        batch,
+        steps,
+        peer,
+        python,
+        threads,
+    } = a;
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    init_threads(threads);
+    println!(
+        "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads"
+    );
+    for m in &models {
+        let cfg = ttfs::bench::peer_model(m, time_steps)?;
+        let r = ttfs::bench::time_training_step(&cfg, batch, 3, steps)?;
+        print!(
+            "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s",
+            r.median_ms, r.min_ms, r.samples_per_s
+        );
+        if peer.is_file() {
+            let out = std::process::Command::new(&python)
+                .arg(&peer)
+                .args(["bench", m, &time_steps.to_string(), &batch.to_string()])
+                .env("THREADS", threads.to_string())
+                .output();
+            let text = out
+                .as_ref()
+                .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+                .unwrap_or_default();
+            match text
+                .split("median_ms=")
+                .nth(1)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+            {
+                Some(p) => println!(
+                    "  | peer {p:>8.2} ms/step  -> ttfs is {:.2}x faster",
+                    p / r.median_ms
+                ),
+                None => println!(
+                    "  | peer failed: {}",
+                    out.map(|o| String::from_utf8_lossy(&o.stderr).to_string())
+                        .unwrap_or_else(|e| e.to_string())
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                ),
+            }
+        } else {
+            println!("  | peer script {} not found", peer.display());
+        }
+    }
+    Ok(())
+}
+
+const DATA_HELP: &str = "\
+Examples:
+  ttfs data info mnist                 # where the files come from, expected layout
+  ttfs data check mnist data/mnist     # verify files, sizes, checksums, labels";
 
 #[derive(Subcommand)]
 enum DataCmd {
@@ -123,50 +557,16 @@ enum DataCmd {
     Info { name: String },
 }
 
-fn init_threads(n: usize) {
-    if n > 0 {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
+fn data(cmd: DataCmd) -> Result<()> {
+    match cmd {
+        DataCmd::Check { name, dir } => print!("{}", ttfs::data::check::check(&name, &dir)?),
+        DataCmd::Info { name } => println!("{}", ttfs::data::check::info(&name)?),
     }
-}
-
-fn print_epoch(m: &EpochMetrics, epochs: usize) {
-    let ev = &m.eval;
-    let layers: Vec<String> = ev
-        .monitor
-        .layers
-        .iter()
-        .map(|l| {
-            let mut s = format!(
-                "{:.2}/{:.0}%",
-                l.spikes_per_neuron(),
-                100.0 * l.silent_fraction()
-            );
-            if l.what == "pooled spikes" {
-                s += &format!("(max {})", l.max_events);
-            }
-            s
-        })
-        .collect();
-    println!(
-        "epoch {:>3}/{epochs} loss {:.4} train {:.2}% {} {:.2}% (loss {:.4}) first-out {:.2} spikes/neuron,silent [{}] lr {:.2e} {:.1}s {:.0} samples/s",
-        m.epoch,
-        m.train_loss,
-        100.0 * m.train_accuracy,
-        m.eval_split,
-        100.0 * ev.accuracy,
-        ev.loss,
-        ev.monitor.mean_first_output(),
-        layers.join(" "),
-        m.lr,
-        m.seconds,
-        m.train_samples_per_s
-    );
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Cli::parse()) {
+    match dispatch(Cli::parse().cmd) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The chain of contexts, without a backtrace: errors are for users.
@@ -174,136 +574,4 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-fn run(cli: Cli) -> Result<()> {
-    match cli.cmd {
-        Cmd::Data { cmd } => match cmd {
-            DataCmd::Check { name, dir } => print!("{}", ttfs::data::check::check(&name, &dir)?),
-            DataCmd::Info { name } => println!("{}", ttfs::data::check::info(&name)?),
-        },
-        Cmd::Train { cfg, quiet } => {
-            let cfg = cfg.resolve()?;
-            init_threads(cfg.train.threads);
-            let start = std::time::Instant::now();
-            let mut trainer = Trainer::new(&cfg)?;
-            if !quiet {
-                println!(
-                    "data {}: {} train / {} test, model `{}` T={} ({} parameters), {} threads",
-                    cfg.data.name,
-                    trainer.train.len(),
-                    trainer.test.len(),
-                    cfg.model.spec,
-                    cfg.model.time_steps,
-                    trainer.model.num_params(),
-                    rayon::current_num_threads()
-                );
-            }
-            let mut last = None;
-            for _ in 0..cfg.train.epochs {
-                let m = trainer.train_epoch(|_, _, _, _| {});
-                if !quiet {
-                    print_epoch(&m, cfg.train.epochs);
-                }
-                last = Some(m);
-            }
-            let test = if trainer.validation.is_some() {
-                trainer.evaluate_test()
-            } else {
-                last.unwrap().eval
-            };
-            println!(
-                "final test accuracy {:.2}% ({} samples), mean first output spike {:.2}, wall time {:.1}s",
-                100.0 * test.accuracy,
-                test.samples,
-                test.monitor.mean_first_output(),
-                start.elapsed().as_secs_f64()
-            );
-        }
-        Cmd::Bench {
-            models,
-            time_steps,
-            batch,
-            steps,
-            peer,
-            python,
-            threads,
-        } => {
-            let threads = threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            init_threads(threads);
-            println!("training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads");
-            for m in &models {
-                let cfg = ttfs::bench::peer_model(m, time_steps)?;
-                let r = ttfs::bench::time_training_step(&cfg, batch, 3, steps)?;
-                print!(
-                    "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s",
-                    r.median_ms, r.min_ms, r.samples_per_s
-                );
-                if peer.is_file() {
-                    let out = std::process::Command::new(&python)
-                        .arg(&peer)
-                        .args(["bench", m, &time_steps.to_string(), &batch.to_string()])
-                        .env("THREADS", threads.to_string())
-                        .output();
-                    let text = out
-                        .as_ref()
-                        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-                        .unwrap_or_default();
-                    match text
-                        .split("median_ms=")
-                        .nth(1)
-                        .and_then(|v| v.trim().parse::<f64>().ok())
-                    {
-                        Some(p) => println!(
-                            "  | peer {p:>8.2} ms/step  -> ttfs is {:.2}x faster",
-                            p / r.median_ms
-                        ),
-                        None => println!(
-                            "  | peer failed: {}",
-                            out.map(|o| String::from_utf8_lossy(&o.stderr).to_string())
-                                .unwrap_or_else(|e| e.to_string())
-                                .lines()
-                                .last()
-                                .unwrap_or("")
-                        ),
-                    }
-                } else {
-                    println!("  | peer script {} not found", peer.display());
-                }
-            }
-        }
-        Cmd::Info { cfg } => {
-            let cfg = cfg.resolve()?;
-            let splits = ttfs::data::load_with(
-                &cfg.data.name,
-                cfg.data.dir.as_deref().map(std::path::Path::new),
-                &cfg.data.load_options(cfg.model.time_steps),
-            );
-            let frame = match &splits {
-                Ok(s) => s.train.frame.to_vec(),
-                Err(_) => vec![1, 28, 28],
-            };
-            let model = ttfs::model::Model::new(&cfg.model, &frame, &mut ttfs::rng::Rng::new(0))?;
-            println!(
-                "model `{}`, T = {}, input {:?}",
-                cfg.model.spec, cfg.model.time_steps, frame
-            );
-            for (i, l) in model.layers.iter().enumerate() {
-                let params: usize = l.params().iter().map(|p| p.value.len()).sum();
-                println!(
-                    "{:>3} {:<40} {:?} -> {:?} params {} MACs/frame {}",
-                    i,
-                    l.describe(),
-                    model.frames[i],
-                    model.frames[i + 1],
-                    params,
-                    l.macs_per_frame(&model.frames[i])
-                );
-            }
-            println!("decoder {:?}", cfg.model.decoder);
-            println!("parameters {}", model.num_params());
-        }
-    }
-    Ok(())
 }

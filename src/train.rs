@@ -45,6 +45,38 @@ pub struct EpochMetrics {
     pub train_samples_per_s: f64,
 }
 
+/// Where an epoch in progress stands: enough to re-enter it exactly (stored in checkpoints).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochProgress {
+    /// State of the trainer's generator before the epoch's shuffle.
+    pub rng_at_start: [u64; 4],
+    /// Optimizer steps done in this epoch.
+    pub steps: usize,
+    /// Learning rate at the epoch's start (reported in its metrics).
+    pub lr: f32,
+    pub loss_sum: f64,
+    pub correct: f64,
+    pub seen: usize,
+}
+
+impl EpochProgress {
+    pub fn mean_loss(&self) -> f64 {
+        self.loss_sum / self.seen.max(1) as f64
+    }
+    pub fn accuracy(&self) -> f64 {
+        self.correct / self.seen.max(1) as f64
+    }
+}
+
+/// What [`Trainer::run_epoch`] tells its hook after each step.
+pub struct StepReport<'a> {
+    pub progress: &'a EpochProgress,
+    /// The step's mean batch loss (non-finite: the update was skipped).
+    pub loss: f32,
+    /// Training samples in the epoch.
+    pub samples: usize,
+}
+
 pub struct Trainer {
     pub cfg: Config,
     pub model: Model,
@@ -164,6 +196,11 @@ impl Trainer {
         self.model.zero_grad();
         let loss = self.model.backward(labels);
         let correct = self.model.correct(labels);
+        if !loss.is_finite() {
+            // Leave parameters and optimizer untouched (the caller decides to stop) and the
+            // batch's activations and gradients in place for diagnosis.
+            return (loss, correct);
+        }
         let mut params = self.model.params_mut();
         self.opt.update(&mut params, lr);
         self.step += 1;
@@ -178,7 +215,36 @@ impl Trainer {
         &mut self,
         mut progress: impl FnMut(usize, usize, f32, f32),
     ) -> EpochMetrics {
+        self.run_epoch(None, |_, s| {
+            let p = s.progress;
+            progress(p.seen, s.samples, p.mean_loss() as f32, p.accuracy() as f32);
+            true
+        })
+        .expect("the hook never stops the epoch")
+    }
+
+    /// Train one epoch, or with `resume` the rest of an epoch interrupted after
+    /// `resume.steps` steps (from a checkpoint: the training order and augmentation streams
+    /// are re-drawn from the generator's state at the epoch's start, so the remaining steps are
+    /// exactly those of an uninterrupted run). `hook(trainer, step)` runs after every step;
+    /// returning `false` ends the epoch early, without evaluation, and `None` is returned.
+    pub fn run_epoch(
+        &mut self,
+        resume: Option<EpochProgress>,
+        mut hook: impl FnMut(&Trainer, &StepReport) -> bool,
+    ) -> Option<EpochMetrics> {
         let start = Instant::now();
+        let mut p = match resume {
+            Some(p) => {
+                self.rng.state = p.rng_at_start;
+                p
+            }
+            None => EpochProgress {
+                rng_at_start: self.rng.state,
+                lr: self.current_lr(),
+                ..Default::default()
+            },
+        };
         let mut order: Vec<usize> = (0..self.train.len()).collect();
         self.rng.shuffle(&mut order);
         let bs = self.cfg.train.batch_size;
@@ -191,9 +257,9 @@ impl Trainer {
                 idx: c.to_vec(),
                 rng: augmenting.then(|| self.rng.fork()),
             })
+            .skip(p.steps)
             .collect();
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
-        let lr = self.current_lr();
+        let seen_at_start = p.seen;
         // The training split leaves `self` for the epoch so that the preparing thread can read
         // it while the step mutates the model.
         let empty = self.train.clone_empty();
@@ -202,22 +268,30 @@ impl Trainer {
         let (input, augment) = (self.input.clone(), self.augment.clone());
         let parallel = self.cfg.data.prefetch;
         self.train_len = n;
+        let mut stopped = false;
         prefetch::run(&train, &input, &augment, jobs, parallel, |b| {
+            if stopped {
+                return;
+            }
             std::mem::swap(self.model.input_mut(), &mut b.input);
             let (l, c) = self.optimize(&b.labels);
             let bl = b.labels.len();
-            loss_sum += l as f64 * bl as f64;
-            correct += c as f64;
-            seen += bl;
-            progress(
-                seen,
-                n,
-                (loss_sum / seen as f64) as f32,
-                (correct / seen as f64) as f32,
-            );
+            p.steps += 1;
+            p.loss_sum += l as f64 * bl as f64;
+            p.correct += c as f64;
+            p.seen += bl;
+            let report = StepReport {
+                progress: &p,
+                loss: l,
+                samples: n,
+            };
+            stopped = !hook(self, &report);
         });
         self.train = train;
         self.train_len = 0;
+        if stopped {
+            return None;
+        }
         let train_time = start.elapsed().as_secs_f64();
         let (split, eval) = match &self.validation {
             Some(v) => (
@@ -240,16 +314,16 @@ impl Trainer {
             ),
         };
         self.epoch += 1;
-        EpochMetrics {
+        Some(EpochMetrics {
             epoch: self.epoch,
-            lr,
-            train_loss: loss_sum / seen as f64,
-            train_accuracy: correct / seen as f64,
+            lr: p.lr,
+            train_loss: p.mean_loss(),
+            train_accuracy: p.accuracy(),
             eval_split: split.into(),
             eval,
             seconds: start.elapsed().as_secs_f64(),
-            train_samples_per_s: seen as f64 / train_time,
-        }
+            train_samples_per_s: (p.seen - seen_at_start) as f64 / train_time,
+        })
     }
 
     pub fn current_lr(&self) -> f32 {

@@ -1,0 +1,552 @@
+//! Checkpoints: a `safetensors` file holding the parameters by name, the optimizer's moment
+//! buffers (`opt.m.<name>`, `opt.v.<name>`) and, as metadata, everything needed to continue the
+//! run exactly: the resolved config, epoch and step counters, the generator's state and where
+//! the current epoch stands.
+//!
+//! Files are written atomically (temporary file in the same directory, fsync, rename, fsync of
+//! the directory): a crash or a full disk leaves the previous checkpoint intact. A checksum of
+//! the tensor bytes catches files damaged after writing.
+
+use crate::config::Config;
+use crate::model::Model;
+use crate::train::{EpochProgress, Trainer};
+use anyhow::{bail, Context, Result};
+use safetensors::{Dtype, SafeTensors};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Value of the `format` metadata key.
+pub const FORMAT: &str = "ttfs-checkpoint-1";
+
+/// A tensor by name: shape and values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// Everything a checkpoint holds.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    /// The run's full resolved configuration.
+    pub config: Config,
+    /// ttfs version that wrote the file.
+    pub version: String,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimizer steps taken (the trainer's count).
+    pub step: usize,
+    /// The optimizer's own step count (bias correction).
+    pub opt_step: u64,
+    /// The training generator's state.
+    pub rng: [u64; 4],
+    /// The epoch in progress (`steps == 0`: saved at an epoch's end).
+    pub epoch_progress: EpochProgress,
+    /// Worker threads of the process that wrote it (bitwise reproducibility needs the same).
+    pub threads: usize,
+    /// Best evaluation accuracy so far (the one `best.safetensors` holds).
+    pub best_accuracy: f64,
+    /// Evaluation accuracy of these parameters when saved at an epoch end, else NaN.
+    pub accuracy: f64,
+    pub params: Vec<NamedTensor>,
+    /// Optimizer moments, in parameter order (empty before the first step).
+    pub opt_m: Vec<Vec<f32>>,
+    pub opt_v: Vec<Vec<f32>>,
+}
+
+impl Checkpoint {
+    /// Capture a trainer's state. `epoch_progress` is the epoch in progress (default at an
+    /// epoch's end).
+    pub fn capture(tr: &Trainer, epoch_progress: EpochProgress, best_accuracy: f64) -> Self {
+        Checkpoint {
+            config: tr.cfg.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            epoch: tr.epoch,
+            step: tr.step,
+            opt_step: tr.opt.step,
+            rng: tr.rng.state,
+            epoch_progress,
+            threads: rayon::current_num_threads(),
+            best_accuracy,
+            accuracy: f64::NAN,
+            params: params_of(&tr.model),
+            opt_m: tr.opt.m.clone(),
+            opt_v: tr.opt.v.clone(),
+        }
+    }
+
+    /// Put this checkpoint's state into a trainer built from the same config.
+    pub fn restore(&self, tr: &mut Trainer) -> Result<()> {
+        self.load_params(&mut tr.model)?;
+        let n = tr.model.params().len();
+        if !self.opt_m.is_empty() && (self.opt_m.len() != n || self.opt_v.len() != n) {
+            bail!(
+                "checkpoint has optimizer state for {} of {n} parameters",
+                self.opt_m.len()
+            );
+        }
+        tr.opt.m = self.opt_m.clone();
+        tr.opt.v = self.opt_v.clone();
+        tr.opt.step = self.opt_step;
+        tr.rng.state = self.rng;
+        tr.step = self.step;
+        tr.epoch = self.epoch;
+        Ok(())
+    }
+
+    /// Copy the parameters into `model`, checking names and shapes.
+    pub fn load_params(&self, model: &mut Model) -> Result<()> {
+        let by_name: HashMap<&str, &NamedTensor> =
+            self.params.iter().map(|t| (t.name.as_str(), t)).collect();
+        for p in model.params_mut() {
+            let t = by_name.get(p.name.as_str()).with_context(|| {
+                format!(
+                    "checkpoint has no parameter `{}` (it holds: {})",
+                    p.name,
+                    self.params
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            if t.shape != p.shape {
+                bail!(
+                    "parameter `{}` has shape {:?} in the checkpoint but {:?} in the model",
+                    p.name,
+                    t.shape,
+                    p.shape
+                );
+            }
+            p.value.copy_from_slice(&t.data);
+        }
+        if self.params.len() != model.params().len() {
+            bail!(
+                "checkpoint has {} parameters, the model {}",
+                self.params.len(),
+                model.params().len()
+            );
+        }
+        Ok(())
+    }
+
+    /// Encode as `safetensors` bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (k, p) in self.params.iter().enumerate() {
+            tensors.push((p.name.clone(), p.shape.clone(), f32_bytes(&p.data)));
+            if let (Some(m), Some(v)) = (self.opt_m.get(k), self.opt_v.get(k)) {
+                tensors.push((format!("opt.m.{}", p.name), p.shape.clone(), f32_bytes(m)));
+                tensors.push((format!("opt.v.{}", p.name), p.shape.clone(), f32_bytes(v)));
+            }
+        }
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut meta = HashMap::new();
+        let mut put = |k: &str, v: String| meta.insert(k.to_string(), v);
+        put("format", FORMAT.into());
+        put("version", self.version.clone());
+        put("config", self.config.to_toml());
+        put("model_spec", self.config.model.spec.clone());
+        put("dataset", self.config.data.name.clone());
+        put("epoch", self.epoch.to_string());
+        put("step", self.step.to_string());
+        put("optimizer_step", self.opt_step.to_string());
+        put("rng", serde_json::to_string(&self.rng)?);
+        put(
+            "epoch_progress",
+            serde_json::to_string(&self.epoch_progress)?,
+        );
+        put("threads", self.threads.to_string());
+        put("best_accuracy", json_f64(self.best_accuracy));
+        put("accuracy", json_f64(self.accuracy));
+        put("param_names", serde_json::to_string(&self.param_names())?);
+        put("checksum", format!("{:016x}", checksum(&tensors)));
+        let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+            .iter()
+            .map(|(n, s, d)| {
+                Ok((
+                    n.clone(),
+                    safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), d)?,
+                ))
+            })
+            .collect::<Result<_, safetensors::SafeTensorError>>()?;
+        Ok(safetensors::serialize(views, Some(meta))?)
+    }
+
+    fn param_names(&self) -> Vec<&str> {
+        self.params.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    /// Decode `safetensors` bytes; `origin` names the file in errors.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Checkpoint> {
+        let damaged = |why: String| {
+            anyhow::anyhow!(
+                "{origin}: not a usable ttfs checkpoint: {why}. The file is truncated or damaged \
+                 (was the run killed while copying it, or the disk full?). Use the run's other \
+                 checkpoint (last.safetensors / best.safetensors) or train again."
+            )
+        };
+        let st = SafeTensors::deserialize(bytes).map_err(|e| damaged(format!("{e}")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| damaged(format!("{e}")))?;
+        let meta = header
+            .metadata()
+            .clone()
+            .ok_or_else(|| damaged("no metadata".into()))?;
+        let get = |k: &str| -> Result<&str> {
+            meta.get(k)
+                .map(|s| s.as_str())
+                .ok_or_else(|| damaged(format!("metadata key `{k}` is missing")))
+        };
+        if get("format")? != FORMAT {
+            bail!(
+                "{origin}: checkpoint format `{}` is not `{FORMAT}` (written by another version?)",
+                get("format")?
+            );
+        }
+        let parse = |k: &str| -> Result<u64> {
+            get(k)?
+                .parse()
+                .map_err(|e| damaged(format!("metadata `{k}`: {e}")))
+        };
+        let config = Config::from_toml(get("config")?, &format!("{origin} (stored config)"), &[])?;
+        let names: Vec<String> = serde_json::from_str(get("param_names")?)
+            .map_err(|e| damaged(format!("metadata `param_names`: {e}")))?;
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        let mut all: Vec<String> = st.names().iter().map(|s| s.to_string()).collect();
+        all.sort();
+        for n in &all {
+            let v = st.tensor(n).map_err(|e| damaged(format!("{e}")))?;
+            if v.dtype() != Dtype::F32 {
+                bail!("{origin}: tensor `{n}` is {:?}, expected F32", v.dtype());
+            }
+            tensors.push((n.clone(), v.shape().to_vec(), v.data().to_vec()));
+        }
+        let sum = format!("{:016x}", checksum(&tensors));
+        if sum != get("checksum")? {
+            return Err(damaged(format!(
+                "checksum {sum} of the tensors does not match the stored {}",
+                get("checksum")?
+            )));
+        }
+        let find = |n: &str| tensors.iter().find(|t| t.0 == n);
+        let mut params = Vec::new();
+        let (mut opt_m, mut opt_v) = (Vec::new(), Vec::new());
+        for n in &names {
+            let t = find(n).ok_or_else(|| damaged(format!("tensor `{n}` is missing")))?;
+            params.push(NamedTensor {
+                name: n.clone(),
+                shape: t.1.clone(),
+                data: bytes_f32(&t.2),
+            });
+            if let (Some(m), Some(v)) = (find(&format!("opt.m.{n}")), find(&format!("opt.v.{n}"))) {
+                opt_m.push(bytes_f32(&m.2));
+                opt_v.push(bytes_f32(&v.2));
+            }
+        }
+        if !opt_m.is_empty() && opt_m.len() != names.len() {
+            return Err(damaged("optimizer state is incomplete".into()));
+        }
+        let rng: [u64; 4] = serde_json::from_str(get("rng")?)
+            .map_err(|e| damaged(format!("metadata `rng`: {e}")))?;
+        let epoch_progress: EpochProgress = serde_json::from_str(get("epoch_progress")?)
+            .map_err(|e| damaged(format!("metadata `epoch_progress`: {e}")))?;
+        Ok(Checkpoint {
+            config,
+            version: get("version")?.to_string(),
+            epoch: parse("epoch")? as usize,
+            step: parse("step")? as usize,
+            opt_step: parse("optimizer_step")?,
+            rng,
+            epoch_progress,
+            threads: meta
+                .get("threads")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
+            best_accuracy: parse_f64(get("best_accuracy")?),
+            accuracy: parse_f64(get("accuracy")?),
+            params,
+            opt_m,
+            opt_v,
+        })
+    }
+
+    /// Write atomically to `path`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes()?;
+        write_atomic(path, |w| w.write_all(&bytes))
+    }
+
+    pub fn load(path: &Path) -> Result<Checkpoint> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+        Self::from_bytes(&bytes, &path.display().to_string())
+    }
+}
+
+/// A model's parameters as named tensors, in model order.
+pub fn params_of(model: &Model) -> Vec<NamedTensor> {
+    model
+        .params()
+        .iter()
+        .map(|p| NamedTensor {
+            name: p.name.clone(),
+            shape: p.shape.clone(),
+            data: p.value.clone(),
+        })
+        .collect()
+}
+
+/// `path` itself, or `path/best.safetensors` (else `last.safetensors`) for a run directory.
+pub fn resolve(path: &Path) -> Result<PathBuf> {
+    if path.is_dir() {
+        for n in ["best.safetensors", "last.safetensors"] {
+            let p = path.join(n);
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+        bail!(
+            "{} is a directory without best.safetensors or last.safetensors: is it a run \
+             directory of `ttfs train`?",
+            path.display()
+        );
+    }
+    if !path.exists() {
+        bail!(
+            "{} does not exist (give a checkpoint file or a run directory)",
+            path.display()
+        );
+    }
+    Ok(path.to_path_buf())
+}
+
+/// Write a file atomically: `write` fills a temporary file in the same directory, which is
+/// flushed to disk and renamed over `path`, and the directory is synced. On any error the
+/// temporary file is removed and `path` keeps its previous content.
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?
+        .to_string_lossy()
+        .to_string();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        {
+            let mut w = std::io::BufWriter::new(&mut f);
+            write(&mut w)?;
+            w.flush()?;
+        }
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            // Some file systems refuse to sync a directory; the rename is done either way.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        let hint = if e.kind() == std::io::ErrorKind::StorageFull {
+            " The disk is full: free some space and continue with `ttfs train --resume RUN_DIR`."
+        } else {
+            ""
+        };
+        bail!(
+            "could not write {}: {e}. Its previous version (if any) is intact.{hint}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Remove temporary files a killed writer left in `dir`.
+pub fn remove_stale_temporaries(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            if n.starts_with('.') && n.contains(".tmp.") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+fn f32_bytes(x: &[f32]) -> Vec<u8> {
+    x.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn bytes_f32(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+fn json_f64(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:?}")
+    } else {
+        "NaN".into()
+    }
+}
+
+fn parse_f64(s: &str) -> f64 {
+    s.parse().unwrap_or(f64::NAN)
+}
+
+/// FNV-1a over 64-bit words of every tensor's name and bytes (in name order).
+fn checksum(tensors: &[(String, Vec<usize>, Vec<u8>)]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |w: u64| {
+        h ^= w;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    for (n, s, d) in tensors {
+        for b in n.bytes() {
+            eat(b as u64);
+        }
+        for &x in s {
+            eat(x as u64);
+        }
+        let mut it = d.chunks_exact(8);
+        for c in &mut it {
+            eat(u64::from_le_bytes(c.try_into().unwrap()));
+        }
+        for &b in it.remainder() {
+            eat(b as u64);
+        }
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Trainer {
+        let cfg = Config::from_toml(
+            "[model]\nspec = \"fc16 if fc10\"\n[train]\nepochs = 1\n",
+            "t",
+            &[],
+        )
+        .unwrap();
+        Trainer::new(&cfg).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_restore() {
+        let mut tr = tiny();
+        let mut ck = None;
+        let done = tr.run_epoch(None, |tr, s| {
+            if s.progress.steps == 2 {
+                ck = Some(Checkpoint::capture(tr, s.progress.clone(), 0.5));
+            }
+            s.progress.steps < 2
+        });
+        assert!(done.is_none());
+        let ck = ck.unwrap();
+        let bytes = ck.to_bytes().unwrap();
+        let back = Checkpoint::from_bytes(&bytes, "x").unwrap();
+        assert_eq!(back.params, ck.params);
+        assert_eq!(back.opt_m, ck.opt_m);
+        assert_eq!(back.opt_v, ck.opt_v);
+        assert_eq!(back.rng, ck.rng);
+        assert_eq!(back.epoch_progress, ck.epoch_progress);
+        assert_eq!(back.step, 2);
+        assert_eq!(back.opt_step, 2);
+        assert_eq!(back.config, ck.config);
+        let mut fresh = tiny();
+        back.restore(&mut fresh).unwrap();
+        assert_eq!(params_of(&fresh.model), ck.params);
+        assert_eq!(fresh.rng, tr.rng);
+    }
+
+    #[test]
+    fn damaged_files_are_rejected() {
+        let tr = tiny();
+        let bytes = Checkpoint::capture(&tr, Default::default(), 0.0)
+            .to_bytes()
+            .unwrap();
+        let e = format!(
+            "{:#}",
+            Checkpoint::from_bytes(&bytes[..bytes.len() - 10], "c.safetensors").unwrap_err()
+        );
+        assert!(
+            e.contains("c.safetensors") && e.contains("truncated"),
+            "{e}"
+        );
+        let mut flipped = bytes.clone();
+        let k = flipped.len() - 7;
+        flipped[k] ^= 1;
+        let e = format!(
+            "{:#}",
+            Checkpoint::from_bytes(&flipped, "c.safetensors").unwrap_err()
+        );
+        assert!(e.contains("checksum"), "{e}");
+        let e = format!("{:#}", Checkpoint::from_bytes(b"hello", "c").unwrap_err());
+        assert!(e.contains("not a usable ttfs checkpoint"), "{e}");
+    }
+
+    /// A writer that fails after `left` bytes, like a disk that fills up.
+    struct Failing<'a> {
+        inner: &'a mut dyn Write,
+        left: usize,
+    }
+
+    impl Write for Failing<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "No space left on device",
+                ));
+            }
+            let n = buf.len().min(self.left);
+            self.left -= n;
+            self.inner.write(&buf[..n])
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
+    #[test]
+    fn failed_write_keeps_the_previous_file() {
+        let dir = std::env::temp_dir().join(format!("ttfs-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("last.safetensors");
+        let tr = tiny();
+        let ck = Checkpoint::capture(&tr, Default::default(), 0.0);
+        ck.save(&path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let bytes = ck.to_bytes().unwrap();
+        let e = write_atomic(&path, |w| {
+            Failing {
+                inner: w,
+                left: bytes.len() / 2,
+            }
+            .write_all(&bytes)
+        })
+        .unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("intact") && msg.contains("disk is full"),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        Checkpoint::load(&path).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "temporary file left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

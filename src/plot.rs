@@ -1,0 +1,461 @@
+//! Plots of a run, each written as PNG and SVG: loss and accuracy curves, first-spike-time
+//! histograms per layer, a spike raster of one sample, and accuracy against decision time.
+//!
+//! Text is drawn with the DejaVu Sans font shipped in `assets/` (no system fonts needed).
+
+use crate::model::Model;
+use crate::run_dir::{EvalRecord, MetricsRecord};
+use anyhow::{anyhow, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("the shipped font is valid"));
+    });
+}
+
+fn pe<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("plotting failed: {e:?}")
+}
+
+/// Draw with `$f(&root, args...)` into `$base.png` and `$base.svg`; evaluates to the paths.
+macro_rules! render {
+    ($base:expr, $size:expr, $f:ident $(, $arg:expr)*) => {{
+        register_font();
+        let png = $base.with_extension("png");
+        let svg = $base.with_extension("svg");
+        {
+            let root = BitMapBackend::new(&png, $size).into_drawing_area();
+            root.fill(&WHITE).map_err(pe)?;
+            $f(&root $(, $arg)*)?;
+            root.present().map_err(pe)?;
+        }
+        {
+            let root = SVGBackend::new(&svg, $size).into_drawing_area();
+            root.fill(&WHITE).map_err(pe)?;
+            $f(&root $(, $arg)*)?;
+            root.present().map_err(pe)?;
+        }
+        Ok::<Vec<PathBuf>, anyhow::Error>(vec![png, svg])
+    }};
+}
+
+fn font(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().into()
+}
+
+fn range_of(v: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for x in v.filter(|x| x.is_finite()) {
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-9 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let p = (hi - lo) * pad;
+    (lo - p, hi + p)
+}
+
+/// Loss and accuracy per epoch (train and evaluation split) from `metrics.jsonl`.
+pub fn curves(records: &[MetricsRecord], base: &Path) -> Result<Vec<PathBuf>> {
+    render!(base, (1200, 450), draw_curves, records)
+}
+
+fn draw_curves<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    recs: &[MetricsRecord],
+) -> Result<()> {
+    let panels = root.split_evenly((1, 2));
+    let x: Vec<f64> = recs.iter().map(|r| r.metrics.epoch as f64).collect();
+    let (x0, x1) = (0.5, x.iter().copied().fold(1.0, f64::max) + 0.5);
+    let split = recs
+        .first()
+        .map(|r| r.metrics.eval_split.clone())
+        .unwrap_or_else(|| "test".into());
+    type Series = (String, Vec<f64>, RGBColor);
+    let loss: Vec<Series> = vec![
+        (
+            "train".into(),
+            recs.iter().map(|r| r.metrics.train_loss).collect(),
+            BLUE,
+        ),
+        (
+            split.clone(),
+            recs.iter().map(|r| r.metrics.eval.loss).collect(),
+            RED,
+        ),
+    ];
+    let acc: Vec<Series> = vec![
+        (
+            "train".into(),
+            recs.iter()
+                .map(|r| 100.0 * r.metrics.train_accuracy)
+                .collect(),
+            BLUE,
+        ),
+        (
+            split,
+            recs.iter()
+                .map(|r| 100.0 * r.metrics.eval.accuracy)
+                .collect(),
+            RED,
+        ),
+    ];
+    for (area, (title, ylabel, series)) in panels.iter().zip([
+        ("Loss (cross entropy)", "loss", loss),
+        ("Accuracy", "accuracy (%)", acc),
+    ]) {
+        let (y0, y1) = range_of(series.iter().flat_map(|s| s.1.iter().copied()), 0.08);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, font(24))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(pe)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .x_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-6 {
+                    format!("{}", v.round() as i64)
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc(ylabel)
+            .label_style(font(15))
+            .axis_desc_style(font(17))
+            .draw()
+            .map_err(pe)?;
+        for (name, ys, color) in &series {
+            let pts: Vec<(f64, f64)> = x.iter().copied().zip(ys.iter().copied()).collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(pe)?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                .map_err(pe)?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font(font(16))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(pe)?;
+    }
+    Ok(())
+}
+
+/// Histogram of first spike times for every monitored layer (from `eval.json`).
+pub fn first_spike_histograms(ev: &EvalRecord, base: &Path) -> Result<Vec<PathBuf>> {
+    let n = ev.eval.monitor.layers.len().max(1);
+    let cols = n.min(3);
+    let rows = n.div_ceil(cols);
+    render!(
+        base,
+        ((400 * cols as u32).max(800), 330 * rows as u32 + 40),
+        draw_hists,
+        ev,
+        rows,
+        cols
+    )
+}
+
+fn draw_hists<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    rec: &EvalRecord,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    let ev = &rec.eval;
+    let root = root
+        .titled(
+            &format!(
+                "First spike time per layer, epoch {} {} ({} samples; grey: never fired)",
+                rec.epoch, rec.split, ev.monitor.samples
+            ),
+            font(22),
+        )
+        .map_err(pe)?;
+    let panels = root.split_evenly((rows, cols));
+    for (area, l) in panels.iter().zip(&ev.monitor.layers) {
+        let total: u64 = l.first_time_hist.iter().sum::<u64>().max(1);
+        let t = l.first_time_hist.len().saturating_sub(1);
+        let frac: Vec<f64> = l
+            .first_time_hist
+            .iter()
+            .map(|&c| c as f64 / total as f64)
+            .collect();
+        let ymax = frac.iter().copied().fold(0.0, f64::max).max(0.01) * 1.1;
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!("layer {} {} ({})", l.layer, l.name, l.what),
+                font(16),
+            )
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(-0.5f64..t as f64 + 0.5, 0f64..ymax)
+            .map_err(pe)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(format!("first spike step (T = {t}: never)"))
+            .y_desc("fraction of units")
+            .x_labels(t + 1)
+            .x_label_formatter(&|v| format!("{}", v.round() as i64))
+            .label_style(font(13))
+            .axis_desc_style(font(14))
+            .draw()
+            .map_err(pe)?;
+        chart
+            .draw_series(frac.iter().enumerate().map(|(k, &f)| {
+                let color = if k == t {
+                    RGBColor(150, 150, 150)
+                } else {
+                    RGBColor(40, 90, 180)
+                };
+                Rectangle::new([(k as f64 - 0.4, 0.0), (k as f64 + 0.4, f)], color.filled())
+            }))
+            .map_err(pe)?;
+    }
+    Ok(())
+}
+
+/// Accuracy when deciding from the outputs seen up to each step (from `eval.json`).
+pub fn accuracy_vs_time(ev: &EvalRecord, base: &Path) -> Result<Vec<PathBuf>> {
+    render!(base, (800, 500), draw_acc_time, ev)
+}
+
+fn draw_acc_time<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    rec: &EvalRecord,
+) -> Result<()> {
+    let ev = &rec.eval;
+    let t = ev.accuracy_at.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!(
+                "Accuracy against decision time, epoch {} {} (final {:.2}%)",
+                rec.epoch,
+                rec.split,
+                100.0 * ev.accuracy
+            ),
+            font(22),
+        )
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..t as f64 - 0.5, 0f64..100.0)
+        .map_err(pe)?;
+    chart
+        .configure_mesh()
+        .x_desc("decision at step t (outputs seen up to t)")
+        .y_desc("accuracy (%)")
+        .x_labels(t.min(32))
+        .x_label_formatter(&|v| format!("{}", v.round() as i64))
+        .label_style(font(15))
+        .axis_desc_style(font(17))
+        .draw()
+        .map_err(pe)?;
+    let pts: Vec<(f64, f64)> = ev
+        .accuracy_at
+        .iter()
+        .enumerate()
+        .map(|(k, a)| (k as f64, 100.0 * a))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(pts.clone(), BLUE.stroke_width(2)))
+        .map_err(pe)?;
+    chart
+        .draw_series(pts.iter().map(|&p| Circle::new(p, 5, BLUE.filled())))
+        .map_err(pe)?;
+    Ok(())
+}
+
+/// One panel of the raster: a `[T, units]` slice of one sample.
+struct RasterPanel {
+    title: String,
+    /// `values[t][unit]`.
+    values: Vec<Vec<f32>>,
+    /// Spikes (dots) or potentials (lines, for a membrane decoder).
+    spikes: bool,
+    /// The output layer (the label's unit is drawn in red).
+    output: bool,
+    /// Analog values (direct-encoded input) rather than spikes.
+    analog: bool,
+}
+
+/// At most this many units are drawn per layer (evenly spaced).
+pub const RASTER_UNITS: usize = 256;
+
+/// Spike raster of the sample last run through `model` (batch of one): the encoded input, every
+/// spiking layer and the output neurons (or output potentials for a membrane decoder).
+pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> {
+    let mut panels = Vec::new();
+    let t = model.acts[0].shape[0];
+    let slice = |data: &[f32]| -> Vec<Vec<f32>> {
+        let n = data.len() / t;
+        (0..t).map(|k| data[k * n..(k + 1) * n].to_vec()).collect()
+    };
+    let direct = model.cfg.encoding == crate::encoding::Encoding::Direct;
+    panels.push(RasterPanel {
+        title: if direct {
+            "input currents (direct encoding, shade = intensity)".into()
+        } else {
+            "input spikes (latency encoding)".into()
+        },
+        values: slice(&model.acts[0].data),
+        spikes: true,
+        output: false,
+        analog: direct,
+    });
+    for (i, l) in model.layers.iter().enumerate() {
+        if l.is_neuron() {
+            panels.push(RasterPanel {
+                title: format!("layer {i} {}", l.describe()),
+                values: slice(&model.acts[i + 1].data),
+                spikes: true,
+                output: false,
+                analog: false,
+            });
+        }
+    }
+    let out = &model.decoder.out;
+    panels.push(RasterPanel {
+        title: if model.decoder.spiking() {
+            format!("output spikes (label {label} in red)")
+        } else {
+            format!("output membrane potentials (label {label} in red)")
+        },
+        values: slice(&out.data),
+        spikes: model.decoder.spiking(),
+        output: true,
+        analog: false,
+    });
+    let h = 240 * panels.len() as u32 + 40;
+    render!(base, (900, h), draw_raster, &panels, label)
+}
+
+fn draw_raster<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    panels: &[RasterPanel],
+    label: usize,
+) -> Result<()> {
+    let root = root
+        .titled("Spike raster of one sample", font(22))
+        .map_err(pe)?;
+    let areas = root.split_evenly((panels.len(), 1));
+    for (area, p) in areas.iter().zip(panels) {
+        let t = p.values.len();
+        let units = p.values.first().map_or(0, |v| v.len());
+        if p.spikes {
+            let stride = units.div_ceil(RASTER_UNITS).max(1);
+            let shown: Vec<usize> = (0..units).step_by(stride).collect();
+            let fired = (0..units)
+                .filter(|&u| p.values.iter().any(|row| row[u] != 0.0))
+                .count();
+            let verb = if p.analog { "nonzero" } else { "fired" };
+            let title = if stride > 1 {
+                format!(
+                    "{}: {units} units, {fired} {verb} (1 in {stride} shown)",
+                    p.title
+                )
+            } else {
+                format!("{}: {units} units, {fired} {verb}", p.title)
+            };
+            let mut chart = ChartBuilder::on(area)
+                .caption(title, font(15))
+                .margin(8)
+                .x_label_area_size(38)
+                .y_label_area_size(50)
+                .build_cartesian_2d(-0.5f64..t as f64 - 0.5, 0f64..shown.len().max(1) as f64)
+                .map_err(pe)?;
+            let unit_of = |v: &f64| format!("{}", (v.max(0.0) as usize) * stride);
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(t.min(32))
+                .x_label_formatter(&|v| format!("{}", v.round() as i64))
+                .y_label_formatter(&unit_of)
+                .x_desc("time step")
+                .y_desc("unit")
+                .label_style(font(12))
+                .axis_desc_style(font(13))
+                .draw()
+                .map_err(pe)?;
+            let mut dots = Vec::new();
+            for (row, &u) in shown.iter().enumerate() {
+                for (k, vals) in p.values.iter().enumerate() {
+                    let v = vals[u];
+                    if v != 0.0 {
+                        let shade = (v.abs().min(1.0) * 255.0) as u8;
+                        let c = RGBColor(255 - shade, 255 - shade, 255 - shade / 3);
+                        let c = if p.output && u == label {
+                            RED
+                        } else if v.abs() >= 1.0 {
+                            BLACK
+                        } else {
+                            c
+                        };
+                        dots.push(Rectangle::new(
+                            [
+                                (k as f64 - 0.35, row as f64 + 0.05),
+                                (k as f64 + 0.35, row as f64 + 0.95),
+                            ],
+                            c.filled(),
+                        ));
+                    }
+                }
+            }
+            chart.draw_series(dots).map_err(pe)?;
+        } else {
+            let (y0, y1) = range_of(p.values.iter().flatten().map(|&v| v as f64), 0.08);
+            let mut chart = ChartBuilder::on(area)
+                .caption(p.title.clone(), font(15))
+                .margin(8)
+                .x_label_area_size(30)
+                .y_label_area_size(50)
+                .build_cartesian_2d(-0.5f64..t as f64 - 0.5, y0..y1)
+                .map_err(pe)?;
+            chart
+                .configure_mesh()
+                .x_desc("time step")
+                .y_desc("v")
+                .x_labels(t.min(32))
+                .x_label_formatter(&|v| format!("{}", v.round() as i64))
+                .label_style(font(12))
+                .axis_desc_style(font(13))
+                .draw()
+                .map_err(pe)?;
+            for u in 0..units {
+                let pts: Vec<(f64, f64)> =
+                    (0..t).map(|k| (k as f64, p.values[k][u] as f64)).collect();
+                let style = if u == label {
+                    RED.stroke_width(3)
+                } else {
+                    Palette99::pick(u).stroke_width(1)
+                };
+                chart.draw_series(LineSeries::new(pts, style)).map_err(pe)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Progress reporting for long runs: a live bar (loss, accuracy, samples/s) on a terminal,
+//! plain log lines every few seconds when the output goes to a file or a pipe, nothing with
+//! `--quiet` but the essentials.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// An indicatif bar on stderr.
+    Bar,
+    /// A log line on stdout at most every [`LINE_INTERVAL`].
+    Lines,
+    /// Only epoch summaries are suppressed too; callers print final results themselves.
+    Quiet,
+}
+
+/// Interval between plain progress lines.
+pub const LINE_INTERVAL: Duration = Duration::from_secs(10);
+
+pub struct Progress {
+    pub mode: Mode,
+    bar: Option<ProgressBar>,
+    label: String,
+    total: usize,
+    start_seen: usize,
+    start: Instant,
+    last_line: Instant,
+}
+
+impl Progress {
+    /// A bar when stderr is a terminal, else plain lines; `quiet` silences both.
+    pub fn new(quiet: bool) -> Self {
+        let mode = if quiet {
+            Mode::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Mode::Bar
+        } else {
+            Mode::Lines
+        };
+        Self::with_mode(mode)
+    }
+
+    pub fn with_mode(mode: Mode) -> Self {
+        Progress {
+            mode,
+            bar: None,
+            label: String::new(),
+            total: 0,
+            start_seen: 0,
+            start: Instant::now(),
+            last_line: Instant::now(),
+        }
+    }
+
+    /// Start an epoch of `total` samples of which `seen` are already done (a resumed epoch).
+    pub fn start_epoch(&mut self, epoch: usize, epochs: usize, total: usize, seen: usize) {
+        self.label = format!("epoch {epoch}/{epochs}");
+        self.total = total;
+        self.start_seen = seen;
+        self.start = Instant::now();
+        self.last_line = Instant::now();
+        if self.mode == Mode::Bar {
+            let bar = ProgressBar::with_draw_target(
+                Some(total as u64),
+                ProgressDrawTarget::stderr_with_hz(8),
+            );
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>12} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({elapsed}<{eta})",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(self.label.clone());
+            bar.set_position(seen as u64);
+            self.bar = Some(bar);
+        }
+    }
+
+    fn rate(&self, seen: usize) -> f64 {
+        (seen - self.start_seen.min(seen)) as f64 / self.start.elapsed().as_secs_f64().max(1e-9)
+    }
+
+    /// After a step: `seen` samples of the epoch done, running mean loss and accuracy.
+    pub fn update(&mut self, seen: usize, loss: f32, acc: f32) {
+        match self.mode {
+            Mode::Bar => {
+                if let Some(b) = &self.bar {
+                    b.set_position(seen as u64);
+                    b.set_message(format!(
+                        "loss {loss:.4} acc {:.2}% {:.0} samples/s",
+                        100.0 * acc,
+                        self.rate(seen)
+                    ));
+                }
+            }
+            Mode::Lines => {
+                if self.last_line.elapsed() >= LINE_INTERVAL {
+                    self.last_line = Instant::now();
+                    println!(
+                        "{} {seen}/{} loss {loss:.4} acc {:.2}% {:.0} samples/s",
+                        self.label,
+                        self.total,
+                        100.0 * acc,
+                        self.rate(seen)
+                    );
+                }
+            }
+            Mode::Quiet => {}
+        }
+    }
+
+    /// Remove the bar (before printing the epoch's summary line).
+    pub fn finish_epoch(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+
+    /// Print a line unless quiet, above the bar if one is shown.
+    pub fn println(&self, line: &str) {
+        match (&self.bar, self.mode) {
+            (_, Mode::Quiet) => {}
+            (Some(b), _) => b.println(line),
+            (None, _) => println!("{line}"),
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! Experiment runs on top of the [`Trainer`]: the epoch loop with checkpoints, metrics files
+//! and progress, divergence detection, and loading a checkpoint back for evaluation.
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::config::Config;
+use crate::data::batch::{assemble, InputSpec};
+use crate::data::{self, Dataset};
+use crate::metrics::SpikeMonitor;
+use crate::model::Model;
+use crate::progress::Progress;
+use crate::rng::Rng;
+use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
+use crate::train::{evaluate, EpochMetrics, EpochProgress, Evaluation, Trainer};
+use anyhow::{bail, Result};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// A finite mean batch loss above this is taken as exploded.
+pub const EXPLODED_LOSS: f32 = 1e4;
+
+/// File the state is saved to when training diverges.
+pub const DIVERGED: &str = "diverged.safetensors";
+
+/// Train `tr` to `tr.cfg.train.epochs` epochs, writing metrics, `eval.json` and checkpoints into
+/// `rd`. `resume` is the checkpoint `tr` was restored from (it may stop mid-epoch). Returns the
+/// metrics of the epochs run.
+pub fn train(
+    tr: &mut Trainer,
+    rd: &RunDir,
+    resume: Option<&Checkpoint>,
+    progress: &mut Progress,
+) -> Result<Vec<EpochMetrics>> {
+    let epochs = tr.cfg.train.epochs;
+    let every = tr.cfg.train.checkpoint_every_steps;
+    let mut best = resume.map_or(f64::NEG_INFINITY, |c| c.best_accuracy);
+    let mut pending = resume
+        .map(|c| c.epoch_progress.clone())
+        .filter(|p| p.steps > 0);
+    let mut out = Vec::new();
+    while tr.epoch < epochs {
+        let resume_at = pending.take();
+        let seen = resume_at.as_ref().map_or(0, |p| p.seen);
+        progress.start_epoch(tr.epoch + 1, epochs, tr.train.len(), seen);
+        let mut failure: Option<anyhow::Error> = None;
+        let m = tr.run_epoch(resume_at, |tr, s| {
+            let p = s.progress;
+            if !s.loss.is_finite() || s.loss > EXPLODED_LOSS {
+                failure = Some(diverged(tr, rd, p, best, s.loss));
+                return false;
+            }
+            progress.update(p.seen, p.mean_loss() as f32, p.accuracy() as f32);
+            if every > 0 && tr.step.is_multiple_of(every) {
+                if let Err(e) = Checkpoint::capture(tr, p.clone(), best).save(&rd.file(LAST)) {
+                    failure = Some(e);
+                    return false;
+                }
+            }
+            true
+        });
+        progress.finish_epoch();
+        let Some(m) = m else {
+            return Err(failure.unwrap_or_else(|| anyhow::anyhow!("the epoch stopped early")));
+        };
+        progress.println(&epoch_line(&m, epochs));
+        for w in silent_layers(&m, tr.cfg.model.init_gain) {
+            eprintln!("{w}");
+        }
+        // Metrics first, checkpoint second: a resume drops metrics past its checkpoint.
+        rd.append_metrics(&MetricsRecord {
+            step: tr.step,
+            metrics: m.clone(),
+        })?;
+        rd.write_eval(&EvalRecord {
+            epoch: m.epoch,
+            split: m.eval_split.clone(),
+            eval: m.eval.clone(),
+        })?;
+        let mut ck = Checkpoint::capture(tr, EpochProgress::default(), best);
+        ck.accuracy = m.eval.accuracy;
+        if m.eval.accuracy > best {
+            best = m.eval.accuracy;
+            ck.best_accuracy = best;
+            ck.save(&rd.file(BEST))?;
+        }
+        ck.save(&rd.file(LAST))?;
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// Warnings for spiking layers that never fired during the epoch's evaluation: no gradient
+/// flows through them, so training cannot recover by itself.
+pub fn silent_layers(m: &EpochMetrics, init_gain: f32) -> Vec<String> {
+    m.eval
+        .monitor
+        .layers
+        .iter()
+        .filter(|l| l.what == "spikes" && l.samples > 0 && l.events == 0.0)
+        .map(|l| {
+            format!(
+                "warning: epoch {}: layer {} ({}) never fired on the {} split: no gradient \
+                 flows through a silent layer. Start again with a larger model.init_gain (now \
+                 {init_gain}) or a lower optimizer.lr.",
+                m.epoch, l.layer, l.name, m.eval_split
+            )
+        })
+        .collect()
+}
+
+/// Save the state, then explain which layer blew up or went silent.
+fn diverged(tr: &Trainer, rd: &RunDir, ep: &EpochProgress, best: f64, loss: f32) -> anyhow::Error {
+    let path = rd.file(DIVERGED);
+    let saved = match Checkpoint::capture(tr, ep.clone(), best).save(&path) {
+        Ok(()) => format!("state saved to {}", path.display()),
+        Err(e) => format!("could not save the state: {e:#}"),
+    };
+    let last = rd.file(LAST);
+    let good = if last.exists() {
+        format!(
+            "the last good checkpoint is {} (`ttfs train --resume {}` continues from it, with \
+             the same config)",
+            last.display(),
+            rd.path.display()
+        )
+    } else {
+        "there is no earlier checkpoint".to_string()
+    };
+    anyhow::anyhow!(
+        "training diverged at epoch {} step {} (step {} of the epoch): batch loss {loss}\n\
+         per layer, on the failing batch:\n{}{saved}; {good}.\n\
+         What to do: start a new run with a lower optimizer.lr (now {}), clipped gradients \
+         (--set optimizer.clip_grad_norm=1), or another model.init_gain (now {}): raise it if \
+         a layer is silent, lower it if gradients exploded.",
+        tr.epoch + 1,
+        tr.step,
+        ep.steps,
+        diagnose(&tr.model),
+        tr.cfg.optimizer.lr,
+        tr.cfg.model.init_gain,
+    )
+}
+
+/// Per-layer report of the model's last forward/backward: non-finite activations, spike
+/// counts of the spiking layers and gradient norms of the parameters.
+pub fn diagnose(model: &Model) -> String {
+    let mut s = String::new();
+    if let Some(i) = model
+        .acts
+        .iter()
+        .position(|a| a.data.iter().any(|v| !v.is_finite()))
+    {
+        let what = if i == 0 {
+            "the input".to_string()
+        } else {
+            format!("layer {} ({})", i - 1, model.layers[i - 1].describe())
+        };
+        let _ = writeln!(s, "  first non-finite activation: output of {what}");
+    }
+    if model.acts[0].shape.len() >= 2 {
+        let mut mon = SpikeMonitor::default();
+        mon.record(model);
+        for l in &mon.layers {
+            let silent = l.silent_fraction();
+            let flag = if silent >= 0.999 {
+                "  <- SILENT: no neuron fired"
+            } else if l.spikes_per_neuron() > 1.0 {
+                "  <- fires more than once per neuron"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "  layer {} {} ({}): {:.3} spikes/neuron, {:.1}% silent{flag}",
+                l.layer,
+                l.name,
+                l.what,
+                l.spikes_per_neuron(),
+                100.0 * silent
+            );
+        }
+    }
+    let norms: Vec<(String, f64, bool)> = model
+        .params()
+        .iter()
+        .map(|p| {
+            let n = p
+                .grad
+                .iter()
+                .map(|g| (*g as f64).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let bad = p.value.iter().any(|v| !v.is_finite());
+            (p.name.clone(), n, bad)
+        })
+        .collect();
+    let worst = norms
+        .iter()
+        .filter(|n| n.1.is_finite())
+        .map(|n| n.1)
+        .fold(0.0, f64::max);
+    for (name, n, bad) in &norms {
+        let flag = if !n.is_finite() {
+            "  <- NON-FINITE gradient"
+        } else if *n == worst && worst > 1e3 {
+            "  <- largest, exploding"
+        } else {
+            ""
+        };
+        let vals = if *bad { " (values non-finite)" } else { "" };
+        let _ = writeln!(s, "  grad norm {name}: {n:.3e}{vals}{flag}");
+    }
+    s
+}
+
+/// One summary line per epoch.
+pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
+    let ev = &m.eval;
+    let layers: Vec<String> = ev
+        .monitor
+        .layers
+        .iter()
+        .map(|l| {
+            let mut s = format!(
+                "{:.2}/{:.0}%",
+                l.spikes_per_neuron(),
+                100.0 * l.silent_fraction()
+            );
+            if l.what == "pooled spikes" {
+                s += &format!("(max {})", l.max_events);
+            }
+            s
+        })
+        .collect();
+    format!(
+        "epoch {:>3}/{epochs} loss {:.4} train {:.2}% {} {:.2}% (loss {:.4}) first-out {:.2} spikes/neuron,silent [{}] lr {:.2e} {:.1}s {:.0} samples/s",
+        m.epoch,
+        m.train_loss,
+        100.0 * m.train_accuracy,
+        m.eval_split,
+        100.0 * ev.accuracy,
+        ev.loss,
+        ev.monitor.mean_first_output(),
+        layers.join(" "),
+        m.lr,
+        m.seconds,
+        m.train_samples_per_s
+    )
+}
+
+/// A model restored from a checkpoint, with the data split it is evaluated on.
+pub struct Restored {
+    pub checkpoint: Checkpoint,
+    pub config: Config,
+    pub model: Model,
+    pub data: Dataset,
+    pub input: InputSpec,
+}
+
+/// Load a checkpoint (file or run directory) and the `split` (`test` or `train`) of its data
+/// set, or of `data_name` / `data_dir` when given.
+pub fn restore(
+    path: &Path,
+    data_name: Option<&str>,
+    data_dir: Option<&Path>,
+    split: &str,
+) -> Result<Restored> {
+    let file = checkpoint::resolve(path)?;
+    let ck = Checkpoint::load(&file)?;
+    let mut cfg = ck.config.clone();
+    if let Some(n) = data_name {
+        if n != cfg.data.name {
+            cfg.data.dir = None;
+        }
+        cfg.data.name = n.to_string();
+    }
+    if let Some(d) = data_dir {
+        cfg.data.dir = Some(d.display().to_string());
+    }
+    let splits = data::load_with(
+        &cfg.data.name,
+        cfg.data.dir.as_deref().map(Path::new),
+        &cfg.data.load_options(cfg.model.time_steps),
+    )?;
+    let ds = match split {
+        "test" => splits.test,
+        "train" => splits.train,
+        s => bail!("unknown split `{s}` (test or train)"),
+    };
+    let mut model = Model::new(&cfg.model, &ds.frame, &mut Rng::new(0))?;
+    ck.load_params(&mut model)?;
+    if model.classes() != ds.classes {
+        bail!(
+            "the checkpoint's model has {} outputs but {} has {} classes",
+            model.classes(),
+            ds.name,
+            ds.classes
+        );
+    }
+    let input = InputSpec {
+        encoding: cfg.model.encoding,
+        zero: cfg.model.zero_input,
+        time_steps: cfg.model.time_steps,
+        normalize: cfg.data.normalize(),
+    };
+    input.check(&ds)?;
+    Ok(Restored {
+        checkpoint: ck,
+        config: cfg,
+        model,
+        data: ds,
+        input,
+    })
+}
+
+impl Restored {
+    pub fn evaluate(&mut self, batch: usize) -> Evaluation {
+        evaluate(&mut self.model, &self.data, &self.input, batch)
+    }
+
+    /// Run the model on sample `i` alone (batch of one); its activations stay in the model.
+    pub fn forward_one(&mut self, i: usize) -> Result<usize> {
+        if i >= self.data.len() {
+            bail!(
+                "sample {i} out of range ({} has {} samples)",
+                self.data.name,
+                self.data.len()
+            );
+        }
+        let (mut labels, mut scratch) = (Vec::new(), Vec::new());
+        assemble(
+            &self.data,
+            &[i],
+            &self.input,
+            self.model.input_mut(),
+            &mut labels,
+            &mut scratch,
+        );
+        self.model.forward();
+        Ok(labels[0])
+    }
+}
+
+/// Human-readable report of an evaluation.
+pub fn eval_report(ev: &Evaluation, time_steps: usize) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "accuracy {:.2}% on {} samples, loss {:.4}",
+        100.0 * ev.accuracy,
+        ev.samples,
+        ev.loss
+    );
+    let _ = writeln!(
+        s,
+        "mean first output spike: step {:.2} of T = {time_steps} (T: no output spike)",
+        ev.monitor.mean_first_output()
+    );
+    let _ = writeln!(s, "spikes per neuron, by layer:");
+    for l in &ev.monitor.layers {
+        let _ = writeln!(
+            s,
+            "  layer {:>2} {:<44} {:>8} units  {:.3} spikes/neuron  {:>5.1}% silent",
+            l.layer,
+            format!("{} ({})", l.name, l.what),
+            l.units,
+            l.spikes_per_neuron(),
+            100.0 * l.silent_fraction()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "accuracy against decision time (outputs seen up to step t):"
+    );
+    for (t, a) in ev.accuracy_at.iter().enumerate() {
+        let bar = "#".repeat((a * 40.0).round() as usize);
+        let _ = writeln!(s, "  t = {t:>3}  {:>6.2}%  {bar}", 100.0 * a);
+    }
+    s
+}
+
+/// `ttfs info`: layers, shapes, parameters, MACs and synaptic operations per sample. `ev`
+/// (a run's last evaluation) gives measured events per input unit of each synapse.
+pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
+    use crate::layers::LayerKind;
+    let t = model.cfg.time_steps;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "model `{}`, T = {t}, input {:?}, decoder {:?}",
+        model.cfg.spec, model.frames[0], model.cfg.decoder
+    );
+    let _ = writeln!(
+        s,
+        "{:>3} {:<38} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
+        "#", "layer", "in", "out", "params", "MACs/step", "dense MACs", "ev/unit", "SynOps"
+    );
+    let (mut tp, mut tm, mut td, mut ts) = (0usize, 0usize, 0usize, 0.0f64);
+    for (i, l) in model.layers.iter().enumerate() {
+        let params: usize = l.params().iter().map(|p| p.value.len()).sum();
+        let macs = l.macs_per_frame(&model.frames[i]);
+        let dense = macs * t;
+        // Events per input unit: measured on the nearest monitored layer below (skipping
+        // reshapes), else at most one (fire-once input encoding and layers).
+        let mut rate = 1.0;
+        let mut measured = false;
+        // Before the first spiking layer of a direct-encoded network the input is analog: a
+        // dense product every step.
+        let analog = model.cfg.encoding == crate::encoding::Encoding::Direct
+            && !model.layers[..i].iter().any(|l| l.is_neuron());
+        if analog {
+            rate = t as f64;
+        } else if l.kind() == LayerKind::Synapse {
+            if let Some(ev) = ev {
+                let mut j = i;
+                while j > 0 && model.layers[j - 1].kind() == LayerKind::Reshape {
+                    j -= 1;
+                }
+                if j > 0 {
+                    if let Some(st) = ev.monitor.layers.iter().find(|st| st.layer == j - 1) {
+                        rate = st.spikes_per_neuron();
+                        measured = true;
+                    }
+                }
+            }
+        }
+        let synops = macs as f64 * rate;
+        tp += params;
+        tm += macs;
+        td += dense;
+        if l.kind() == LayerKind::Synapse {
+            ts += synops;
+        }
+        let (r, so) = if l.kind() == LayerKind::Synapse {
+            (
+                if analog {
+                    "analog".into()
+                } else if measured {
+                    format!("{rate:.3}")
+                } else {
+                    "<=1".into()
+                },
+                format!("{synops:.0}"),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        let _ = writeln!(
+            s,
+            "{:>3} {:<38} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
+            i,
+            l.describe(),
+            format!("{:?}", model.frames[i]),
+            format!("{:?}", model.frames[i + 1]),
+            params,
+            macs,
+            dense,
+            r,
+            so
+        );
+    }
+    let _ = writeln!(
+        s,
+        "total: {tp} parameters, {tm} MACs per time step, {td} dense MACs per sample (T = {t}), \
+         {ts:.0} synaptic operations per sample{} ({:.1}x fewer than dense; an analog first \
+         layer counts as dense MACs)",
+        if ev.is_some() {
+            " (measured spike rates)"
+        } else {
+            " (upper bound: one event per input unit)"
+        },
+        td as f64 / ts.max(1.0)
+    );
+    s
+}
