@@ -2,10 +2,10 @@
 //! neurons that fire in each layer and the weight-gradient norm of each layer, Kaiming
 //! against ETTFS initialization (no training).
 //!
-//! cargo run --release --example signal_diminishing -- [DATA] [DIR] [LAYERS] [SAMPLES]
+//! cargo run --release --example signal_diminishing -- [DATA] [DIR] [LAYERS] [SAMPLES] [PLOT_DIR]
 //! e.g.  cargo run --release --example signal_diminishing -- mnist ../shared/data/mnist 10 512
 //! (DATA `digits` needs no directory.) Prints a Markdown table and writes a CSV to stdout's
-//! last block for plotting.
+//! last block; with PLOT_DIR, also `signal_firing.{png,svg}` and `signal_gradients.{png,svg}`.
 
 use ttfs::config::Config;
 use ttfs::data::batch::{assemble, InputSpec};
@@ -23,6 +23,7 @@ fn main() -> anyhow::Result<()> {
         .map(std::path::PathBuf::from);
     let depth: usize = args.get(3).map_or(Ok(10), |s| s.parse())?;
     let samples: usize = args.get(4).map_or(Ok(256), |s| s.parse())?;
+    let plot_dir = args.get(5).map(std::path::PathBuf::from);
     let splits = ttfs::data::load(data, dir.as_deref())?;
     let spec = std::iter::repeat_n("fc400 if", depth)
         .collect::<Vec<_>>()
@@ -111,6 +112,43 @@ fn main() -> anyhow::Result<()> {
             let f = firing.get(l).copied().unwrap_or(f64::NAN);
             println!("{init},{norm},{},{f},{g}", l + 1);
         }
+    }
+    if let Some(dir) = plot_dir {
+        std::fs::create_dir_all(&dir)?;
+        let name = |i: &str, n: &str| {
+            format!(
+                "{i}, {}",
+                if n == "none" {
+                    "no norm"
+                } else {
+                    "weight norm + affine"
+                }
+            )
+        };
+        let firing: Vec<(String, Vec<f64>)> = rows
+            .iter()
+            .map(|r| (name(&r.0, &r.1), r.2.clone()))
+            .collect();
+        let grads: Vec<(String, Vec<f64>)> = rows
+            .iter()
+            .map(|r| (name(&r.0, &r.1), r.3.clone()))
+            .collect();
+        let title = format!("{data}, {depth} spiking layers of 400, T = 8, at initialization");
+        ttfs::plot::per_layer(
+            &format!("Firing fraction per layer: {title}"),
+            "fraction of neurons that fire",
+            &firing,
+            false,
+            &dir.join("signal_firing"),
+        )?;
+        ttfs::plot::per_layer(
+            &format!("Weight-gradient norm per layer: {title}"),
+            "||dL/dW|| (log; exactly 0 drawn at 1e-12)",
+            &grads,
+            true,
+            &dir.join("signal_gradients"),
+        )?;
+        println!("\nplots in {}", dir.display());
     }
     Ok(())
 }

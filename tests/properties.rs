@@ -246,16 +246,31 @@ fn same_seed_same_result_bitwise() {
 #[test]
 fn conv_training_steps_are_deterministic() {
     let run = |threads: usize, encoding: &str| -> Vec<Vec<f32>> {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let mut cfg = ttfs::bench::peer_model("cnn", 4).unwrap();
             cfg.spec = "conv8k3p1 ap2 if conv16k3p1 if mp2 fc10".into();
-            cfg.encoding = if encoding == "direct" { Encoding::Direct } else { Encoding::Latency };
+            cfg.encoding = if encoding == "direct" {
+                Encoding::Direct
+            } else {
+                Encoding::Latency
+            };
             let mut rng = Rng::new(5);
             let mut model = Model::new(&cfg, &[1, 28, 28], &mut rng).unwrap();
             let mut opt = ttfs::optim::Optimizer::new(Default::default());
             for _ in 0..2 {
-                let x: Vec<f32> = (0..24 * 784).map(|_| if rng.uniform() < 0.2 { rng.uniform() } else { 0.0 }).collect();
+                let x: Vec<f32> = (0..24 * 784)
+                    .map(|_| {
+                        if rng.uniform() < 0.2 {
+                            rng.uniform()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
                 let labels: Vec<usize> = (0..24).map(|_| rng.below(10)).collect();
                 ttfs::encoding::encode(cfg.encoding, cfg.zero_input, 4, 24, &x, model.input_mut());
                 model.forward();
