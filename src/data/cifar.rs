@@ -143,19 +143,19 @@ pub fn load_split(name: &str, dir: &Path, variant: Variant, files: &[String]) ->
 }
 
 pub fn load_dir(name: &str, dir: &Path, variant: Variant) -> Result<Splits> {
-    if !dir.is_dir() {
-        bail!(
-            "{name}: directory {} does not exist.\n{}",
-            dir.display(),
-            download_hint(variant)
-        );
-    }
     let (train_files, test_files) = variant.files();
-    let train =
-        load_split(name, dir, variant, &train_files).with_context(|| download_hint(variant))?;
-    let test =
-        load_split(name, dir, variant, &test_files).with_context(|| download_hint(variant))?;
-    Ok(Splits { train, test })
+    super::load_train_test(name, dir, &download_hint(variant), ("train", "test"), |s| {
+        load_split(
+            name,
+            dir,
+            variant,
+            if s == "train" {
+                &train_files
+            } else {
+                &test_files
+            },
+        )
+    })
 }
 
 pub fn download_hint(variant: Variant) -> String {

@@ -144,16 +144,13 @@ pub fn load_split(
 }
 
 pub fn load_dir(dir: &Path, p: &EventParams, cache_dir: Option<&Path>) -> Result<Splits> {
-    if !dir.is_dir() {
-        bail!(
-            "dvs-gesture: directory {} does not exist.\n{}",
-            dir.display(),
-            download_hint()
-        );
-    }
-    let train = load_split(dir, "train", p, cache_dir).with_context(download_hint)?;
-    let test = load_split(dir, "test", p, cache_dir).with_context(download_hint)?;
-    Ok(Splits { train, test })
+    super::load_train_test(
+        "dvs-gesture",
+        dir,
+        &download_hint(),
+        ("train", "test"),
+        |s| load_split(dir, s, p, cache_dir),
+    )
 }
 
 pub fn download_hint() -> String {

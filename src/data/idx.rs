@@ -133,16 +133,9 @@ pub fn load_split(name: &str, dir: &Path, prefix: &str) -> Result<Dataset> {
 }
 
 pub fn load_dir(name: &str, dir: &Path) -> Result<Splits> {
-    if !dir.is_dir() {
-        bail!(
-            "{name}: directory {} does not exist.\n{}",
-            dir.display(),
-            download_hint(name)
-        );
-    }
-    let train = load_split(name, dir, "train").with_context(|| download_hint(name))?;
-    let test = load_split(name, dir, "t10k").with_context(|| download_hint(name))?;
-    Ok(Splits { train, test })
+    super::load_train_test(name, dir, &download_hint(name), ("train", "t10k"), |s| {
+        load_split(name, dir, s)
+    })
 }
 
 /// Where to look when no directory is given.

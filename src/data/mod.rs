@@ -17,7 +17,7 @@ pub mod md5;
 pub mod nmnist;
 pub mod prefetch;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 /// How the stored values reach the network.
@@ -124,6 +124,27 @@ impl Dataset {
         }
         Ok(())
     }
+}
+
+/// Load both splits of data set `name` from `dir` with `load(split)`, `split` being
+/// `names.0` then `names.1`. A missing directory or a failing split is reported with `hint`
+/// (where the files come from).
+pub fn load_train_test(
+    name: &str,
+    dir: &Path,
+    hint: &str,
+    names: (&str, &str),
+    load: impl Fn(&str) -> Result<Dataset>,
+) -> Result<Splits> {
+    if !dir.is_dir() {
+        bail!(
+            "{name}: directory {} does not exist.\n{hint}",
+            dir.display()
+        );
+    }
+    let train = load(names.0).with_context(|| hint.to_string())?;
+    let test = load(names.1).with_context(|| hint.to_string())?;
+    Ok(Splits { train, test })
 }
 
 /// A data set's training and test splits.

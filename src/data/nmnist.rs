@@ -123,16 +123,9 @@ pub fn load_split(
 }
 
 pub fn load_dir(dir: &Path, p: &EventParams, cache_dir: Option<&Path>) -> Result<Splits> {
-    if !dir.is_dir() {
-        bail!(
-            "n-mnist: directory {} does not exist.\n{}",
-            dir.display(),
-            download_hint()
-        );
-    }
-    let train = load_split(dir, "Train", p, cache_dir).with_context(download_hint)?;
-    let test = load_split(dir, "Test", p, cache_dir).with_context(download_hint)?;
-    Ok(Splits { train, test })
+    super::load_train_test("n-mnist", dir, &download_hint(), ("Train", "Test"), |s| {
+        load_split(dir, s, p, cache_dir)
+    })
 }
 
 pub fn download_hint() -> String {
