@@ -1,7 +1,11 @@
 //! Optimizers (Adam, AdamW, SGD with momentum) and learning-rate schedules.
 
 use crate::layers::Param;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Parameters per parallel optimizer task.
+const CHUNK: usize = 8192;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,11 +137,11 @@ impl Optimizer {
             self.m = params.iter().map(|p| vec![0.0; p.value.len()]).collect();
             self.v = params.iter().map(|p| vec![0.0; p.value.len()]).collect();
         }
-        let c = &self.cfg;
-        let clip = if c.clip_grad_norm > 0.0 {
+        let cfg = self.cfg.clone();
+        let clip = if cfg.clip_grad_norm > 0.0 {
             let n = Self::grad_norm(params);
-            if n > c.clip_grad_norm {
-                c.clip_grad_norm / n
+            if n > cfg.clip_grad_norm {
+                cfg.clip_grad_norm / n
             } else {
                 1.0
             }
@@ -146,37 +150,47 @@ impl Optimizer {
         };
         self.step += 1;
         let t = self.step as i32;
-        let (bc1, bc2) = (1.0 - c.beta1.powi(t), 1.0 - c.beta2.powi(t));
+        let (bc1, bc2) = (1.0 - cfg.beta1.powi(t), 1.0 - cfg.beta2.powi(t));
         for (k, p) in params.iter_mut().enumerate() {
-            let wd = if p.decay { c.weight_decay } else { 0.0 };
-            let (m, v) = (&mut self.m[k], &mut self.v[k]);
-            for i in 0..p.value.len() {
-                let mut g = p.grad[i] * clip;
-                match c.kind {
-                    OptimKind::Adam | OptimKind::AdamW => {
-                        if c.kind == OptimKind::Adam {
-                            g += wd * p.value[i];
-                        } else {
-                            p.value[i] -= lr * wd * p.value[i];
+            let wd = if p.decay { cfg.weight_decay } else { 0.0 };
+            // Elementwise, so chunks in parallel give the same bits as one pass.
+            p.value
+                .par_chunks_mut(CHUNK)
+                .zip(p.grad.par_chunks(CHUNK))
+                .zip(
+                    self.m[k]
+                        .par_chunks_mut(CHUNK)
+                        .zip(self.v[k].par_chunks_mut(CHUNK)),
+                )
+                .for_each(|((value, grad), (m, v))| {
+                    for i in 0..value.len() {
+                        let mut g = grad[i] * clip;
+                        match cfg.kind {
+                            OptimKind::Adam | OptimKind::AdamW => {
+                                if cfg.kind == OptimKind::Adam {
+                                    g += wd * value[i];
+                                } else {
+                                    value[i] -= lr * wd * value[i];
+                                }
+                                m[i] = cfg.beta1 * m[i] + (1.0 - cfg.beta1) * g;
+                                v[i] = cfg.beta2 * v[i] + (1.0 - cfg.beta2) * g * g;
+                                let mh = m[i] / bc1;
+                                let vh = v[i] / bc2;
+                                value[i] -= lr * mh / (vh.sqrt() + cfg.eps);
+                            }
+                            OptimKind::Sgd => {
+                                g += wd * value[i];
+                                m[i] = cfg.momentum * m[i] + g;
+                                let d = if cfg.nesterov {
+                                    g + cfg.momentum * m[i]
+                                } else {
+                                    m[i]
+                                };
+                                value[i] -= lr * d;
+                            }
                         }
-                        m[i] = c.beta1 * m[i] + (1.0 - c.beta1) * g;
-                        v[i] = c.beta2 * v[i] + (1.0 - c.beta2) * g * g;
-                        let mh = m[i] / bc1;
-                        let vh = v[i] / bc2;
-                        p.value[i] -= lr * mh / (vh.sqrt() + c.eps);
                     }
-                    OptimKind::Sgd => {
-                        g += wd * p.value[i];
-                        m[i] = c.momentum * m[i] + g;
-                        let d = if c.nesterov {
-                            g + c.momentum * m[i]
-                        } else {
-                            m[i]
-                        };
-                        p.value[i] -= lr * d;
-                    }
-                }
-            }
+                });
         }
     }
 }

@@ -158,7 +158,7 @@ mod tests {
     fn event_path_matches_dense_path() {
         let mut rng = Rng::new(8);
         let spikes: Vec<f32> = (0..4 * 37 * 70)
-            .map(|_| if rng.uniform() < 0.12 { 1.0 } else { 0.0 })
+            .map(|_| if rng.uniform() < 0.03 { 1.0 } else { 0.0 })
             .collect();
         let dense: Vec<f32> = spikes
             .iter()

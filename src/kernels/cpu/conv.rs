@@ -307,7 +307,7 @@ mod tests {
         ] {
             let frames = 20;
             let spikes: Vec<f32> = (0..frames * g.in_len())
-                .map(|_| if rng.uniform() < 0.1 { 1.0 } else { 0.0 })
+                .map(|_| if rng.uniform() < 0.03 { 1.0 } else { 0.0 })
                 .collect();
             // Same values plus tiny nonzeros everywhere: dense path, (almost) same result.
             let dense: Vec<f32> = spikes

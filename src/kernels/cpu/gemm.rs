@@ -5,9 +5,13 @@ use rayon::prelude::*;
 
 /// Below this many multiply-adds a product runs on the calling thread.
 const PARALLEL_MIN_WORK: usize = 1 << 20;
-/// Rows (or columns) of `c` per parallel task: fixed, so results do not depend on threads.
-const ROW_CHUNK: usize = 64;
-const COL_CHUNK: usize = 256;
+/// `c` is split into at most this many row (or column) blocks, each a rayon task that packs
+/// its own copy of the other operand: few blocks keep that packing cheap. The split depends
+/// only on the shape, never on the thread count, so results are the same for any thread count.
+const MAX_TASKS: usize = 4;
+/// Smallest block, in rows (columns).
+const MIN_ROWS: usize = 64;
+const MIN_COLS: usize = 256;
 
 /// Serial product on raw strides, `c` row-major with `ldc` elements per row.
 ///
@@ -79,12 +83,14 @@ pub fn gemm(
     if m * n * k < PARALLEL_MIN_WORK {
         return unsafe { gemm_serial(m, k, n, a, sa, b, sb, beta, c.as_mut_ptr(), n) };
     }
-    if m >= 2 * ROW_CHUNK || m >= n / 4 {
+    let row_chunk = MIN_ROWS.max(m.div_ceil(MAX_TASKS).next_multiple_of(8));
+    let col_chunk = MIN_COLS.max(n.div_ceil(MAX_TASKS).next_multiple_of(8));
+    if m >= 2 * MIN_ROWS || m >= n / 4 {
         c[..m * n]
-            .par_chunks_mut(ROW_CHUNK * n)
+            .par_chunks_mut(row_chunk * n)
             .enumerate()
             .for_each(|(i, cc)| {
-                let r0 = i * ROW_CHUNK;
+                let r0 = i * row_chunk;
                 let rows = cc.len() / n;
                 unsafe {
                     gemm_serial(
@@ -104,10 +110,10 @@ pub fn gemm(
     } else {
         // Few rows, many columns (e.g. a weight gradient with a small output layer): split the
         // columns. Each task writes a disjoint column block of `c`.
-        let cols: Vec<usize> = (0..n).step_by(COL_CHUNK).collect();
+        let cols: Vec<usize> = (0..n).step_by(col_chunk).collect();
         let cp = SyncPtr(c.as_mut_ptr());
         cols.par_iter().for_each(|&c0| {
-            let w = COL_CHUNK.min(n - c0);
+            let w = col_chunk.min(n - c0);
             unsafe {
                 gemm_serial(
                     m,
