@@ -162,32 +162,33 @@ impl Optimizer {
                         .par_chunks_mut(CHUNK)
                         .zip(self.v[k].par_chunks_mut(CHUNK)),
                 )
-                .for_each(|((value, grad), (m, v))| {
-                    for i in 0..value.len() {
-                        let mut g = grad[i] * clip;
-                        match cfg.kind {
-                            OptimKind::Adam | OptimKind::AdamW => {
-                                if cfg.kind == OptimKind::Adam {
-                                    g += wd * value[i];
-                                } else {
-                                    value[i] -= lr * wd * value[i];
-                                }
-                                m[i] = cfg.beta1 * m[i] + (1.0 - cfg.beta1) * g;
-                                v[i] = cfg.beta2 * v[i] + (1.0 - cfg.beta2) * g * g;
-                                let mh = m[i] / bc1;
-                                let vh = v[i] / bc2;
-                                value[i] -= lr * mh / (vh.sqrt() + cfg.eps);
-                            }
-                            OptimKind::Sgd => {
-                                g += wd * value[i];
-                                m[i] = cfg.momentum * m[i] + g;
-                                let d = if cfg.nesterov {
-                                    g + cfg.momentum * m[i]
-                                } else {
-                                    m[i]
-                                };
-                                value[i] -= lr * d;
-                            }
+                .for_each(|((value, grad), (m, v))| match cfg.kind {
+                    // One straight loop per kind (no branch inside: it vectorizes).
+                    OptimKind::Adam | OptimKind::AdamW => {
+                        let (b1, b2, eps) = (cfg.beta1, cfg.beta2, cfg.eps);
+                        let (l2, decoupled) = match cfg.kind {
+                            OptimKind::Adam => (wd, 0.0),
+                            _ => (0.0, lr * wd),
+                        };
+                        let (step, inv_bc2) = (lr / bc1, 1.0 / bc2);
+                        for i in 0..value.len() {
+                            let g = grad[i] * clip + l2 * value[i];
+                            let x = value[i] - decoupled * value[i];
+                            m[i] = b1 * m[i] + (1.0 - b1) * g;
+                            v[i] = b2 * v[i] + (1.0 - b2) * g * g;
+                            value[i] = x - step * m[i] / ((v[i] * inv_bc2).sqrt() + eps);
+                        }
+                    }
+                    OptimKind::Sgd => {
+                        for i in 0..value.len() {
+                            let g = grad[i] * clip + wd * value[i];
+                            m[i] = cfg.momentum * m[i] + g;
+                            let d = if cfg.nesterov {
+                                g + cfg.momentum * m[i]
+                            } else {
+                                m[i]
+                            };
+                            value[i] -= lr * d;
                         }
                     }
                 });

@@ -16,6 +16,7 @@
 use crate::ettfs_init::Init;
 use crate::layers::Param;
 use crate::rng::Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 const EPS: f32 = 1e-5;
@@ -99,22 +100,26 @@ impl SynapseWeights {
             return;
         }
         self.w.resize(self.out * n, 0.0);
-        for o in 0..self.out {
-            let v = &self.raw.value[o * n..(o + 1) * n];
-            let mean = v.iter().sum::<f32>() / n as f32;
-            let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n as f32;
-            let inv = 1.0 / (var.sqrt() + EPS);
-            self.inv_sigma[o] = inv;
-            let scale = self.gamma.value[o] * self.target_std;
-            let (uo, wo) = (
-                &mut self.u[o * n..(o + 1) * n],
-                &mut self.w[o * n..(o + 1) * n],
-            );
-            for ((u, w), &vi) in uo.iter_mut().zip(wo.iter_mut()).zip(v) {
-                *u = (vi - mean) * inv;
-                *w = scale * *u;
-            }
-        }
+        let target_std = self.target_std;
+        // Rows are independent: in parallel, same bits as one pass.
+        self.raw
+            .value
+            .par_chunks(n)
+            .zip(self.u.par_chunks_mut(n))
+            .zip(self.w.par_chunks_mut(n))
+            .zip(self.inv_sigma.par_iter_mut().zip(&self.gamma.value))
+            .with_min_len(8)
+            .for_each(|(((v, uo), wo), (inv_sigma, gamma))| {
+                let mean = v.iter().sum::<f32>() / n as f32;
+                let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n as f32;
+                let inv = 1.0 / (var.sqrt() + EPS);
+                *inv_sigma = inv;
+                let scale = gamma * target_std;
+                for ((u, w), &vi) in uo.iter_mut().zip(wo.iter_mut()).zip(v) {
+                    *u = (vi - mean) * inv;
+                    *w = scale * *u;
+                }
+            });
     }
 
     /// Accumulate parameter gradients from the gradients of the effective weights `dw` and
@@ -133,41 +138,41 @@ impl SynapseWeights {
             self.raw.grad.iter_mut().zip(dw).for_each(|(g, d)| *g += d);
             return;
         }
-        let mut du = vec![0.0f32; n];
-        for o in 0..self.out {
-            let dwo = &dw[o * n..(o + 1) * n];
-            let uo = &self.u[o * n..(o + 1) * n];
-            // W = gamma * target_std * u
-            if self.norm == Norm::WeightAffine {
-                self.gamma.grad[o] +=
-                    self.target_std * dwo.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
-            }
-            let scale = self.gamma.value[o] * self.target_std;
-            du.iter_mut().zip(dwo).for_each(|(d, g)| *d = scale * g);
-            // u = d / (sigma + eps), d = V - mean, sigma = sqrt(mean(d^2)):
-            // dd_j = du_j / (sigma+eps) - d_j / (n sigma (sigma+eps)^2) * sum_i du_i d_i
-            // dV   = dd - mean(dd)
-            let inv = self.inv_sigma[o];
-            let sigma = 1.0 / inv - EPS;
-            let du_dot_u = du.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
-            // d_j = u_j / inv, so d_j * sum_i du_i d_i = u_j * du_dot_u / inv^2
-            let coef = if sigma > 0.0 {
-                du_dot_u / (n as f32 * sigma * inv)
-            } else {
-                0.0
-            };
-            let mut mean_dd = 0.0f32;
-            for j in 0..n {
-                let dd = du[j] * inv - uo[j] * coef * inv;
-                du[j] = dd;
-                mean_dd += dd;
-            }
-            mean_dd /= n as f32;
-            let g = &mut self.raw.grad[o * n..(o + 1) * n];
-            for j in 0..n {
-                g[j] += du[j] - mean_dd;
-            }
-        }
+        let (target_std, affine) = (self.target_std, self.norm == Norm::WeightAffine);
+        let (u, inv_sigma, gamma) = (&self.u, &self.inv_sigma, &self.gamma.value);
+        // Rows are independent: in parallel, same bits as one pass.
+        self.raw
+            .grad
+            .par_chunks_mut(n)
+            .zip(self.gamma.grad.par_iter_mut())
+            .enumerate()
+            .with_min_len(8)
+            .for_each(|(o, (g, gamma_grad))| {
+                let dwo = &dw[o * n..(o + 1) * n];
+                let uo = &u[o * n..(o + 1) * n];
+                // W = gamma * target_std * u, so du = scale * dW
+                let dw_dot_u = dwo.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
+                if affine {
+                    *gamma_grad += target_std * dw_dot_u;
+                }
+                let scale = gamma[o] * target_std;
+                // u = d / (sigma + eps), d = V - mean, sigma = sqrt(mean(d^2)):
+                // dd_j = du_j / (sigma+eps) - d_j / (n sigma (sigma+eps)^2) * sum_i du_i d_i
+                // dV   = dd - mean(dd)
+                let inv = inv_sigma[o];
+                let sigma = 1.0 / inv - EPS;
+                // d_j = u_j / inv, so d_j * sum_i du_i d_i = u_j * (du . u) / inv^2
+                let coef = if sigma > 0.0 {
+                    scale * dw_dot_u / (n as f32 * sigma * inv)
+                } else {
+                    0.0
+                };
+                let dd = |j: usize| scale * dwo[j] * inv - uo[j] * coef * inv;
+                let mean_dd = (0..n).map(dd).sum::<f32>() / n as f32;
+                for (j, gj) in g.iter_mut().enumerate() {
+                    *gj += dd(j) - mean_dd;
+                }
+            });
     }
 
     /// The parameters that training updates.

@@ -10,6 +10,9 @@
 //! maps inside a frame are row-major `[C, H, W]`.
 
 pub mod cpu;
+mod events;
+
+pub use events::Events;
 
 use crate::surrogate::Surrogate;
 
@@ -103,19 +106,16 @@ pub trait Kernels: Sync + Send {
         c: &mut [f32],
     );
 
-    /// Like [`Kernels::gemm`] with `beta = 0`, for a mostly-zero `a` (spikes): only the
-    /// nonzeros of `a` are visited. `b` is row-major `[k, n]`.
-    #[allow(clippy::too_many_arguments)]
-    fn gemm_sparse_a(
-        &self,
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        a_t: bool,
-        b: &[f32],
-        c: &mut [f32],
-    );
+    /// The nonzeros of `x` (`[rows, cols]`) into `out`, whose buffers are reused.
+    fn collect_events(&self, x: &[f32], rows: usize, cols: usize, out: &mut Events);
+
+    /// The events of `a^T` into `out`.
+    fn transpose_events(&self, a: &Events, out: &mut Events);
+
+    /// `c = a . op(b)` visiting only the events of `a` (`[m, k]`): `b` is stored `[k, n]`,
+    /// or `[n, k]` when `b_t`; `c` is `[m, n]`, or `[n, m]` when `c_t` (so a weight
+    /// gradient comes out in the weights' layout); `c` is overwritten.
+    fn gemm_events(&self, a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_t: bool);
 
     /// Fraction of nonzero values (decides between dense and event-driven products).
     fn density(&self, x: &[f32]) -> f32;
@@ -202,14 +202,16 @@ pub trait Kernels: Sync + Send {
     );
 }
 
-/// Inputs with at most this fraction of nonzeros take the event-driven (sparse) path. TTFS
-/// spike maps hold at most `1/T` (one spike per unit over T steps), but the event kernels do
-/// far fewer multiply-adds per second than the blocked dense product: measured with
-/// `ttfs bench` (T = 8, batch 64, 2 cores), a threshold of 0.25 sent the MLP's latency input
-/// (density exactly 1/8) down the event path and made its step 38 ms against 29 ms dense,
-/// while 0.05 keeps it dense and still takes the event path for the trained conv net's spike
-/// maps (1-2% density): CNN step 240 ms against 292 ms all-dense.
-pub const SPARSE_MAX_DENSITY: f32 = 0.05;
+/// Convolution inputs with at most this fraction of nonzeros take the event-driven path
+/// (per-frame scatter of kernel taps). Measured with `ttfs bench` (T = 8, batch 64, 2 cores):
+/// the trained conv net's spike maps (1-2% density) run faster on events, CNN step 240 ms
+/// against 292 ms all-dense, while 0.25 would also send denser maps there, where it loses.
+pub const CONV_EVENT_MAX_DENSITY: f32 = 0.05;
+
+/// Linear-layer inputs with at most this fraction of nonzeros take the event-driven product
+/// ([`Kernels::gemm_events`]). Measured with `cargo run --release --example event_products`
+/// (MLP shapes, 2 cores): see that example's output in docs/RESULTS.md.
+pub const LINEAR_EVENT_MAX_DENSITY: f32 = 0.3;
 
 /// The kernels in use. Only the CPU backend exists today.
 pub fn kernels() -> &'static dyn Kernels {

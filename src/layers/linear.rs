@@ -2,7 +2,7 @@
 
 use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
-use crate::kernels::{kernels, SPARSE_MAX_DENSITY};
+use crate::kernels::{kernels, Events, LINEAR_EVENT_MAX_DENSITY};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::weight_norm::{Norm, SynapseWeights};
@@ -11,9 +11,10 @@ pub struct Linear {
     pub weights: SynapseWeights,
     dw: Vec<f32>,
     db: Vec<f32>,
-    /// `W^T` (`[In, Out]`) for the event-driven path, and whether the last input took it.
-    wt: Vec<f32>,
+    /// Whether the last input took the event-driven path, its events and their transpose.
     events: bool,
+    input_events: Events,
+    input_events_t: Events,
 }
 
 impl Linear {
@@ -32,8 +33,9 @@ impl Linear {
             weights: SynapseWeights::new(name, &[n_out, n_in], norm, init, gain, t, rng),
             dw: Vec::new(),
             db: Vec::new(),
-            wt: Vec::new(),
             events: false,
+            input_events: Events::default(),
+            input_events_t: Events::default(),
         }
     }
 }
@@ -67,12 +69,12 @@ impl Layer for Linear {
         let frames = x.shape[0] * x.shape[1];
         y.reshape_for_overwrite(&with_frame(x, &[n_out]));
         let k = kernels();
-        self.events = k.density(&x.data) <= SPARSE_MAX_DENSITY;
+        self.events = k.density(&x.data) <= LINEAR_EVENT_MAX_DENSITY;
         if self.events {
-            // Spikes: y[n, :] = sum over the spikes x[n, i] of W^T[i, :] (event-driven).
-            self.wt.resize(n_in * n_out, 0.0);
-            k.transpose(&self.weights.w, n_out, n_in, &mut self.wt);
-            k.gemm_sparse_a(frames, n_in, n_out, &x.data, false, &self.wt, &mut y.data);
+            // Spikes: y[f, :] = sum over the spikes x[f, i] of W[:, i] (event-driven).
+            k.collect_events(&x.data, frames, n_in, &mut self.input_events);
+            let (ev, w) = (&self.input_events, &self.weights.w);
+            k.gemm_events(ev, n_out, w, true, &mut y.data, false);
         } else {
             // y[TB, Out] = x[TB, In] . W[Out, In]^T
             k.gemm(
@@ -99,10 +101,11 @@ impl Layer for Linear {
         self.dw.resize(n_out * n_in, 0.0);
         let k = kernels();
         if self.events {
-            // dW^T[In, Out] = x[TB, In]^T . dy[TB, Out], visiting only the input spikes.
-            self.wt.resize(n_in * n_out, 0.0);
-            k.gemm_sparse_a(n_in, frames, n_out, &x.data, true, &dy.data, &mut self.wt);
-            k.transpose(&self.wt, n_in, n_out, &mut self.dw);
+            // dW^T[In, Out] = x^T[In, TB] . dy[TB, Out] over the input spikes, stored
+            // transposed: dW[Out, In].
+            k.transpose_events(&self.input_events, &mut self.input_events_t);
+            let ev = &self.input_events_t;
+            k.gemm_events(ev, n_out, &dy.data, false, &mut self.dw, true);
         } else {
             // dW[Out, In] = dy[TB, Out]^T . x[TB, In]
             k.gemm(

@@ -5,7 +5,7 @@
 
 use super::gemm::gemm_serial;
 use super::sparse;
-use crate::kernels::{ConvGeom, SPARSE_MAX_DENSITY};
+use crate::kernels::{ConvGeom, CONV_EVENT_MAX_DENSITY};
 use rayon::prelude::*;
 
 /// Frames per task in backward; fixed so that the weight-gradient reduction order (and so
@@ -110,7 +110,7 @@ pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], 
     assert!(
         x.len() >= frames * il && y.len() >= frames * ol && w.len() >= oc * kk && bias.len() >= oc
     );
-    if sparse::density(&x[..frames * il]) <= SPARSE_MAX_DENSITY {
+    if sparse::density(&x[..frames * il]) <= CONV_EVENT_MAX_DENSITY {
         // Spikes: scatter each input event through the kernel instead of a dense product.
         let mut wt = vec![0.0f32; kk * oc];
         sparse::transpose(w, oc, kk, &mut wt);
@@ -194,7 +194,7 @@ pub fn backward(
     let want_dx = !dx.is_empty();
     let dx_chunk_len = if want_dx { per_chunk * il } else { 0 };
     // Spike input: the weight gradient visits only the input events (no im2col of x).
-    let events = sparse::density(&x[..frames * il]) <= SPARSE_MAX_DENSITY;
+    let events = sparse::density(&x[..frames * il]) <= CONV_EVENT_MAX_DENSITY;
     let mut dx_chunks: Vec<&mut [f32]> = if want_dx {
         dx[..frames * il].chunks_mut(dx_chunk_len).collect()
     } else {
@@ -315,8 +315,8 @@ mod tests {
                 .map(|&v| if v == 0.0 { 1e-30 } else { v })
                 .collect();
             assert!(
-                sparse::density(&spikes) <= SPARSE_MAX_DENSITY
-                    && sparse::density(&dense) > SPARSE_MAX_DENSITY
+                sparse::density(&spikes) <= CONV_EVENT_MAX_DENSITY
+                    && sparse::density(&dense) > CONV_EVENT_MAX_DENSITY
             );
             let w: Vec<f32> = (0..g.out_c * g.patch_len())
                 .map(|_| rng.range(-1.0, 1.0))

@@ -133,12 +133,17 @@ pub fn gemm(
 }
 
 /// A raw pointer that may be shared between rayon tasks that write disjoint elements.
-#[derive(Clone, Copy)]
-pub(crate) struct SyncPtr(pub *mut f32);
-unsafe impl Send for SyncPtr {}
-unsafe impl Sync for SyncPtr {}
-impl SyncPtr {
-    pub(crate) fn get(self) -> *mut f32 {
+pub(crate) struct SyncPtr<T = f32>(pub *mut T);
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+impl<T> Clone for SyncPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SyncPtr<T> {}
+impl<T> SyncPtr<T> {
+    pub(crate) fn get(self) -> *mut T {
         self.0
     }
 }

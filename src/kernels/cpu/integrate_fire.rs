@@ -92,6 +92,7 @@ pub fn backward(
             let mut suffix = vec![0.0f32; w]; // sum over k >= t of s
             let mut dv = vec![0.0f32; w]; // dL/dv[t]
             let mut through_mask = vec![0.0f32; w]; // sum_{k>t} G[k] h[k]
+            let mut surrogate = vec![0.0f32; w]; // H'(v[t] - 1)
             if p.fire_once {
                 for step in 0..t {
                     let row = &s[step * n + j0..step * n + j0 + w];
@@ -103,6 +104,21 @@ pub fn backward(
                 let (sr, vr, gr) = (&s[row..row + w], &v[row..row + w], &ds[row..row + w]);
                 // SAFETY: tasks own disjoint unit ranges of every time row.
                 let dr = unsafe { std::slice::from_raw_parts_mut(dp.get().add(row), w) };
+                if p.fire_once && !p.mask_grad {
+                    // The common case, branch-free. After the spike the mask is 0 and the
+                    // term vanishes (the surrogate is finite).
+                    p.surrogate.grad_row(vr, THRESHOLD, &mut surrogate);
+                    let state = dv.iter_mut().zip(suffix.iter_mut()).zip(&total);
+                    let inputs = sr.iter().zip(&surrogate).zip(gr).zip(dr.iter_mut());
+                    for (((dv, suffix), total), (((s, sg), g), d)) in state.zip(inputs) {
+                        *suffix += s;
+                        let mask = 1.0 - (total - *suffix);
+                        *dv += g * mask * sg;
+                        *d = *dv;
+                    }
+                    continue;
+                }
+                p.surrogate.grad_row(vr, THRESHOLD, &mut surrogate);
                 for j in 0..w {
                     let x = vr[j] - THRESHOLD;
                     let mask = if p.fire_once {
@@ -116,9 +132,8 @@ pub fn backward(
                         g -= through_mask[j];
                         through_mask[j] += g * p.surrogate.spike(x, p.smooth);
                     }
-                    // After the spike the mask is 0: skip the surrogate (an exp) there.
                     if mask != 0.0 {
-                        dv[j] += g * mask * p.surrogate.grad(x);
+                        dv[j] += g * mask * surrogate[j];
                     }
                     dr[j] = dv[j];
                 }

@@ -5,12 +5,13 @@
 //! bits whatever the thread count.
 
 mod conv;
+mod events;
 mod gemm;
 mod integrate_fire;
 mod pool;
 mod sparse;
 
-use super::{ConvGeom, IfParams, Kernels, PoolGeom};
+use super::{ConvGeom, Events, IfParams, Kernels, PoolGeom};
 
 pub struct Cpu;
 
@@ -32,17 +33,14 @@ impl Kernels for Cpu {
     ) {
         gemm::gemm(m, k, n, a, a_t, b, b_t, beta, c)
     }
-    fn gemm_sparse_a(
-        &self,
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        a_t: bool,
-        b: &[f32],
-        c: &mut [f32],
-    ) {
-        sparse::gemm_sparse_a(m, k, n, a, a_t, b, c)
+    fn collect_events(&self, x: &[f32], rows: usize, cols: usize, out: &mut Events) {
+        events::collect(x, rows, cols, out)
+    }
+    fn transpose_events(&self, a: &Events, out: &mut Events) {
+        events::transpose(a, out)
+    }
+    fn gemm_events(&self, a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_t: bool) {
+        events::gemm_events(a, n, b, b_t, c, c_t)
     }
     fn density(&self, x: &[f32]) -> f32 {
         sparse::density(x)

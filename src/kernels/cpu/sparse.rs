@@ -1,18 +1,12 @@
-//! Products that skip the zeros of a spike operand (TTFS-sparse kernels).
+//! Event-driven convolution (spike maps are mostly zeros) and the transposes around it.
 //!
 //! A TTFS layer's input over all T steps has at most one spike per unit, so a frame is at
-//! least `1 - 1/T` zeros. Scanning for nonzeros and adding one row of the dense operand per
-//! spike does about one dense product's work per sample instead of T.
+//! least `1 - 1/T` zeros: every nonzero input pixel adds its value times the weights of each
+//! kernel tap to the outputs it reaches, and zeros cost nothing.
 
 use super::gemm::SyncPtr;
 use crate::kernels::ConvGeom;
 use rayon::prelude::*;
-
-/// Rows and columns of `c` per parallel task (fixed: results never depend on the thread
-/// count). A task's column block of `b` (`k x 64` floats) stays in L2 while its spikes are
-/// visited, instead of streaming whole rows of `b` from L3 for every spike.
-const ROWS_PER_TASK: usize = 32;
-const COLS_PER_TASK: usize = 64;
 
 /// Fraction of nonzeros of `x`.
 pub fn density(x: &[f32]) -> f32 {
@@ -25,84 +19,6 @@ pub fn density(x: &[f32]) -> f32 {
 #[inline]
 fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     y.iter_mut().zip(x).for_each(|(y, x)| *y += a * x);
-}
-
-/// The nonzeros of `op(a)` (`[m, k]`) by row: row `i` holds `(p, a[i, p])` for `p` ascending.
-struct SparseRows {
-    start: Vec<usize>,
-    entries: Vec<(u32, f32)>,
-}
-
-impl SparseRows {
-    fn new(m: usize, k: usize, a: &[f32], a_t: bool) -> Self {
-        let mut start = vec![0usize; m + 1];
-        let mut entries;
-        if a_t {
-            // a is stored [k, m]: count per column, then fill in ascending p (a counting sort).
-            for p in 0..k {
-                for (i, &v) in a[p * m..(p + 1) * m].iter().enumerate() {
-                    if v != 0.0 {
-                        start[i + 1] += 1;
-                    }
-                }
-            }
-            for i in 0..m {
-                start[i + 1] += start[i];
-            }
-            entries = vec![(0u32, 0.0f32); start[m]];
-            let mut next = start.clone();
-            for p in 0..k {
-                for (i, &v) in a[p * m..(p + 1) * m].iter().enumerate() {
-                    if v != 0.0 {
-                        entries[next[i]] = (p as u32, v);
-                        next[i] += 1;
-                    }
-                }
-            }
-        } else {
-            entries = Vec::new();
-            for i in 0..m {
-                for (p, &v) in a[i * k..(i + 1) * k].iter().enumerate() {
-                    if v != 0.0 {
-                        entries.push((p as u32, v));
-                    }
-                }
-                start[i + 1] = entries.len();
-            }
-        }
-        SparseRows { start, entries }
-    }
-
-    fn row(&self, i: usize) -> &[(u32, f32)] {
-        &self.entries[self.start[i]..self.start[i + 1]]
-    }
-}
-
-/// `c[m, n] = op(a)[m, k] . b[k, n]` visiting only the nonzeros of `a`. `a` is stored
-/// row-major `[m, k]`, or `[k, m]` when `a_t`; `b` is row-major `[k, n]`; `c` is overwritten.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_sparse_a(m: usize, k: usize, n: usize, a: &[f32], a_t: bool, b: &[f32], c: &mut [f32]) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    let rows = SparseRows::new(m, k, a, a_t);
-    let col_blocks = n.div_ceil(COLS_PER_TASK);
-    let tasks = m.div_ceil(ROWS_PER_TASK) * col_blocks;
-    let cp = SyncPtr(c.as_mut_ptr());
-    (0..tasks).into_par_iter().for_each(|t| {
-        let (i0, j0) = (
-            (t / col_blocks) * ROWS_PER_TASK,
-            (t % col_blocks) * COLS_PER_TASK,
-        );
-        let w = COLS_PER_TASK.min(n - j0);
-        for i in i0..(i0 + ROWS_PER_TASK).min(m) {
-            // SAFETY: tasks own disjoint (row range, column block) tiles of `c`.
-            let cr = unsafe { std::slice::from_raw_parts_mut(cp.get().add(i * n + j0), w) };
-            cr.fill(0.0);
-            for &(p, v) in rows.row(i) {
-                let p = p as usize;
-                axpy(v, &b[p * n + j0..p * n + j0 + w], cr);
-            }
-        }
-    });
 }
 
 /// Calls `f(weight_row, out_position)` for every (kernel tap, output position) an input

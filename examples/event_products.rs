@@ -1,0 +1,74 @@
+//! Dense against event-driven (TTFS-sparse) products on the MLP's shapes: prints the time of
+//! each and the multiply-adds per second, over a range of input densities, so the density
+//! below which a layer takes the event path (`kernels::LINEAR_EVENT_MAX_DENSITY`) is a
+//! measured number.
+//!
+//!     cargo run --release --example event_products [-- FRAMES IN OUT]
+
+use std::time::Instant;
+use ttfs::kernels::{kernels, Events};
+use ttfs::rng::Rng;
+
+/// Median wall time of `f` in milliseconds.
+fn time_ms(mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..15)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    t[t.len() / 2]
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("FRAMES IN OUT are numbers"))
+        .collect();
+    let (frames, n_in, n_out) = match args[..] {
+        [f, i, o] => (f, i, o),
+        _ => (8 * 64, 784, 400),
+    };
+    let k = kernels();
+    let mut rng = Rng::new(0);
+    let w: Vec<f32> = (0..n_out * n_in).map(|_| rng.uniform() - 0.5).collect();
+    let dy: Vec<f32> = (0..frames * n_out).map(|_| rng.uniform() - 0.5).collect();
+    let (mut y, mut dw) = (vec![0.0; frames * n_out], vec![0.0; n_out * n_in]);
+    println!(
+        "x [{frames}, {n_in}] spikes, W [{n_out}, {n_in}], {} threads; dense MACs per product {:.1}M",
+        rayon::current_num_threads(),
+        (frames * n_in * n_out) as f64 / 1e6
+    );
+    println!("density  fwd dense  fwd events   dW dense   dW events   (ms; events GMAC/s fwd, dW)");
+    // DENSITY=0.125 times one density only (for profiling).
+    let densities = match std::env::var("DENSITY") {
+        Ok(d) => vec![d.parse::<f32>().expect("DENSITY is a number")],
+        Err(_) => vec![0.01f32, 0.02, 0.05, 0.0625, 0.125, 0.25, 0.5],
+    };
+    for density in densities {
+        let x: Vec<f32> = (0..frames * n_in)
+            .map(|_| if rng.uniform() < density { 1.0 } else { 0.0 })
+            .collect();
+        let fd = time_ms(|| k.gemm(frames, n_in, n_out, &x, false, &w, true, 0.0, &mut y));
+        let mut e = Events::default();
+        let mut et = Events::default();
+        let fe = time_ms(|| {
+            k.collect_events(&x, frames, n_in, &mut e);
+            k.gemm_events(&e, n_out, &w, true, &mut y, false)
+        });
+        let bd = time_ms(|| k.gemm(n_out, frames, n_in, &dy, true, &x, false, 0.0, &mut dw));
+        let be = time_ms(|| {
+            k.transpose_events(&e, &mut et);
+            k.gemm_events(&et, n_out, &dy, false, &mut dw, true)
+        });
+        let macs = density as f64 * (frames * n_in * n_out) as f64;
+        println!(
+            "{density:7.4}  {fd:9.3}  {fe:10.3}  {bd:9.3}  {be:10.3}   ({:.1}, {:.1})",
+            macs / fe / 1e6,
+            macs / be / 1e6
+        );
+    }
+}
