@@ -18,6 +18,9 @@ pub struct DataConfig {
     /// Samples held out of the training split for validation (0: none). The test split is
     /// then reported once, at the end.
     pub validation: usize,
+    /// Train on this many samples of the training split (a fixed random subset, disjoint from
+    /// the validation samples; 0: all). For quick experiments and ablation grids.
+    pub train_samples: usize,
     /// CIFAR-100: train on the 20 coarse classes instead of the 100 fine ones.
     pub coarse_labels: bool,
     /// Event data: frames per sample (0: `model.time_steps`, which it must equal anyway).
@@ -57,6 +60,7 @@ impl Default for DataConfig {
             name: "digits".into(),
             dir: None,
             validation: 0,
+            train_samples: 0,
             coarse_labels: false,
             frames: 0,
             bin_by: BinBy::Time,

@@ -131,6 +131,7 @@ pub fn exp(x: f32) -> f32 {
     // Only adds, multiplies, min/max and integer bit operations, all of which vectorize
     // (`floor`, `clamp` and float-to-int casts kept the loop scalar).
     const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    #[allow(clippy::manual_clamp)] // clamp does not vectorize
     let x = x.max(-87.0).min(88.0);
     let shifted = x * std::f32::consts::LOG2_E + ROUND;
     let n = shifted - ROUND; // round(x log2 e), exactly

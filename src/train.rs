@@ -112,19 +112,22 @@ impl Trainer {
         cfg.validate()?;
         let mut init_rng = Rng::new(cfg.train.seed);
         let rng = Rng::new(cfg.train.seed ^ 0x5EED_DA7A);
-        let (train, validation) = if cfg.data.validation > 0 {
-            if cfg.data.validation >= train.len() {
+        let (train, validation) = if cfg.data.validation > 0 || cfg.data.train_samples > 0 {
+            let (held, used) = (cfg.data.validation, cfg.data.train_samples);
+            if held >= train.len() || held + used > train.len() {
                 bail!(
-                    "data.validation = {} but the training split has only {} samples",
-                    cfg.data.validation,
+                    "data.validation = {held} and data.train_samples = {used} but the training \
+                     split has only {} samples",
                     train.len()
                 );
             }
-            // A fixed shuffle (its own seed) so the held-out set is the same for every run.
+            // A fixed shuffle (its own seed) so the held-out set and the training subset are
+            // the same for every run.
             let mut idx: Vec<usize> = (0..train.len()).collect();
             Rng::new(VALIDATION_SPLIT_SEED).shuffle(&mut idx);
-            let (v, t) = idx.split_at(cfg.data.validation);
-            (train.subset(t), Some(train.subset(v)))
+            let (v, t) = idx.split_at(held);
+            let t = if used > 0 { &t[..used] } else { t };
+            (train.subset(t), (held > 0).then(|| train.subset(v)))
         } else {
             (train, None)
         };

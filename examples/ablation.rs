@@ -1,0 +1,182 @@
+//! Ablation of the paper's four components on a pooling conv net: initialization (Kaiming vs
+//! ETTFS), normalization (none / weight norm / weight norm + affine), decoder (temporal
+//! exponential and linear, first-spike time, spike count, membrane) and pooling (average of
+//! currents vs max of spike maps), each row trained with several seeds.
+//!
+//!     cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]
+//!     e.g. cargo run --release --example ablation -- fashion-mnist ../shared/data/fashion-mnist 10000 1 3 ablation.jsonl
+//!
+//! Every row changes one thing from the full method (first row), except the last, which is
+//! the paper's baseline (Kaiming init and max pooling). Training uses a fixed random subset of
+//! SAMPLES training images (0: all) for EPOCHS epochs; the test split is evaluated once, at
+//! the end. Each finished run is appended to OUT (JSON lines) and skipped when the command is
+//! run again, so an interrupted grid resumes. Prints a Markdown table: test accuracy (mean and
+//! sample standard deviation over seeds), mean first output spike (decision time, in steps),
+//! spikes per neuron of each spiking layer, and for pooled spike maps the largest number of
+//! spikes any pooled unit emitted (fire-once neurons and pooled currents keep it at 1).
+
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use ttfs::config::Config;
+use ttfs::train::Trainer;
+
+const AVG: &str = "conv32k3p1 ap2 if conv64k3p1 ap2 if fc10";
+const MAX_SPIKES: &str = "conv32k3p1 if mp2 conv64k3p1 if mp2 fc10";
+
+/// One row of the table: a name and the overrides that make it.
+fn rows() -> Vec<(&'static str, Vec<&'static str>)> {
+    let temporal = |w: &'static str| -> Vec<&'static str> {
+        vec!["model.decoder.kind=\"temporal\"", w, "model.decoder.scale=40"]
+    };
+    let other = |k: &'static str| -> Vec<&'static str> {
+        vec![k, "model.decoder.scale=10"]
+    };
+    let with = |mut a: Vec<&'static str>, b: &[&'static str]| {
+        a.extend_from_slice(b);
+        a
+    };
+    let exp = temporal("model.decoder.weighting=\"exp\"");
+    vec![
+        ("all four (ETTFS, WN+affine, temporal exp, avg pool)", exp.clone()),
+        ("Kaiming init", with(exp.clone(), &["model.init=\"kaiming\""])),
+        ("no normalization", with(exp.clone(), &["model.norm=\"none\""])),
+        ("weight norm without affine", with(exp.clone(), &["model.norm=\"weight\""])),
+        ("temporal linear decoder", temporal("model.decoder.weighting=\"linear\"")),
+        ("first-spike decoder", other("model.decoder.kind=\"first_spike\"")),
+        ("spike-count decoder", other("model.decoder.kind=\"count\"")),
+        ("membrane decoder", other("model.decoder.kind=\"membrane\"")),
+        ("max pooling of spikes", with(exp.clone(), &["MAX"])),
+        (
+            "paper's baseline: Kaiming + max pooling",
+            with(exp, &["MAX", "model.init=\"kaiming\""]),
+        ),
+    ]
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunResult {
+    row: String,
+    seed: u64,
+    accuracy: f64,
+    first_output: f64,
+    spikes_per_neuron: Vec<f64>,
+    max_pooled_spikes: u32,
+    seconds: f64,
+}
+
+fn mean_std(x: &[f64]) -> (f64, f64) {
+    let m = x.iter().sum::<f64>() / x.len() as f64;
+    let var = x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len().max(2) - 1) as f64;
+    (m, var.sqrt())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let (data, dir) = match (args.get(1), args.get(2)) {
+        (Some(d), Some(p)) => (d.clone(), p.clone()),
+        _ => anyhow::bail!("usage: ablation DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]"),
+    };
+    let samples: usize = args.get(3).map_or(Ok(10_000), |s| s.parse())?;
+    let epochs: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
+    let seeds: u64 = args.get(5).map_or(Ok(3), |s| s.parse())?;
+    let out = args.get(6).cloned().unwrap_or_else(|| "ablation.jsonl".into());
+    let mut done: Vec<RunResult> = std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    println!(
+        "{data}: {samples} training samples, {epochs} epoch(s), {seeds} seeds, direct input, T = 8, \
+         batch 64, Adam 3e-3 cosine; results in {out}"
+    );
+    // Seed by seed, so that an interrupted grid still has every row.
+    for seed in 0..seeds {
+        for (name, overrides) in rows() {
+            if done.iter().any(|r| r.row == name && r.seed == seed) {
+                continue;
+            }
+            let spec = if overrides.contains(&"MAX") { MAX_SPIKES } else { AVG };
+            let mut set: Vec<String> = vec![
+                format!("data.name=\"{data}\""),
+                format!("data.dir=\"{dir}\""),
+                format!("data.train_samples={samples}"),
+                format!("model.spec=\"{spec}\""),
+                "model.encoding=\"direct\"".into(),
+                "model.init_gain=0.35".into(),
+                "model.alpha=8".into(),
+                "optimizer.lr=3e-3".into(),
+                "schedule.kind=\"cosine\"".into(),
+                format!("train.epochs={epochs}"),
+                "train.batch_size=64".into(),
+                format!("train.seed={seed}"),
+            ];
+            set.extend(overrides.iter().filter(|o| **o != "MAX").map(|o| o.to_string()));
+            let cfg = Config::from_toml("", name, &set)?;
+            let start = std::time::Instant::now();
+            let mut trainer = Trainer::new(&cfg)?;
+            let mut last = None;
+            for _ in 0..epochs {
+                last = Some(trainer.train_epoch(|_, _, _, _| {}));
+            }
+            let eval = last.expect("at least one epoch").eval; // on the test split
+            let mon = &eval.monitor;
+            let result = RunResult {
+                row: name.into(),
+                seed,
+                accuracy: eval.accuracy,
+                first_output: mon.mean_first_output(),
+                spikes_per_neuron: mon
+                    .layers
+                    .iter()
+                    .filter(|l| l.what == "spikes")
+                    .map(|l| l.spikes_per_neuron())
+                    .collect(),
+                max_pooled_spikes: mon
+                    .layers
+                    .iter()
+                    .filter(|l| l.what == "pooled spikes")
+                    .map(|l| l.max_events)
+                    .max()
+                    .unwrap_or(1),
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            println!(
+                "{name} seed {seed}: test {:.2}% first output {:.2} spikes/neuron {:.3?} max pooled {} ({:.0} s)",
+                100.0 * result.accuracy,
+                result.first_output,
+                result.spikes_per_neuron,
+                result.max_pooled_spikes,
+                result.seconds
+            );
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&out)?;
+            writeln!(f, "{}", serde_json::to_string(&result)?)?;
+            done.push(result);
+        }
+    }
+    println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
+    println!("|---|---|---|---|---|---|");
+    for (name, _) in rows() {
+        let runs: Vec<&RunResult> = done.iter().filter(|r| r.row == name).collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.accuracy).collect();
+        let (m, s) = mean_std(&acc);
+        let first = runs.iter().map(|r| r.first_output).sum::<f64>() / runs.len() as f64;
+        let layers = runs[0].spikes_per_neuron.len();
+        let spn: Vec<String> = (0..layers)
+            .map(|l| {
+                let v = runs.iter().map(|r| r.spikes_per_neuron[l]).sum::<f64>();
+                format!("{:.3}", v / runs.len() as f64)
+            })
+            .collect();
+        let max_pooled = runs.iter().map(|r| r.max_pooled_spikes).max().unwrap_or(1);
+        let secs = runs.iter().map(|r| r.seconds).sum::<f64>() / runs.len() as f64;
+        println!(
+            "| {name} | {m:.2} ± {s:.2} (n={}) | {first:.2} | {} | {max_pooled} | {secs:.0} |",
+            runs.len(),
+            spn.join(" / ")
+        );
+    }
+    Ok(())
+}
