@@ -120,9 +120,6 @@ pub trait Kernels: Sync + Send {
     /// Fraction of nonzero values (decides between dense and event-driven products).
     fn density(&self, x: &[f32]) -> f32;
 
-    /// `dst = src^T` for a row-major `[rows, cols]` source.
-    fn transpose(&self, src: &[f32], rows: usize, cols: usize, dst: &mut [f32]);
-
     /// `y[f] = conv(x[f], w) + bias` for every frame `f`. `x` is `[frames, in_len]`, `w` is
     /// `[out_c, patch_len]`, `y` is `[frames, out_len]`.
     fn conv2d_forward(

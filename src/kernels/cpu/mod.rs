@@ -45,9 +45,6 @@ impl Kernels for Cpu {
     fn density(&self, x: &[f32]) -> f32 {
         sparse::density(x)
     }
-    fn transpose(&self, src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-        sparse::transpose_par(src, rows, cols, dst)
-    }
     fn conv2d_forward(
         &self,
         g: &ConvGeom,

@@ -4,9 +4,7 @@
 //! least `1 - 1/T` zeros: every nonzero input pixel adds its value times the weights of each
 //! kernel tap to the outputs it reaches, and zeros cost nothing.
 
-use super::gemm::SyncPtr;
 use crate::kernels::ConvGeom;
-use rayon::prelude::*;
 
 /// Fraction of nonzeros of `x`.
 pub fn density(x: &[f32]) -> f32 {
@@ -102,16 +100,4 @@ pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
             }
         }
     }
-}
-
-/// Parallel transpose of a large matrix (weights), by blocks of destination rows.
-pub fn transpose_par(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    let dp = SyncPtr(dst.as_mut_ptr());
-    (0..cols).into_par_iter().with_min_len(64).for_each(|c| {
-        // SAFETY: each task writes destination row `c` only.
-        let d = unsafe { std::slice::from_raw_parts_mut(dp.get().add(c * rows), rows) };
-        for r in 0..rows {
-            d[r] = src[r * cols + c];
-        }
-    });
 }
