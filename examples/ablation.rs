@@ -26,23 +26,43 @@ const MAX_SPIKES: &str = "conv32k3p1 if mp2 conv64k3p1 if mp2 fc10";
 /// One row of the table: a name and the overrides that make it.
 fn rows() -> Vec<(&'static str, Vec<&'static str>)> {
     let temporal = |w: &'static str| -> Vec<&'static str> {
-        vec!["model.decoder.kind=\"temporal\"", w, "model.decoder.scale=40"]
+        vec![
+            "model.decoder.kind=\"temporal\"",
+            w,
+            "model.decoder.scale=40",
+        ]
     };
-    let other = |k: &'static str| -> Vec<&'static str> {
-        vec![k, "model.decoder.scale=10"]
-    };
+    let other = |k: &'static str| -> Vec<&'static str> { vec![k, "model.decoder.scale=10"] };
     let with = |mut a: Vec<&'static str>, b: &[&'static str]| {
         a.extend_from_slice(b);
         a
     };
     let exp = temporal("model.decoder.weighting=\"exp\"");
     vec![
-        ("all four (ETTFS, WN+affine, temporal exp, avg pool)", exp.clone()),
-        ("Kaiming init", with(exp.clone(), &["model.init=\"kaiming\""])),
-        ("no normalization", with(exp.clone(), &["model.norm=\"none\""])),
-        ("weight norm without affine", with(exp.clone(), &["model.norm=\"weight\""])),
-        ("temporal linear decoder", temporal("model.decoder.weighting=\"linear\"")),
-        ("first-spike decoder", other("model.decoder.kind=\"first_spike\"")),
+        (
+            "all four (ETTFS, WN+affine, temporal exp, avg pool)",
+            exp.clone(),
+        ),
+        (
+            "Kaiming init",
+            with(exp.clone(), &["model.init=\"kaiming\""]),
+        ),
+        (
+            "no normalization",
+            with(exp.clone(), &["model.norm=\"none\""]),
+        ),
+        (
+            "weight norm without affine",
+            with(exp.clone(), &["model.norm=\"weight\""]),
+        ),
+        (
+            "temporal linear decoder",
+            temporal("model.decoder.weighting=\"linear\""),
+        ),
+        (
+            "first-spike decoder",
+            other("model.decoder.kind=\"first_spike\""),
+        ),
         ("spike-count decoder", other("model.decoder.kind=\"count\"")),
         ("membrane decoder", other("model.decoder.kind=\"membrane\"")),
         ("max pooling of spikes", with(exp.clone(), &["MAX"])),
@@ -79,7 +99,10 @@ fn main() -> anyhow::Result<()> {
     let samples: usize = args.get(3).map_or(Ok(10_000), |s| s.parse())?;
     let epochs: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
     let seeds: u64 = args.get(5).map_or(Ok(3), |s| s.parse())?;
-    let out = args.get(6).cloned().unwrap_or_else(|| "ablation.jsonl".into());
+    let out = args
+        .get(6)
+        .cloned()
+        .unwrap_or_else(|| "ablation.jsonl".into());
     let mut done: Vec<RunResult> = std::fs::read_to_string(&out)
         .unwrap_or_default()
         .lines()
@@ -95,7 +118,11 @@ fn main() -> anyhow::Result<()> {
             if done.iter().any(|r| r.row == name && r.seed == seed) {
                 continue;
             }
-            let spec = if overrides.contains(&"MAX") { MAX_SPIKES } else { AVG };
+            let spec = if overrides.contains(&"MAX") {
+                MAX_SPIKES
+            } else {
+                AVG
+            };
             let mut set: Vec<String> = vec![
                 format!("data.name=\"{data}\""),
                 format!("data.dir=\"{dir}\""),
@@ -110,7 +137,12 @@ fn main() -> anyhow::Result<()> {
                 "train.batch_size=64".into(),
                 format!("train.seed={seed}"),
             ];
-            set.extend(overrides.iter().filter(|o| **o != "MAX").map(|o| o.to_string()));
+            set.extend(
+                overrides
+                    .iter()
+                    .filter(|o| **o != "MAX")
+                    .map(|o| o.to_string()),
+            );
             let cfg = Config::from_toml("", name, &set)?;
             let start = std::time::Instant::now();
             let mut trainer = Trainer::new(&cfg)?;
@@ -148,7 +180,10 @@ fn main() -> anyhow::Result<()> {
                 result.max_pooled_spikes,
                 result.seconds
             );
-            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&out)?;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&out)?;
             writeln!(f, "{}", serde_json::to_string(&result)?)?;
             done.push(result);
         }

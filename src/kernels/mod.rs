@@ -207,8 +207,11 @@ pub const CONV_EVENT_MAX_DENSITY: f32 = 0.05;
 
 /// Linear-layer inputs with at most this fraction of nonzeros take the event-driven product
 /// ([`Kernels::gemm_events`]). Measured with `cargo run --release --example event_products`
-/// (MLP shapes, 2 cores): see that example's output in docs/RESULTS.md.
-pub const LINEAR_EVENT_MAX_DENSITY: f32 = 0.3;
+/// (784 -> 400, 512 frames, 2 cores; table in docs/RESULTS.md): at density 1/8 (a latency
+/// code with T = 8) events take 2.1 ms forward and 1.4 ms for the weight gradient against
+/// 2.7 ms dense each; at 1/4 the forward is slower on events (3.5 ms). Fire-once spike maps
+/// hold at most 1/T.
+pub const LINEAR_EVENT_MAX_DENSITY: f32 = 0.2;
 
 /// The kernels in use. Only the CPU backend exists today.
 pub fn kernels() -> &'static dyn Kernels {
