@@ -170,18 +170,6 @@ fn pack_panels(
     });
 }
 
-/// Reads one value per cache line of `panel`, front to back. The events then visit the
-/// panel's rows in no predictable order, and each first visit would wait for L3 (measured:
-/// most of the product's time); a sequential sweep is prefetched by the hardware and leaves
-/// the panel in L2.
-fn warm(panel: &[f32]) {
-    let mut sum = 0.0f32;
-    for line in panel.iter().step_by(16) {
-        sum += line;
-    }
-    std::hint::black_box(sum);
-}
-
 thread_local! {
     /// The caller's packed copy of `b`.
     static PANELS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -229,8 +217,7 @@ pub fn gemm_events(a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_
                     };
                     for &(j0, w) in &blocks {
                         let panel = &packed[k * j0..k * (j0 + w)];
-                        warm(panel);
-                        for r in 0..rows {
+                            for r in 0..rows {
                             let (ev, out) = (a.row(i0 + r), &mut cr[r * n + j0..r * n + j0 + w]);
                             match w {
                                 BLOCK => block_sum::<BLOCK>(ev, panel, out),
