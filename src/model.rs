@@ -81,8 +81,9 @@ pub struct Model {
     grads: Vec<Tensor>,
     pub logits: Tensor,
     dlogits: Tensor,
-    /// Constant-over-time input (`[1, B, ...]`, direct encoding): the first synapse runs on
-    /// one frame per sample and its output is repeated over T; these hold that one frame.
+    /// Constant-over-time input (`[1, B, ...]`, direct encoding): the layers before the first
+    /// neuron run on one frame per sample, and the last one's output is repeated over T; these
+    /// hold that one frame and its gradient summed over T.
     static_out: Tensor,
     static_grad: Tensor,
 }
@@ -209,7 +210,16 @@ impl Model {
         &mut self.acts[0]
     }
 
-    /// Whether the last forward ran the first layer once per sample on a constant input.
+    /// Number of leading layers before the first neuron: stateless per frame, so on an input
+    /// that is constant over time they run once per sample (see [`Model::forward`]).
+    fn static_prefix(&self) -> usize {
+        self.layers
+            .iter()
+            .position(|l| l.kind() == LayerKind::Neuron)
+            .unwrap_or(self.layers.len())
+    }
+
+    /// Whether the last forward ran on an input that is constant over time (`[1, B, ...]`).
     fn static_input(&self) -> bool {
         self.acts[0].shape[0] == 1 && self.cfg.time_steps > 1
     }
@@ -234,19 +244,25 @@ impl Model {
         self.acts[0].shape = shape;
         let mut first = 0;
         if self.static_input() {
-            if self.layers[0].kind() == LayerKind::Synapse {
-                // A synapse is linear and time-invariant: W x is the same at every step, so
-                // compute it once and repeat it (T times less work for direct input).
-                self.layers[0].forward(&self.acts[0], &mut self.static_out);
-                let out = &mut self.acts[1];
+            let k = self.static_prefix();
+            if k > 0 {
+                // Layers before the first neuron are stateless (synapses, pooling, reshapes):
+                // on an input that is the same at every step their output is too, so run them
+                // on one frame per sample and repeat the result over T (T times less work).
+                for i in 0..k {
+                    let (lo, hi) = self.acts.split_at_mut(i + 1);
+                    let out = if i + 1 == k { &mut self.static_out } else { &mut hi[0] };
+                    self.layers[i].forward(&lo[i], out);
+                }
+                let out = &mut self.acts[k];
                 let mut shape = self.static_out.shape.clone();
                 shape[0] = t;
                 out.reshape_for_overwrite(&shape);
                 let n = self.static_out.len();
-                for k in 0..t {
-                    out.data[k * n..(k + 1) * n].copy_from_slice(&self.static_out.data);
+                for step in 0..t {
+                    out.data[step * n..(step + 1) * n].copy_from_slice(&self.static_out.data);
                 }
-                first = 1;
+                first = k;
             } else {
                 let x = &mut self.acts[0];
                 let n = x.len();
@@ -283,25 +299,35 @@ impl Model {
             self.decoder
                 .backward(last, &self.dlogits, &mut self.grads[n]);
         }
-        let last = if self.static_input() { 1 } else { 0 };
-        for i in (last..n).rev() {
+        let k = if self.static_input() { self.static_prefix() } else { 0 };
+        for i in (k..n).rev() {
             let (glo, ghi) = self.grads.split_at_mut(i + 1);
             let dx = if i == 0 { None } else { Some(&mut glo[i]) };
             self.layers[i].backward(&self.acts[i], &self.acts[i + 1], &ghi[0], dx);
         }
-        if last == 1 {
-            // The repeated output's gradient is the sum over steps of each copy's gradient.
-            let g = &self.grads[1];
-            let n = self.static_out.len();
+        if k > 0 {
+            // The repeated output's gradient is the sum over steps of each copy's gradient
+            // (the prefix's Jacobian is the same at every step).
+            let g = &self.grads[k];
+            let len = self.static_out.len();
             self.static_grad.reset(&self.static_out.shape);
-            for k in 0..self.cfg.time_steps {
+            for step in 0..self.cfg.time_steps {
                 self.static_grad
                     .data
                     .iter_mut()
-                    .zip(&g.data[k * n..(k + 1) * n])
+                    .zip(&g.data[step * len..(step + 1) * len])
                     .for_each(|(a, b)| *a += b);
             }
-            self.layers[0].backward(&self.acts[0], &self.static_out, &self.static_grad, None);
+            for i in (0..k).rev() {
+                let (glo, ghi) = self.grads.split_at_mut(i + 1);
+                let (y, dy) = if i + 1 == k {
+                    (&self.static_out, &self.static_grad)
+                } else {
+                    (&self.acts[i + 1], &ghi[0])
+                };
+                let dx = if i == 0 { None } else { Some(&mut glo[i]) };
+                self.layers[i].backward(&self.acts[i], y, dy, dx);
+            }
         }
     }
 

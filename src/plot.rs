@@ -310,10 +310,15 @@ pub const RASTER_UNITS: usize = 256;
 /// spiking layer and the output neurons (or output potentials for a membrane decoder).
 pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> {
     let mut panels = Vec::new();
-    let t = model.acts[0].shape[0];
-    let slice = |data: &[f32]| -> Vec<Vec<f32>> {
-        let n = data.len() / t;
-        (0..t).map(|k| data[k * n..(k + 1) * n].to_vec()).collect()
+    let t = model.cfg.time_steps;
+    // A direct-encoded input holds one frame (the same at every step): draw it at each step.
+    let frames_of = |a: &crate::tensor::Tensor| a.shape.first().copied().unwrap_or(1).max(1);
+    let slice = |a: &crate::tensor::Tensor| -> Vec<Vec<f32>> {
+        let (data, frames) = (&a.data, frames_of(a));
+        let n = data.len() / frames;
+        (0..t)
+            .map(|k| data[(k % frames) * n..(k % frames + 1) * n].to_vec())
+            .collect()
     };
     let direct = model.cfg.encoding == crate::encoding::Encoding::Direct;
     panels.push(RasterPanel {
@@ -322,7 +327,7 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
         } else {
             "input spikes (latency encoding)".into()
         },
-        values: slice(&model.acts[0].data),
+        values: slice(&model.acts[0]),
         spikes: true,
         output: false,
         analog: direct,
@@ -331,7 +336,7 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
         if l.is_neuron() {
             panels.push(RasterPanel {
                 title: format!("layer {i} {}", l.describe()),
-                values: slice(&model.acts[i + 1].data),
+                values: slice(&model.acts[i + 1]),
                 spikes: true,
                 output: false,
                 analog: false,
@@ -345,7 +350,7 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
         } else {
             format!("output membrane potentials (label {label} in red)")
         },
-        values: slice(&out.data),
+        values: slice(out),
         spikes: model.decoder.spiking(),
         output: true,
         analog: false,

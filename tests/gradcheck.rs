@@ -272,8 +272,8 @@ fn decoders_backward() {
 /// the decoder, against finite differences of every parameter.
 #[test]
 fn whole_model_backward() {
-    // The last two cases feed a constant input ([1, B, F], direct encoding), for which the
-    // first synapse runs once and its output is repeated over time.
+    // The last three cases feed a constant input ([1, B, F], direct encoding), for which the
+    // layers before the first neuron run once and their output is repeated over time.
     for (spec, decoder, steps_in) in [
         (
             "conv3k3p1 ap2 if conv4k3s1p1 if ap2 fc6 if fc4",
@@ -282,6 +282,7 @@ fn whole_model_backward() {
         ),
         ("fc6 if fc5 if fc4", DecoderKind::Membrane, 1),
         ("conv2k3p1 if ap2 fc4", DecoderKind::FirstSpike, 1),
+        ("conv3k3p1 ap2 flat fc5 if fc4", DecoderKind::Membrane, 1),
     ] {
         let cfg = ModelConfig {
             spec: spec.into(),
@@ -339,6 +340,49 @@ fn whole_model_backward() {
                 },
             );
             model.params_mut()[k].value.copy_from_slice(&values);
+        }
+    }
+}
+
+/// A constant input given as one frame (`[1, B, F]`) runs the layers before the first neuron
+/// once; the result, logits and every gradient, must equal feeding the same frame T times.
+#[test]
+fn constant_input_matches_its_repetition() {
+    for spec in [
+        "conv3k3p1 ap2 if fc4",
+        "conv3k3p1 mp2 flat fc6 if fc4",
+        "fc5 if fc4",
+    ] {
+        let cfg = ModelConfig {
+            spec: spec.into(),
+            time_steps: 4,
+            encoding: Encoding::Direct,
+            init: Init::Ettfs,
+            init_gain: 0.5,
+            ..Default::default()
+        };
+        let mut rng = Rng::new(11);
+        let frame = random(&mut rng, &[1, 3, 36], 0.0, 1.0);
+        let labels = [2usize, 0, 3];
+        let run = |steps: usize| {
+            let mut model = Model::new(&cfg, &[1, 6, 6], &mut Rng::new(5)).unwrap();
+            let mut x = Tensor::from_vec(&[steps, 3, 36], frame.data.repeat(steps));
+            std::mem::swap(model.input_mut(), &mut x);
+            model.forward();
+            model.zero_grad();
+            model.backward(&labels);
+            let grads: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.clone()).collect();
+            (model.logits.data.clone(), grads)
+        };
+        let (once, repeated) = (run(1), run(4));
+        let close = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + x.abs().max(y.abs())))
+        };
+        assert!(close(&once.0, &repeated.0), "{spec}: logits differ");
+        for (k, (a, b)) in once.1.iter().zip(&repeated.1).enumerate() {
+            assert!(close(a, b), "{spec}: gradient of parameter {k} differs");
         }
     }
 }
