@@ -5,6 +5,7 @@
 
 use super::gemm::gemm_serial;
 use super::sparse;
+use super::transpose::transpose;
 use crate::kernels::{ConvGeom, CONV_EVENT_MAX_DENSITY};
 use rayon::prelude::*;
 
@@ -113,7 +114,7 @@ pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], 
     if sparse::density(&x[..frames * il]) <= CONV_EVENT_MAX_DENSITY {
         // Spikes: scatter each input event through the kernel instead of a dense product.
         let mut wt = vec![0.0f32; kk * oc];
-        sparse::transpose(w, oc, kk, &mut wt);
+        transpose(w, oc, kk, &mut wt);
         y[..frames * ol]
             .par_chunks_mut(ol)
             .zip(x.par_chunks(il))
@@ -121,7 +122,7 @@ pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], 
                 || vec![0.0f32; p * oc],
                 |out_t, (yf, xf)| {
                     sparse::conv_frame_events(g, xf, &wt, out_t);
-                    sparse::transpose(out_t, p, oc, yf);
+                    transpose(out_t, p, oc, yf);
                     add_bias(yf, bias, p);
                 },
             );
@@ -218,7 +219,7 @@ pub fn backward(
             for f in f0..(f0 + per_chunk).min(frames) {
                 let dyf = &dy[f * ol..(f + 1) * ol];
                 if events {
-                    sparse::transpose(dyf, oc, p, &mut dy_t);
+                    transpose(dyf, oc, p, &mut dy_t);
                     sparse::conv_frame_events_dw(g, &x[f * il..(f + 1) * il], &dy_t, &mut dw_part);
                 } else {
                     im2col(g, &x[f * il..(f + 1) * il], &mut col);
@@ -270,7 +271,7 @@ pub fn backward(
         dbias.iter_mut().zip(dbp).for_each(|(a, b)| *a += b);
     }
     if events {
-        sparse::transpose(&total, kk, oc, &mut dw[..oc * kk]);
+        transpose(&total, kk, oc, &mut dw[..oc * kk]);
     } else {
         dw[..oc * kk].copy_from_slice(&total);
     }

@@ -161,7 +161,7 @@ fn pack_panels(
         if b_t {
             // Rows j0..j0 + w of the stored `[n, k]` matrix are a contiguous `[w, k]` block
             // whose transpose is the panel.
-            super::sparse::transpose(&b[j0 * k..(j0 + w) * k], w, k, panel);
+            super::transpose::transpose(&b[j0 * k..(j0 + w) * k], w, k, panel);
         } else {
             for (p, dst) in panel.chunks_exact_mut(w).enumerate() {
                 dst.copy_from_slice(&b[p * n + j0..p * n + j0 + w]);

@@ -10,6 +10,7 @@ mod gemm;
 mod integrate_fire;
 mod pool;
 mod sparse;
+mod transpose;
 
 use super::{ConvGeom, Events, IfParams, Kernels, PoolGeom};
 

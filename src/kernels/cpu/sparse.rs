@@ -1,4 +1,4 @@
-//! Event-driven convolution (spike maps are mostly zeros) and the transposes around it.
+//! Event-driven convolution (spike maps are mostly zeros).
 //!
 //! A TTFS layer's input over all T steps has at most one spike per unit, so a frame is at
 //! least `1 - 1/T` zeros: every nonzero input pixel adds its value times the weights of each
@@ -82,22 +82,4 @@ pub fn conv_frame_events_dw(g: &ConvGeom, x: &[f32], dy_t: &[f32], dwt: &mut [f3
             &mut dwt[w * oc..(w + 1) * oc],
         )
     });
-}
-
-/// `dst[c, r] = src[r, c]` for a `[rows, cols]` source, in square tiles so that both the
-/// reads and the writes stay within a few cache lines.
-pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    const TILE: usize = 16;
-    for r0 in (0..rows).step_by(TILE) {
-        let r1 = (r0 + TILE).min(rows);
-        for c0 in (0..cols).step_by(TILE) {
-            let c1 = (c0 + TILE).min(cols);
-            for r in r0..r1 {
-                let s = &src[r * cols..r * cols + c1];
-                for c in c0..c1 {
-                    dst[c * rows + r] = s[c];
-                }
-            }
-        }
-    }
 }
