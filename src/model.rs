@@ -251,7 +251,11 @@ impl Model {
                 // on one frame per sample and repeat the result over T (T times less work).
                 for i in 0..k {
                     let (lo, hi) = self.acts.split_at_mut(i + 1);
-                    let out = if i + 1 == k { &mut self.static_out } else { &mut hi[0] };
+                    let out = if i + 1 == k {
+                        &mut self.static_out
+                    } else {
+                        &mut hi[0]
+                    };
                     self.layers[i].forward(&lo[i], out);
                 }
                 let out = &mut self.acts[k];
@@ -299,7 +303,11 @@ impl Model {
             self.decoder
                 .backward(last, &self.dlogits, &mut self.grads[n]);
         }
-        let k = if self.static_input() { self.static_prefix() } else { 0 };
+        let k = if self.static_input() {
+            self.static_prefix()
+        } else {
+            0
+        };
         for i in (k..n).rev() {
             let (glo, ghi) = self.grads.split_at_mut(i + 1);
             let dx = if i == 0 { None } else { Some(&mut glo[i]) };

@@ -217,7 +217,7 @@ pub fn gemm_events(a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_
                     };
                     for &(j0, w) in &blocks {
                         let panel = &packed[k * j0..k * (j0 + w)];
-                            for r in 0..rows {
+                        for r in 0..rows {
                             let (ev, out) = (a.row(i0 + r), &mut cr[r * n + j0..r * n + j0 + w]);
                             match w {
                                 BLOCK => block_sum::<BLOCK>(ev, panel, out),

@@ -108,13 +108,25 @@ mod tests {
 
     #[test]
     fn matches_the_definition_on_ragged_shapes() {
-        for (rows, cols) in [(1, 1), (8, 8), (3, 17), (196, 64), (64, 196), (9, 8), (16, 23)] {
+        for (rows, cols) in [
+            (1, 1),
+            (8, 8),
+            (3, 17),
+            (196, 64),
+            (64, 196),
+            (9, 8),
+            (16, 23),
+        ] {
             let src: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
             let mut dst = vec![-1.0f32; rows * cols];
             transpose(&src, rows, cols, &mut dst);
             for r in 0..rows {
                 for c in 0..cols {
-                    assert_eq!(dst[c * rows + r], src[r * cols + c], "{rows}x{cols} at ({r}, {c})");
+                    assert_eq!(
+                        dst[c * rows + r],
+                        src[r * cols + c],
+                        "{rows}x{cols} at ({r}, {c})"
+                    );
                 }
             }
         }
