@@ -4,9 +4,14 @@
 //! measured number.
 //!
 //!     cargo run --release --example event_products [-- FRAMES IN OUT]
+//!     cargo run --release --example event_products -- conv
+//!
+//! `conv` times a convolution step (forward, and backward with the input gradient) on the
+//! conv nets' second layer (32x14x14 -> 64, k3 p1, 512 frames) at densities on both sides of
+//! `kernels::CONV_EVENT_MAX_DENSITY`, where the kernel switches between its two paths.
 
 use std::time::Instant;
-use ttfs::kernels::{kernels, Events};
+use ttfs::kernels::{kernels, ConvGeom, Events, CONV_EVENT_MAX_DENSITY};
 use ttfs::rng::Rng;
 
 /// Median wall time of `f` in milliseconds.
@@ -24,6 +29,9 @@ fn time_ms(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("conv") {
+        return conv_threshold();
+    }
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .map(|a| a.parse().expect("FRAMES IN OUT are numbers"))
@@ -70,5 +78,48 @@ fn main() {
             macs / fe / 1e6,
             macs / be / 1e6
         );
+    }
+}
+
+fn conv_threshold() {
+    let g = ConvGeom {
+        in_c: 32,
+        in_h: 14,
+        in_w: 14,
+        out_c: 64,
+        k: 3,
+        stride: 1,
+        pad: 1,
+    };
+    let (frames, k) = (8 * 64, kernels());
+    let mut rng = Rng::new(0);
+    let (il, ol, kk) = (g.in_len(), g.out_len(), g.patch_len());
+    let w: Vec<f32> = (0..g.out_c * kk).map(|_| rng.uniform() - 0.5).collect();
+    let bias = vec![0.0f32; g.out_c];
+    let dy: Vec<f32> = (0..frames * ol).map(|_| rng.uniform() - 0.5).collect();
+    let (mut y, mut dw, mut db) = (
+        vec![0.0; frames * ol],
+        vec![0.0; g.out_c * kk],
+        vec![0.0; g.out_c],
+    );
+    let mut dx = vec![0.0f32; frames * il];
+    println!(
+        "conv {}x{}x{} -> {} k3 p1, {frames} frames, {} threads; event path up to density {}",
+        g.in_c,
+        g.in_h,
+        g.in_w,
+        g.out_c,
+        rayon::current_num_threads(),
+        CONV_EVENT_MAX_DENSITY
+    );
+    println!("density   forward   backward   (ms)");
+    for density in [0.01f32, 0.05, 0.09, 0.125, 0.149, 0.151, 0.2, 0.25] {
+        let x: Vec<f32> = (0..frames * il)
+            .map(|_| if rng.uniform() < density { 1.0 } else { 0.0 })
+            .collect();
+        let f = time_ms(|| k.conv2d_forward(&g, frames, &x, &w, &bias, &mut y));
+        let b =
+            time_ms(|| k.conv2d_backward(&g, frames, &x, &w, &dy, &mut dw, &mut db, Some(&mut dx)));
+        println!("{density:7.3}  {f:8.2}  {b:9.2}");
     }
 }

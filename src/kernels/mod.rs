@@ -200,10 +200,12 @@ pub trait Kernels: Sync + Send {
 }
 
 /// Convolution inputs with at most this fraction of nonzeros take the event-driven path
-/// (per-frame scatter of kernel taps). Measured with `ttfs bench` (T = 8, batch 64, 2 cores):
-/// the trained conv net's spike maps (1-2% density) run faster on events, CNN step 240 ms
-/// against 292 ms all-dense, while 0.25 would also send denser maps there, where it loses.
-pub const CONV_EVENT_MAX_DENSITY: f32 = 0.05;
+/// (per-frame scatter of kernel taps). Measured with `cargo run --release --example
+/// event_products -- conv` (32x14x14 -> 64, k3 p1, 512 frames, 2 cores), forward + backward:
+/// at density 0.125 (the most a fire-once layer emits per step at T = 8) 107 ms on events
+/// against 143 ms dense; near 0.15-0.2 the two are about even (131 against 131 at 0.15), so
+/// every fire-once spike map takes the events (it was 0.05, below Fashion-MNIST's ~9% maps).
+pub const CONV_EVENT_MAX_DENSITY: f32 = 0.15;
 
 /// Linear-layer inputs with at most this fraction of nonzeros take the event-driven product
 /// ([`Kernels::gemm_events`]). Measured with `cargo run --release --example event_products`
