@@ -46,6 +46,9 @@ pub struct DataConfig {
     /// Training augmentation for event data: shift every frame by up to this many pixels in
     /// each direction. 0: off.
     pub augment_shift: usize,
+    /// Training augmentation (images and event data): zero a square of this side, centred on a
+    /// random pixel, in every channel and frame (cutout). 0: off.
+    pub augment_cutout: usize,
     /// Per-channel mean subtracted from image intensities in [0, 1] (with `normalize_std`;
     /// `model.encoding = "direct"` only). Empty: no normalization.
     pub normalize_mean: Vec<f32>,
@@ -71,6 +74,7 @@ impl Default for DataConfig {
             augment_flip: false,
             augment_crop: 0,
             augment_shift: 0,
+            augment_cutout: 0,
             normalize_mean: Vec::new(),
             normalize_std: Vec::new(),
             prefetch: true,
@@ -117,6 +121,7 @@ impl DataConfig {
         Ok(crate::data::augment::Augment {
             flip: self.augment_flip,
             translate,
+            cutout: self.augment_cutout,
         })
     }
 
@@ -141,6 +146,9 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Also write `last.safetensors` every this many optimizer steps (0: at epoch ends only).
     pub checkpoint_every_steps: usize,
+    /// Label smoothing of the training loss, in [0, 1) (0: one-hot targets). Evaluation
+    /// always reports the plain cross entropy.
+    pub label_smoothing: f32,
 }
 
 impl Default for TrainConfig {
@@ -152,6 +160,7 @@ impl Default for TrainConfig {
             seed: 0,
             threads: 0,
             checkpoint_every_steps: 0,
+            label_smoothing: 0.0,
         }
     }
 }
@@ -207,6 +216,12 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         if self.train.batch_size == 0 || self.train.eval_batch_size == 0 {
             bail!("train.batch_size and train.eval_batch_size must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.train.label_smoothing) {
+            bail!(
+                "train.label_smoothing must be in [0, 1), got {}",
+                self.train.label_smoothing
+            );
         }
         if self.model.time_steps == 0 {
             bail!("model.time_steps must be at least 1");

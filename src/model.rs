@@ -288,9 +288,20 @@ impl Model {
     /// Cross entropy of the last forward's logits against `labels`, and all gradients
     /// (accumulated into each parameter's `grad`). Returns the mean loss.
     pub fn backward(&mut self, labels: &[usize]) -> f32 {
+        self.backward_smoothed(labels, 0.0)
+    }
+
+    /// [`Model::backward`] with label smoothing `smoothing` (see [`loss::cross_entropy`]).
+    pub fn backward_smoothed(&mut self, labels: &[usize], smoothing: f32) -> f32 {
         let classes = self.classes();
         self.dlogits.reset(&self.logits.shape);
-        let loss = loss::cross_entropy(&self.logits.data, labels, classes, &mut self.dlogits.data);
+        let loss = loss::cross_entropy(
+            &self.logits.data,
+            labels,
+            classes,
+            smoothing,
+            &mut self.dlogits.data,
+        );
         self.backward_from_logits();
         loss
     }

@@ -197,7 +197,9 @@ impl Trainer {
         let lr = self.current_lr();
         self.model.forward();
         self.model.zero_grad();
-        let loss = self.model.backward(labels);
+        let loss = self
+            .model
+            .backward_smoothed(labels, self.cfg.train.label_smoothing);
         let correct = self.model.correct(labels);
         if !loss.is_finite() {
             // Leave parameters and optimizer untouched (the caller decides to stop) and the
@@ -371,7 +373,7 @@ pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize
         );
         model.forward();
         dl.reset(&model.logits.shape);
-        ev.loss += loss::cross_entropy(&model.logits.data, &labels, c, &mut dl.data) as f64
+        ev.loss += loss::cross_entropy(&model.logits.data, &labels, c, 0.0, &mut dl.data) as f64
             * chunk.len() as f64;
         ev.accuracy += model.correct(&labels) as f64;
         ev.monitor.record(model);

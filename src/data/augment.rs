@@ -1,7 +1,9 @@
 //! Training-time augmentation of stored samples: random translation (a crop of the
-//! zero-padded image for CIFAR, a spatial shift of every frame for event data) and horizontal
-//! flip. Deterministic: every random number comes from the caller's [`Rng`], drawn in a fixed
-//! order per sample (flip, then dy, then dx).
+//! zero-padded image for CIFAR, a spatial shift of every frame for event data), horizontal
+//! flip and cutout (a zeroed square, DeVries & Taylor 2017). Deterministic: every random number
+//! comes from the caller's [`Rng`], drawn in a fixed order per sample (flip, then dy, then dx,
+//! then the cutout centre), each only when its option is on, so turning cutout on leaves the
+//! draws of the other options unchanged.
 
 use crate::rng::Rng;
 
@@ -12,11 +14,14 @@ pub struct Augment {
     /// Translate by up to this many pixels in each direction, filling with zeros. For images
     /// this is the classic "pad by `p`, crop back at a random offset".
     pub translate: usize,
+    /// Zero a `cutout` x `cutout` square centred on a uniformly drawn pixel (clipped at the
+    /// borders, so it can cover less), after flip and translation; 0: off.
+    pub cutout: usize,
 }
 
 impl Augment {
     pub fn is_active(&self) -> bool {
-        self.flip || self.translate > 0
+        self.flip || self.translate > 0 || self.cutout > 0
     }
 
     /// Write the augmented `sample` (`[steps, C, H, W]` with `[C, H, W] = frame`) into `out`
@@ -30,6 +35,18 @@ impl Augment {
             (rng.below(span) as isize - p, rng.below(span) as isize - p)
         } else {
             (0, 0)
+        };
+        // The cutout's rows and columns, [y0, y1) x [x0, x1) (empty when off).
+        let (ys, xs) = if self.cutout > 0 {
+            let k = self.cutout as isize;
+            let span = |c: usize, n: usize| {
+                let start = c as isize - k / 2;
+                start.max(0) as usize..(start + k).clamp(0, n as isize) as usize
+            };
+            let (cy, cx) = (rng.below(h), rng.below(w));
+            (span(cy, h), span(cx, w))
+        } else {
+            (0..0, 0..0)
         };
         // out[y][x] = in[y + dy][x' + dx] with x' = x or w - 1 - x; zero outside the input.
         for (src, dst) in sample.chunks_exact(h * w).zip(out.chunks_exact_mut(h * w)) {
@@ -51,6 +68,9 @@ impl Augment {
                     };
                 }
             }
+            for y in ys.clone() {
+                dst[y * w + xs.start..y * w + xs.end].fill(0);
+            }
         }
     }
 }
@@ -69,6 +89,7 @@ mod tests {
         let a = Augment {
             flip: true,
             translate: 0,
+            cutout: 0,
         };
         let mut flips = 0;
         for _ in 0..20 {
@@ -87,6 +108,7 @@ mod tests {
         let a = Augment {
             flip: false,
             translate: 2,
+            cutout: 0,
         };
         let mut seen = std::collections::HashSet::new();
         for seed in 0..200 {
@@ -106,5 +128,37 @@ mod tests {
             seen.insert(out);
         }
         assert_eq!(seen.len(), 25); // all 5 x 5 offsets occur
+    }
+
+    #[test]
+    fn cutout_zeroes_one_clipped_square_in_every_channel() {
+        // 2 frames x 2 channels of 8x8 all-ones: every zero is the cutout.
+        let s = vec![1u8; 2 * 2 * 64];
+        let a = Augment {
+            flip: false,
+            translate: 0,
+            cutout: 4,
+        };
+        let mut sizes = std::collections::HashSet::new();
+        for seed in 0..300 {
+            let mut out = vec![0; s.len()];
+            a.apply(&s, [2, 8, 8], &mut Rng::new(seed), &mut out);
+            let plane: Vec<usize> = (0..64).filter(|&i| out[i] == 0).collect();
+            // The same square in every channel and frame.
+            for c in 1..4 {
+                let other: Vec<usize> = (0..64).filter(|&i| out[c * 64 + i] == 0).collect();
+                assert_eq!(other, plane);
+            }
+            // A full rectangle of at most 4 x 4, at least 2 x 2 (the centre is inside).
+            let (ys, xs): (Vec<usize>, Vec<usize>) = plane.iter().map(|&i| (i / 8, i % 8)).unzip();
+            let (h, w) = (
+                ys.iter().max().unwrap() - ys.iter().min().unwrap() + 1,
+                xs.iter().max().unwrap() - xs.iter().min().unwrap() + 1,
+            );
+            assert_eq!(plane.len(), h * w);
+            assert!((2..=4).contains(&h) && (2..=4).contains(&w), "{h} x {w}");
+            sizes.insert(plane.len());
+        }
+        assert!(sizes.contains(&16) && sizes.contains(&4), "{sizes:?}");
     }
 }

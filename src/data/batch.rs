@@ -204,6 +204,7 @@ mod tests {
         let aug = Augment {
             flip: true,
             translate: 0,
+            cutout: 0,
         };
         let (mut out, mut labels, mut scratch) = (Tensor::default(), Vec::new(), Vec::new());
         let mut seen = std::collections::HashSet::new();

@@ -114,6 +114,7 @@ mod tests {
         let aug = Augment {
             flip: true,
             translate: 2,
+            cutout: 3,
         };
         let jobs = |seed: u64| -> Vec<Job> {
             let mut r = Rng::new(seed);
