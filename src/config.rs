@@ -397,4 +397,14 @@ mod error_tests {
         let e = err("", &["model.decoder.kind=foo"]);
         assert!(e.contains("`membrane`") && e.contains("`temporal`"), "{e}");
     }
+
+    #[test]
+    fn out_of_range_values_name_the_key() {
+        for bad in ["1.0", "-0.1"] {
+            let e = err("", &[&format!("train.label_smoothing={bad}")]);
+            assert!(e.contains("train.label_smoothing must be in [0, 1)"), "{e}");
+        }
+        let e = err("[optimizer]\nlr = 0.0\n", &[]);
+        assert!(e.contains("optimizer.lr must be positive"), "{e}");
+    }
 }
