@@ -336,7 +336,7 @@ fn whole_model_backward() {
                     *model.input_mut() = input.clone();
                     model.forward();
                     let mut scratch = vec![0.0; model.logits.len()];
-                    ttfs::loss::cross_entropy(&model.logits.data, &labels, 4, &mut scratch)
+                    ttfs::loss::cross_entropy(&model.logits.data, &labels, 4, 0.0, &mut scratch)
                 },
             );
             model.params_mut()[k].value.copy_from_slice(&values);
