@@ -6,6 +6,10 @@
 //!     cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]
 //!     e.g. cargo run --release --example ablation -- fashion-mnist ../shared/data/fashion-mnist 10000 1 3 ablation.jsonl
 //!
+//! SEEDS is a count (`3`: seeds 0, 1, 2) or a comma-separated list (`1,2`). Two processes
+//! that share OUT and split the seeds (`RAYON_NUM_THREADS=1 ... 0` and `... 1,2`) run a grid
+//! on two cores side by side; a last run with every seed then only prints the table.
+//!
 //! Every row changes one thing from the full method (first row), except the last, which is
 //! the paper's baseline (Kaiming init and max pooling). Training uses a fixed random subset of
 //! SAMPLES training images (0: all) for EPOCHS epochs; the test split is evaluated once, at
@@ -90,6 +94,27 @@ fn mean_std(x: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
+/// `3` is seeds 0, 1, 2; `1,2` is those two.
+fn parse_seeds(s: &str) -> anyhow::Result<Vec<u64>> {
+    let bad = || anyhow::anyhow!("SEEDS is a count (3) or a list (0,2), not {s:?}");
+    if s.contains(',') {
+        s.split(',')
+            .map(|v| v.trim().parse().map_err(|_| bad()))
+            .collect()
+    } else {
+        Ok((0..s.parse::<u64>().map_err(|_| bad())?).collect())
+    }
+}
+
+/// The finished runs in OUT (none when it does not exist yet).
+fn read_results(out: &str) -> Vec<RunResult> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (data, dir) = match (args.get(1), args.get(2)) {
@@ -98,24 +123,23 @@ fn main() -> anyhow::Result<()> {
     };
     let samples: usize = args.get(3).map_or(Ok(10_000), |s| s.parse())?;
     let epochs: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
-    let seeds: u64 = args.get(5).map_or(Ok(3), |s| s.parse())?;
+    let seeds = parse_seeds(args.get(5).map_or("3", |s| s.as_str()))?;
     let out = args
         .get(6)
         .cloned()
         .unwrap_or_else(|| "ablation.jsonl".into());
-    let mut done: Vec<RunResult> = std::fs::read_to_string(&out)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
     println!(
-        "{data}: {samples} training samples, {epochs} epoch(s), {seeds} seeds, direct input, T = 8, \
-         batch 64, Adam 3e-3 cosine; results in {out}"
+        "{data}: {samples} training samples, {epochs} epoch(s), direct input, T = 8, \
+         batch 64, Adam 3e-3 cosine; seeds {seeds:?}; results in {out}"
     );
     // Seed by seed, so that an interrupted grid still has every row.
-    for seed in 0..seeds {
+    for &seed in &seeds {
         for (name, overrides) in rows() {
-            if done.iter().any(|r| r.row == name && r.seed == seed) {
+            // Reread OUT: a second process may have finished this run meanwhile.
+            if read_results(&out)
+                .iter()
+                .any(|r| r.row == name && r.seed == seed)
+            {
                 continue;
             }
             let spec = if overrides.contains(&"MAX") {
@@ -185,9 +209,9 @@ fn main() -> anyhow::Result<()> {
                 .append(true)
                 .open(&out)?;
             writeln!(f, "{}", serde_json::to_string(&result)?)?;
-            done.push(result);
         }
     }
+    let done = read_results(&out);
     println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
     println!("|---|---|---|---|---|---|");
     for (name, _) in rows() {
