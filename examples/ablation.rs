@@ -6,9 +6,10 @@
 //!     cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]
 //!     e.g. cargo run --release --example ablation -- fashion-mnist ../shared/data/fashion-mnist 10000 1 3 ablation.jsonl
 //!
-//! SEEDS is a count (`3`: seeds 0, 1, 2) or a comma-separated list (`1,2`). Two processes
-//! that share OUT and split the seeds (`RAYON_NUM_THREADS=1 ... 0` and `... 1,2`) run a grid
-//! on two cores side by side; a last run with every seed then only prints the table.
+//! SEEDS is a count (`3`: seeds 0, 1, 2), a range (`1..3`: seeds 1, 2) or a list (`0,2`).
+//! Two processes that share OUT and split the seeds (`RAYON_NUM_THREADS=1 ... 0..1 OUT` and
+//! `RAYON_NUM_THREADS=1 ... 1..3 OUT`) run a grid on two cores side by side; a last run with
+//! every seed (`3`) then only prints the table.
 //!
 //! Every row changes one thing from the full method (first row), except the last, which is
 //! the paper's baseline (Kaiming init and max pooling). Training uses a fixed random subset of
@@ -94,24 +95,38 @@ fn mean_std(x: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-/// `3` is seeds 0, 1, 2; `1,2` is those two.
+/// `3` is seeds 0, 1, 2; `1..3` is seeds 1 and 2; `0,2` is those two.
 fn parse_seeds(s: &str) -> anyhow::Result<Vec<u64>> {
-    let bad = || anyhow::anyhow!("SEEDS is a count (3) or a list (0,2), not {s:?}");
-    if s.contains(',') {
-        s.split(',')
-            .map(|v| v.trim().parse().map_err(|_| bad()))
-            .collect()
+    let bad = || anyhow::anyhow!("SEEDS is a count (3), a range (1..3) or a list (0,2), not {s:?}");
+    let num = |v: &str| v.trim().parse::<u64>().map_err(|_| bad());
+    let seeds: Vec<u64> = if let Some((a, b)) = s.split_once("..") {
+        (num(a)?..num(b)?).collect()
+    } else if s.contains(',') {
+        s.split(',').map(num).collect::<anyhow::Result<_>>()?
     } else {
-        Ok((0..s.parse::<u64>().map_err(|_| bad())?).collect())
+        (0..num(s)?).collect()
+    };
+    if seeds.is_empty() {
+        return Err(bad());
     }
+    Ok(seeds)
 }
 
-/// The finished runs in OUT (none when it does not exist yet).
-fn read_results(out: &str) -> Vec<RunResult> {
-    std::fs::read_to_string(out)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
+/// The finished runs in OUT (none when it does not exist yet); a line that is not a result
+/// is an error naming the file and line, not a run to silently redo.
+fn read_results(out: &str) -> anyhow::Result<Vec<RunResult>> {
+    let text = match std::fs::read_to_string(out) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(anyhow::anyhow!("{out}: {e}")),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| anyhow::anyhow!("{out}: line {}: not an ablation result: {e}", i + 1))
+        })
         .collect()
 }
 
@@ -136,7 +151,7 @@ fn main() -> anyhow::Result<()> {
     for &seed in &seeds {
         for (name, overrides) in rows() {
             // Reread OUT: a second process may have finished this run meanwhile.
-            if read_results(&out)
+            if read_results(&out)?
                 .iter()
                 .any(|r| r.row == name && r.seed == seed)
             {
@@ -211,7 +226,7 @@ fn main() -> anyhow::Result<()> {
             writeln!(f, "{}", serde_json::to_string(&result)?)?;
         }
     }
-    let done = read_results(&out);
+    let done = read_results(&out)?;
     println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
     println!("|---|---|---|---|---|---|");
     for (name, _) in rows() {
