@@ -223,7 +223,9 @@ fn main() -> anyhow::Result<()> {
                 .create(true)
                 .append(true)
                 .open(&out)?;
-            writeln!(f, "{}", serde_json::to_string(&result)?)?;
+            // One write of the whole line: with O_APPEND, a second process sharing OUT cannot
+            // interleave its line with this one (writeln! may split it into two writes).
+            f.write_all(format!("{}\n", serde_json::to_string(&result)?).as_bytes())?;
         }
     }
     let done = read_results(&out)?;
