@@ -115,26 +115,58 @@ impl SpikeMonitor {
             });
         }
         let st = &mut self.layers[k];
-        let mut events = 0u64;
-        for j in 0..n {
-            let mut count = 0u32;
-            let mut first = t;
-            for step in 0..t {
-                if x[step * n + j] != 0.0 {
-                    if count == 0 {
-                        first = step;
+        // Walk the [T, B*units] buffer row by row (contiguous) rather than unit by unit
+        // (a stride of B*units per step), keeping each unit's count and first step.
+        let mut count = vec![0u32; n];
+        let mut first = vec![t; n];
+        for (step, row) in x.chunks_exact(n).enumerate() {
+            for ((c, f), &v) in count.iter_mut().zip(first.iter_mut()).zip(row) {
+                if v != 0.0 {
+                    if *c == 0 {
+                        *f = step;
                     }
-                    count += 1;
+                    *c += 1;
                 }
             }
-            events += count as u64;
-            if count == 0 {
+        }
+        let mut events = 0u64;
+        for (&c, &f) in count.iter().zip(&first) {
+            events += c as u64;
+            if c == 0 {
                 st.silent += 1.0;
             }
-            st.max_events = st.max_events.max(count);
-            st.first_time_hist[first] += 1;
+            st.max_events = st.max_events.max(c);
+            st.first_time_hist[f] += 1;
         }
         st.events += events as f64;
         st.samples += b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_counts_events_first_times_and_silent_units_per_unit() {
+        // T = 3 steps of B * units = 2 * 2 = 4 values each: unit 0 fires at step 1, unit 1
+        // never, unit 2 at steps 0 and 2 (two events), unit 3 at step 2.
+        let x = [
+            0.0, 0.0, 1.0, 0.0, //
+            1.0, 0.0, 0.0, 0.0, //
+            0.0, 0.0, 0.5, 1.0,
+        ];
+        let mut m = SpikeMonitor::default();
+        m.add(0, 3, "if", "spikes", &x, 3, 2);
+        m.add(0, 3, "if", "spikes", &x, 3, 2);
+        let st = &m.layers[0];
+        assert_eq!(st.units, 2);
+        assert_eq!(st.samples, 4);
+        assert_eq!(st.events, 8.0);
+        assert_eq!(st.silent, 2.0);
+        assert_eq!(st.max_events, 2);
+        assert_eq!(st.first_time_hist, vec![2, 2, 2, 2]);
+        assert_eq!(st.spikes_per_neuron(), 1.0);
+        assert_eq!(st.silent_fraction(), 0.25);
     }
 }
