@@ -152,15 +152,17 @@ impl Model {
                         rng,
                     ))
                 }
-                LayerSpec::AvgPool { k, stride } | LayerSpec::MaxPool { k, stride } => {
+                LayerSpec::AvgPool { k, stride }
+                | LayerSpec::MaxPool { k, stride }
+                | LayerSpec::FirstSpikePool { k, stride } => {
                     spatial()?;
                     if f[1] < k || f[2] < k {
                         bail!("pooling window {k} does not fit {f:?} maps");
                     }
-                    if matches!(s, LayerSpec::AvgPool { .. }) {
-                        Box::new(AvgPool2d { k, stride })
-                    } else {
-                        Box::new(MaxPool2d::new(k, stride))
+                    match s {
+                        LayerSpec::AvgPool { .. } => Box::new(AvgPool2d { k, stride }),
+                        LayerSpec::MaxPool { .. } => Box::new(MaxPool2d::new(k, stride)),
+                        _ => Box::new(MaxPool2d::first_spike(k, stride)),
                     }
                 }
                 LayerSpec::Neuron => Box::new(Neuron::new(neuron)),

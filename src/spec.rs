@@ -5,6 +5,8 @@
 //! conv<C>k<K>[s<S>][p<P>]    convolution: C output channels, KxK kernel, stride S (1), padding P (0)
 //! ap<K>[s<S>]                average pooling, window K, stride S (K)
 //! mp<K>[s<S>]                max pooling
+//! fp<K>[s<S>]                first-spike pooling: max pooling that passes only the earliest
+//!                            spike of each window, so a pooled unit fires at most once
 //! if                         TTFS neuron (integrate-and-fire, fires at most once)
 //! flat                       flatten (inserted automatically before fc on maps)
 //! ```
@@ -34,6 +36,10 @@ pub enum LayerSpec {
         stride: usize,
     },
     MaxPool {
+        k: usize,
+        stride: usize,
+    },
+    FirstSpikePool {
         k: usize,
         stride: usize,
     },
@@ -124,7 +130,7 @@ fn parse_token(tok: &str) -> Result<LayerSpec> {
             pad,
         });
     }
-    for (prefix, avg) in [("ap", true), ("mp", false)] {
+    for prefix in ["ap", "mp", "fp"] {
         if let Some(body) = t.strip_prefix(prefix) {
             let (k, opts) = number_and_options(tok, body)?;
             let k = positive(k, "the window")?;
@@ -135,15 +141,15 @@ fn parse_token(tok: &str) -> Result<LayerSpec> {
                     _ => bail!("layer `{tok}`: unknown option `{l}` (use s)"),
                 }
             }
-            return Ok(if avg {
-                LayerSpec::AvgPool { k, stride }
-            } else {
-                LayerSpec::MaxPool { k, stride }
+            return Ok(match prefix {
+                "ap" => LayerSpec::AvgPool { k, stride },
+                "mp" => LayerSpec::MaxPool { k, stride },
+                _ => LayerSpec::FirstSpikePool { k, stride },
             });
         }
     }
     bail!(
-        "unknown layer `{tok}` (expected fc<N>, conv<C>k<K>[s<S>][p<P>], ap<K>, mp<K>, if or flat)"
+        "unknown layer `{tok}` (expected fc<N>, conv<C>k<K>[s<S>][p<P>], ap<K>, mp<K>, fp<K>, if or flat)"
     )
 }
 
@@ -194,6 +200,10 @@ mod tests {
             }
         );
         assert_eq!(cnn[4], LayerSpec::MaxPool { k: 2, stride: 1 });
+        assert_eq!(
+            parse("conv8k3 if fp3s2 fc2").unwrap()[2],
+            LayerSpec::FirstSpikePool { k: 3, stride: 2 }
+        );
     }
 
     #[test]

@@ -173,7 +173,18 @@ fn pooling_and_flatten_backward() {
     check_layer(
         "maxpool",
         &mut MaxPool2d::new(2, 2),
-        Tensor::from_vec(&x.shape, spaced),
+        Tensor::from_vec(&x.shape, spaced.clone()),
+        &mut rng,
+    );
+    // First-spike pooling of the same values: every window is nonzero at step 0, so each
+    // unit latches there and later steps pass neither value nor gradient. (Latching at a
+    // later step needs windows exactly zero before it, which finite differences cannot keep;
+    // the layer's unit test checks that case.)
+    let fp_input = Tensor::from_vec(&x.shape, spaced);
+    check_layer(
+        "first-spike pool",
+        &mut MaxPool2d::first_spike(2, 2),
+        fp_input,
         &mut rng,
     );
     check_layer("flatten", &mut Flatten, x, &mut rng);

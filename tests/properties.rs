@@ -20,7 +20,7 @@ fn random_spec(rng: &mut Rng) -> String {
     let mut size = 8;
     for _ in 0..rng.below(3) {
         tokens.push(format!("conv{}k3p1", 1 + rng.below(4)));
-        let pool = ["ap2", "mp2"][rng.below(2)];
+        let pool = ["ap2", "mp2", "fp2"][rng.below(3)];
         match rng.below(3) {
             0 if size >= 2 => {
                 tokens.push(pool.to_string());
@@ -93,7 +93,11 @@ fn every_neuron_fires_at_most_once() {
         );
         model.forward();
         for (i, layer) in model.layers.iter().enumerate() {
-            if !layer.is_neuron() {
+            // Neurons, and first-spike pooling of spike maps: both emit at most one spike.
+            let pools_spikes_once = layer.describe().starts_with("first-spike")
+                && i > 0
+                && model.layers[i - 1].is_neuron();
+            if !layer.is_neuron() && !pools_spikes_once {
                 continue;
             }
             let s = &model.acts[i + 1];
@@ -183,6 +187,19 @@ fn max_pooling_of_spikes_exceeds_one_spike_per_unit_average_pooling_of_currents_
     assert_eq!(
         pooled.max_events, 4,
         "each max-pooled unit sees four spikes at four steps"
+    );
+    // First-spike pooling of the same spike maps keeps the earliest spike of each window.
+    let first = pooling_monitor("conv1k1 if fp2 fc2");
+    let pooled = first
+        .layers
+        .iter()
+        .find(|l| l.what == "pooled spikes")
+        .expect("pooled spike maps are monitored");
+    assert_eq!(pooled.max_events, 1);
+    assert_eq!(pooled.silent, 0.0, "every window has a spike");
+    assert_eq!(
+        pooled.first_time_hist[0], 4,
+        "each window's first spike is at step 0"
     );
     // The same input through average pooling of currents: the neuron after it fires once.
     let avg = pooling_monitor("conv1k1 ap2 if fc2");

@@ -1,5 +1,11 @@
 //! Max pooling. On spike maps it breaks the fire-once property: a pooled unit spikes at every
 //! step at which any input of its window spikes, up to `k*k` times. The monitors measure it.
+//!
+//! First-spike pooling (`fp<K>`, [`MaxPool2d::first_spike`]) is the TTFS form of max pooling:
+//! the earliest spike of a window wins and later ones are dropped, so a pooled unit fires at
+//! most once, at the time of its window's first spike. Backward treats the latch as a
+//! constant (like the neuron's detached mask): the gradient reaches the window's winner at
+//! every step up to and including the pooled unit's spike, and nothing after it.
 
 use super::{with_frame, Layer, LayerKind};
 use crate::kernels::{kernels, PoolGeom};
@@ -8,8 +14,15 @@ use crate::tensor::Tensor;
 pub struct MaxPool2d {
     pub k: usize,
     pub stride: usize,
+    /// Keep only each pooled unit's first nonzero step (first-spike pooling).
+    pub first_only: bool,
     /// Index of each window's winner, kept for backward.
     arg: Vec<u32>,
+    /// First-spike pooling: the step of each pooled unit's spike (T if none), per unit of one
+    /// step's `[B, C, OH, OW]` map.
+    first: Vec<u32>,
+    /// First-spike pooling: `dy` with the latched steps zeroed.
+    dy_latched: Vec<f32>,
 }
 
 impl MaxPool2d {
@@ -17,7 +30,16 @@ impl MaxPool2d {
         MaxPool2d {
             k,
             stride,
+            first_only: false,
             arg: Vec::new(),
+            first: Vec::new(),
+            dy_latched: Vec::new(),
+        }
+    }
+    pub fn first_spike(k: usize, stride: usize) -> Self {
+        MaxPool2d {
+            first_only: true,
+            ..MaxPool2d::new(k, stride)
         }
     }
     fn geom(&self, f: &[usize]) -> PoolGeom {
@@ -31,12 +53,34 @@ impl MaxPool2d {
     }
 }
 
+/// Zero every step of `y` (`[T, n]`) after each unit's first nonzero one; `first` gets that
+/// step (T for a unit that stays at zero).
+fn latch_first(y: &mut [f32], t: usize, first: &mut Vec<u32>) {
+    let n = y.len() / t;
+    first.clear();
+    first.resize(n, t as u32);
+    for (step, row) in y.chunks_exact_mut(n).enumerate() {
+        for (v, f) in row.iter_mut().zip(first.iter_mut()) {
+            if (*f as usize) < step {
+                *v = 0.0;
+            } else if *v != 0.0 {
+                *f = step as u32;
+            }
+        }
+    }
+}
+
 impl Layer for MaxPool2d {
     fn kind(&self) -> LayerKind {
         LayerKind::Pool
     }
     fn describe(&self) -> String {
-        format!("maxpool k{} s{}", self.k, self.stride)
+        let what = if self.first_only {
+            "first-spike pool"
+        } else {
+            "maxpool"
+        };
+        format!("{what} k{} s{}", self.k, self.stride)
     }
     fn out_frame(&self, f: &[usize]) -> Vec<usize> {
         let g = self.geom(f);
@@ -54,18 +98,62 @@ impl Layer for MaxPool2d {
             &mut y.data,
             &mut self.arg,
         );
+        if self.first_only {
+            latch_first(&mut y.data, x.shape[0], &mut self.first);
+        }
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             let g = self.geom(&x.shape[2..]);
             dx.reshape_for_overwrite(&x.shape);
-            kernels().max_pool_backward(
-                &g,
-                x.shape[0] * x.shape[1],
-                &dy.data,
-                &self.arg,
-                &mut dx.data,
-            );
+            let dy = if self.first_only {
+                let n = self.first.len();
+                self.dy_latched.clear();
+                self.dy_latched.extend_from_slice(&dy.data);
+                for (step, row) in self.dy_latched.chunks_exact_mut(n).enumerate() {
+                    for (d, &f) in row.iter_mut().zip(&self.first) {
+                        if (f as usize) < step {
+                            *d = 0.0;
+                        }
+                    }
+                }
+                &self.dy_latched
+            } else {
+                &dy.data
+            };
+            kernels().max_pool_backward(&g, x.shape[0] * x.shape[1], dy, &self.arg, &mut dx.data);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One 2x2 window over T = 4 steps: spikes at steps 1 (twice) and 3. Max pooling fires at
+    /// steps 1 and 3; first-spike pooling only at step 1, and passes the gradient of steps 0
+    /// and 1 only.
+    #[test]
+    fn first_spike_pooling_keeps_the_earliest_spike_of_the_window() {
+        let t = 4;
+        let mut x = Tensor::zeros(&[t, 1, 1, 2, 2]);
+        x.data[4] = 1.0; // step 1, pixel 0
+        x.data[4 + 3] = 1.0; // step 1, pixel 3
+        x.data[12 + 2] = 1.0; // step 3, pixel 2
+        let mut y = Tensor::zeros(&[0]);
+        let mut max = MaxPool2d::new(2, 2);
+        max.forward(&x, &mut y);
+        assert_eq!(y.data, vec![0.0, 1.0, 0.0, 1.0]);
+        let mut fp = MaxPool2d::first_spike(2, 2);
+        fp.forward(&x, &mut y);
+        assert_eq!(y.data, vec![0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(fp.first, vec![1]);
+
+        let dy = Tensor::from_vec(&[t, 1, 1, 1, 1], vec![1.0, 2.0, 3.0, 4.0]);
+        let mut dx = Tensor::zeros(&[0]);
+        fp.backward(&x, &y, &dy, Some(&mut dx));
+        let per_step: Vec<f32> = dx.data.chunks(4).map(|c| c.iter().sum()).collect();
+        assert_eq!(per_step, vec![1.0, 2.0, 0.0, 0.0]);
+        assert_eq!(dx.data[4], 2.0, "step 1's gradient goes to its winner");
     }
 }
