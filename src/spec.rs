@@ -161,6 +161,15 @@ pub fn parse(spec: &str) -> Result<Vec<LayerSpec>> {
         .map(parse_token)
         .collect::<Result<_>>()
         .with_context(|| format!("in model spec `{spec}`"))?;
+    // First-spike pooling latches on a window's first nonzero value: meaningful for spikes,
+    // not for currents (nonzero from step 0 on).
+    for (i, l) in layers.iter().enumerate() {
+        if matches!(l, LayerSpec::FirstSpikePool { .. })
+            && (i == 0 || layers[i - 1] != LayerSpec::Neuron)
+        {
+            bail!("model spec `{spec}`: first-spike pooling (fp<K>, layer {}) pools spikes and must follow `if` (e.g. `conv32k3p1 if fp2`); pool currents with ap<K> or mp<K>", i + 1);
+        }
+    }
     match layers.last() {
         None => bail!("model spec is empty"),
         Some(l) if !l.is_synapse() => {
@@ -204,6 +213,8 @@ mod tests {
             parse("conv8k3 if fp3s2 fc2").unwrap()[2],
             LayerSpec::FirstSpikePool { k: 3, stride: 2 }
         );
+        let err = parse("conv8k3 fp2 if fc2").unwrap_err().to_string();
+        assert!(err.contains("must follow `if`"), "{err}");
     }
 
     #[test]

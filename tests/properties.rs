@@ -14,7 +14,7 @@ use ttfs::train::Trainer;
 use ttfs::weight_norm::Norm;
 
 /// A random network on `[c, 8, 8]` inputs: some conv blocks (pooling of currents or of
-/// spikes, average or max), then some linear layers.
+/// spikes, average, max or first-spike max), then some linear layers.
 fn random_spec(rng: &mut Rng) -> String {
     let mut tokens = Vec::new();
     let mut size = 8;
@@ -23,7 +23,8 @@ fn random_spec(rng: &mut Rng) -> String {
         let pool = ["ap2", "mp2", "fp2"][rng.below(3)];
         match rng.below(3) {
             0 if size >= 2 => {
-                tokens.push(pool.to_string());
+                // Pooling currents: first-spike pooling only pools spikes (after `if`).
+                tokens.push(if pool == "fp2" { "mp2" } else { pool }.to_string());
                 tokens.push("if".into());
                 size /= 2;
             }
@@ -176,25 +177,24 @@ fn pooling_monitor(spec: &str) -> SpikeMonitor {
     m
 }
 
+fn pooled_spikes(m: &SpikeMonitor) -> &ttfs::metrics::LayerStats {
+    m.layers
+        .iter()
+        .find(|l| l.what == "pooled spikes")
+        .expect("pooled spike maps are monitored")
+}
+
 #[test]
 fn max_pooling_of_spikes_exceeds_one_spike_per_unit_average_pooling_of_currents_does_not() {
     let max = pooling_monitor("conv1k1 if mp2 fc2");
-    let pooled = max
-        .layers
-        .iter()
-        .find(|l| l.what == "pooled spikes")
-        .expect("pooled spike maps are monitored");
+    let pooled = pooled_spikes(&max);
     assert_eq!(
         pooled.max_events, 4,
         "each max-pooled unit sees four spikes at four steps"
     );
     // First-spike pooling of the same spike maps keeps the earliest spike of each window.
     let first = pooling_monitor("conv1k1 if fp2 fc2");
-    let pooled = first
-        .layers
-        .iter()
-        .find(|l| l.what == "pooled spikes")
-        .expect("pooled spike maps are monitored");
+    let pooled = pooled_spikes(&first);
     assert_eq!(pooled.max_events, 1);
     assert_eq!(pooled.silent, 0.0, "every window has a spike");
     assert_eq!(
