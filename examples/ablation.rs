@@ -27,9 +27,10 @@ use ttfs::config::Config;
 use ttfs::train::Trainer;
 
 const AVG: &str = "conv32k3p1 ap2 if conv64k3p1 ap2 if fc10";
-const MAX_SPIKES: &str = "conv32k3p1 if mp2 conv64k3p1 if mp2 fc10";
+/// The pooling rows override the spec (a later `--set` of a key replaces an earlier one).
+const MAX_SPIKES: &str = "model.spec=\"conv32k3p1 if mp2 conv64k3p1 if mp2 fc10\"";
 /// Max pooling in TTFS form: only the earliest spike of each window passes (`fp2`).
-const FIRST_SPIKES: &str = "conv32k3p1 if fp2 conv64k3p1 if fp2 fc10";
+const FIRST_SPIKES: &str = "model.spec=\"conv32k3p1 if fp2 conv64k3p1 if fp2 fc10\"";
 
 /// One row of the table: a name and the overrides that make it.
 fn rows() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -73,15 +74,18 @@ fn rows() -> Vec<(&'static str, Vec<&'static str>)> {
         ),
         ("spike-count decoder", other("model.decoder.kind=\"count\"")),
         ("membrane decoder", other("model.decoder.kind=\"membrane\"")),
-        ("max pooling of spikes", with(exp.clone(), &["MAX"])),
+        ("max pooling of spikes", with(exp.clone(), &[MAX_SPIKES])),
         (
             "paper's baseline: Kaiming + max pooling",
-            with(exp.clone(), &["MAX", "model.init=\"kaiming\""]),
+            with(exp.clone(), &[MAX_SPIKES, "model.init=\"kaiming\""]),
         ),
-        ("first-spike max pooling", with(exp.clone(), &["FIRST"])),
+        (
+            "first-spike max pooling",
+            with(exp.clone(), &[FIRST_SPIKES]),
+        ),
         (
             "Kaiming + first-spike max pooling",
-            with(exp, &["FIRST", "model.init=\"kaiming\""]),
+            with(exp, &[FIRST_SPIKES, "model.init=\"kaiming\""]),
         ),
     ]
 }
@@ -165,19 +169,11 @@ fn main() -> anyhow::Result<()> {
             {
                 continue;
             }
-            // Two markers among the overrides pick the pooling; the rest are config keys.
-            let spec = if overrides.contains(&"MAX") {
-                MAX_SPIKES
-            } else if overrides.contains(&"FIRST") {
-                FIRST_SPIKES
-            } else {
-                AVG
-            };
             let mut set: Vec<String> = vec![
                 format!("data.name=\"{data}\""),
                 format!("data.dir=\"{dir}\""),
                 format!("data.train_samples={samples}"),
-                format!("model.spec=\"{spec}\""),
+                format!("model.spec=\"{AVG}\""),
                 "model.encoding=\"direct\"".into(),
                 "model.init_gain=0.35".into(),
                 "model.alpha=8".into(),
@@ -187,12 +183,7 @@ fn main() -> anyhow::Result<()> {
                 "train.batch_size=64".into(),
                 format!("train.seed={seed}"),
             ];
-            set.extend(
-                overrides
-                    .iter()
-                    .filter(|o| **o != "MAX" && **o != "FIRST")
-                    .map(|o| o.to_string()),
-            );
+            set.extend(overrides.iter().map(|o| o.to_string()));
             let cfg = Config::from_toml("", name, &set)?;
             let start = std::time::Instant::now();
             let mut trainer = Trainer::new(&cfg)?;
