@@ -346,6 +346,17 @@ mod tests {
         assert_eq!(c.optimizer.lr, 0.01);
         assert_eq!(c.model.spec, "fc100 if fc10");
         assert_eq!(c.train.epochs, 3);
+        // A later override of the same key wins (the ablation example relies on it).
+        let c = Config::from_toml(
+            "",
+            "t.toml",
+            &[
+                "model.spec=fc100 if fc10".into(),
+                "model.spec=\"fc20 if fc10\"".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.model.spec, "fc20 if fc10");
         let e = format!(
             "{:#}",
             Config::from_toml("[optimizer]\nlrr = 0.01\n", "t.toml", &[]).unwrap_err()
