@@ -100,7 +100,8 @@ impl Model {
         let mut layers: Vec<Box<dyn Layer>> = Vec::new();
         let mut frames = vec![input.to_vec()];
         let mut synapse = 0;
-        for s in &specs {
+        let mut specs = specs.iter().peekable();
+        while let Some(s) = specs.next() {
             let f = frames.last().unwrap().clone();
             if matches!(s, LayerSpec::Linear { .. }) && f.len() > 1 {
                 layers.push(Box::new(Flatten));
@@ -138,7 +139,7 @@ impl Model {
                         bail!("conv kernel {k} does not fit {f:?} maps with padding {pad}");
                     }
                     synapse += 1;
-                    Box::new(Conv2d::new(
+                    let conv = Conv2d::new(
                         &format!("conv{synapse}"),
                         f[0],
                         out,
@@ -150,7 +151,19 @@ impl Model {
                         cfg.init_gain,
                         t,
                         rng,
-                    ))
+                    );
+                    // Average pooling right after, stride = window, that fits the conv's
+                    // output: fold it into the convolution (one linear map; see conv2d.rs).
+                    let out_f = conv.out_frame(&f);
+                    match specs.peek() {
+                        Some(&&LayerSpec::AvgPool { k: pk, stride: ps })
+                            if pk == ps && out_f[1] >= pk && out_f[2] >= pk =>
+                        {
+                            specs.next();
+                            Box::new(conv.with_avg_pool(pk))
+                        }
+                        _ => Box::new(conv),
+                    }
                 }
                 LayerSpec::AvgPool { k, stride }
                 | LayerSpec::MaxPool { k, stride }

@@ -1,4 +1,11 @@
 //! 2-D convolution synapse (stride, zero padding), applied to all `T*B` frames.
+//!
+//! A convolution followed by average pooling whose stride is its window (`conv.. ap2`) is
+//! one linear map, so the model folds the pooling into the convolution: a kernel of
+//! `s*(K-1) + k` taps with stride `s*K` whose weights are the `k x k` weights smeared over a
+//! `K x K` box (see [`fold_box`]). The pooled output comes out directly: for `conv k3 ap2` a
+//! quarter of the outputs and 16 instead of 4 * 9 = 36 taps per pooled output, and the
+//! full-resolution map is never stored. The learnable weights stay `k x k`.
 
 use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
@@ -13,7 +20,12 @@ pub struct Conv2d {
     pub k: usize,
     pub stride: usize,
     pub pad: usize,
+    /// Window (and stride) of the average pooling folded into this convolution; 1 if none.
+    pub pool: usize,
+    /// The folded `[out_c, in_c, k', k']` weights when `pool > 1` (refreshed every forward).
+    folded: Vec<f32>,
     dw: Vec<f32>,
+    dw_folded: Vec<f32>,
     db: Vec<f32>,
 }
 
@@ -38,12 +50,32 @@ impl Conv2d {
             k,
             stride,
             pad,
+            pool: 1,
+            folded: Vec::new(),
             dw: Vec::new(),
+            dw_folded: Vec::new(),
             db: Vec::new(),
         }
     }
 
+    /// Fold a following average pooling of window and stride `pool` into this convolution.
+    pub fn with_avg_pool(mut self, pool: usize) -> Self {
+        assert!(pool >= 1);
+        self.pool = pool;
+        self
+    }
+
+    /// Geometry of the convolution actually run (the folded one when pooling is folded in).
     fn geom(&self, f: &[usize]) -> ConvGeom {
+        let g = self.unfolded_geom(f);
+        ConvGeom {
+            k: self.stride * (self.pool - 1) + self.k,
+            stride: self.stride * self.pool,
+            ..g
+        }
+    }
+
+    fn unfolded_geom(&self, f: &[usize]) -> ConvGeom {
         assert!(
             f.len() == 3 && f[0] == self.in_c,
             "conv expects [{}, H, W] frames, got {f:?}",
@@ -66,8 +98,13 @@ impl Layer for Conv2d {
         LayerKind::Synapse
     }
     fn describe(&self) -> String {
+        let pool = if self.pool > 1 {
+            format!(" + avgpool k{} s{} (folded)", self.pool, self.pool)
+        } else {
+            String::new()
+        };
         format!(
-            "conv {}->{} k{} s{} p{} ({:?})",
+            "conv {}->{} k{} s{} p{} ({:?}){pool}",
             self.in_c, self.weights.out, self.k, self.stride, self.pad, self.weights.norm
         )
     }
@@ -85,14 +122,21 @@ impl Layer for Conv2d {
         self.weights.refresh();
         y.reshape_for_overwrite(&with_frame(x, &self.out_frame(&x.shape[2..])));
         let frames = x.shape[0] * x.shape[1];
-        kernels().conv2d_forward(
-            &g,
-            frames,
-            &x.data,
-            &self.weights.w,
-            &self.weights.bias,
-            &mut y.data,
-        );
+        let w = if self.pool > 1 {
+            let rows = self.weights.out * self.in_c;
+            fold_box(
+                &self.weights.w,
+                rows,
+                self.k,
+                self.stride,
+                self.pool,
+                &mut self.folded,
+            );
+            &self.folded
+        } else {
+            &self.weights.w
+        };
+        kernels().conv2d_forward(&g, frames, &x.data, w, &self.weights.bias, &mut y.data);
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         let g = self.geom(&x.shape[2..]);
@@ -103,16 +147,33 @@ impl Layer for Conv2d {
             d.reshape_for_overwrite(&x.shape);
             &mut d.data[..]
         });
+        let w = if self.pool > 1 {
+            &self.folded
+        } else {
+            &self.weights.w
+        };
         kernels().conv2d_backward(
             &g,
             frames,
             &x.data,
-            &self.weights.w,
+            w,
             &dy.data,
             &mut self.dw,
             &mut self.db,
             dx,
         );
+        if self.pool > 1 {
+            let rows = self.weights.out * self.in_c;
+            self.dw_folded.clone_from(&self.dw);
+            unfold_box_grad(
+                &self.dw_folded,
+                rows,
+                self.k,
+                self.stride,
+                self.pool,
+                &mut self.dw,
+            );
+        }
         self.weights.backward(&self.dw, &self.db);
     }
     fn params_mut(&mut self) -> Vec<&mut Param> {
@@ -120,5 +181,138 @@ impl Layer for Conv2d {
     }
     fn params(&self) -> Vec<&Param> {
         self.weights.params()
+    }
+}
+
+/// Side of the folded kernel: `k x k` taps at stride `s`, then a `pool x pool` average.
+fn folded_k(k: usize, s: usize, pool: usize) -> usize {
+    s * (pool - 1) + k
+}
+
+/// `folded[r][u][v] = (1 / pool^2) * sum over a, b < pool of w[r][u - s*a][v - s*b]` for each
+/// of the `rows` (output, input channel) kernels: output `(oy, ox)` of the pooled map averages
+/// conv outputs `(pool*oy + a, pool*ox + b)`, whose taps start `s*a`, `s*b` further in.
+fn fold_box(w: &[f32], rows: usize, k: usize, s: usize, pool: usize, folded: &mut Vec<f32>) {
+    let kf = folded_k(k, s, pool);
+    folded.clear();
+    folded.resize(rows * kf * kf, 0.0);
+    let scale = 1.0 / (pool * pool) as f32;
+    for (wr, fr) in w.chunks_exact(k * k).zip(folded.chunks_exact_mut(kf * kf)) {
+        for a in 0..pool {
+            for b in 0..pool {
+                for i in 0..k {
+                    for j in 0..k {
+                        fr[(s * a + i) * kf + s * b + j] += scale * wr[i * k + j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`fold_box`]: the gradient of the `k x k` weights from that of the folded.
+fn unfold_box_grad(
+    dfolded: &[f32],
+    rows: usize,
+    k: usize,
+    s: usize,
+    pool: usize,
+    dw: &mut Vec<f32>,
+) {
+    let kf = folded_k(k, s, pool);
+    dw.clear();
+    dw.resize(rows * k * k, 0.0);
+    let scale = 1.0 / (pool * pool) as f32;
+    for (dr, fr) in dw
+        .chunks_exact_mut(k * k)
+        .zip(dfolded.chunks_exact(kf * kf))
+    {
+        for a in 0..pool {
+            for b in 0..pool {
+                for i in 0..k {
+                    for j in 0..k {
+                        dr[i * k + j] += scale * fr[(s * a + i) * kf + s * b + j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::avg_pool::AvgPool2d;
+
+    /// The folded layer against a convolution followed by an average pooling layer: same
+    /// output, input gradient and weight gradients, for unit and larger conv strides.
+    #[test]
+    fn folded_avg_pool_matches_conv_then_pool() {
+        for (k, stride, pad, pool, h, w) in
+            [(3, 1, 1, 2, 8, 7), (3, 2, 0, 2, 11, 12), (5, 1, 2, 3, 9, 9)]
+        {
+            let (in_c, out_c, t, b) = (3, 4, 2, 3);
+            let make = |pool: usize| {
+                let mut rng = Rng::new(9);
+                let c = Conv2d::new(
+                    "c",
+                    in_c,
+                    out_c,
+                    k,
+                    stride,
+                    pad,
+                    Norm::WeightAffine,
+                    Init::Ettfs,
+                    1.0,
+                    t,
+                    &mut rng,
+                );
+                c.with_avg_pool(pool)
+            };
+            let (mut plain, mut folded) = (make(1), make(pool));
+            let mut pooling = AvgPool2d {
+                k: pool,
+                stride: pool,
+            };
+            let mut rng = Rng::new(4);
+            let x = Tensor::from_vec(
+                &[t, b, in_c, h, w],
+                (0..t * b * in_c * h * w)
+                    .map(|_| rng.range(-1.0, 1.0))
+                    .collect(),
+            );
+            let (mut mid, mut want, mut got) =
+                (Tensor::default(), Tensor::default(), Tensor::default());
+            plain.forward(&x, &mut mid);
+            pooling.forward(&mid, &mut want);
+            folded.forward(&x, &mut got);
+            assert_eq!(want.shape, got.shape);
+            assert_eq!(folded.out_frame(&x.shape[2..]), want.shape[2..].to_vec());
+            for (a, b) in want.data.iter().zip(&got.data) {
+                assert!((a - b).abs() < 1e-4, "forward {a} vs {b}");
+            }
+            let dy = Tensor::from_vec(
+                &want.shape,
+                (0..want.len()).map(|_| rng.range(-1.0, 1.0)).collect(),
+            );
+            let (mut dmid, mut dx_want, mut dx_got) =
+                (Tensor::default(), Tensor::default(), Tensor::default());
+            pooling.backward(&mid, &want, &dy, Some(&mut dmid));
+            plain.backward(&x, &mid, &dmid, Some(&mut dx_want));
+            folded.backward(&x, &got, &dy, Some(&mut dx_got));
+            for (a, b) in dx_want.data.iter().zip(&dx_got.data) {
+                assert!((a - b).abs() < 1e-4, "dx {a} vs {b}");
+            }
+            for (p, q) in plain.params().iter().zip(folded.params()) {
+                assert_eq!(p.name, q.name);
+                for (a, b) in p.grad.iter().zip(&q.grad) {
+                    assert!(
+                        (a - b).abs() < 1e-3 * (1.0 + a.abs()),
+                        "{}: {a} vs {b}",
+                        p.name
+                    );
+                }
+            }
+        }
     }
 }
