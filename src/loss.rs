@@ -78,7 +78,7 @@ mod tests {
         // L_eps = (1 - eps) CE(one-hot) + eps * mean_j CE(class j).
         let z = vec![0.3, -1.2, 2.0, 0.5];
         let mut d = vec![0.0; 4];
-        let ce = |y: usize| cross_entropy(&z, &[y], 4, 0.0, &mut vec![0.0; 4]);
+        let ce = |y: usize| cross_entropy(&z, &[y], 4, 0.0, &mut [0.0; 4]);
         let mixed = 0.8 * ce(1) + 0.2 * (0..4).map(ce).sum::<f32>() / 4.0;
         let got = cross_entropy(&z, &[1], 4, 0.2, &mut d);
         assert!((got - mixed).abs() < 1e-5, "{got} vs {mixed}");
