@@ -60,12 +60,13 @@ fn latch_first(y: &mut [f32], t: usize, first: &mut Vec<u32>) {
     first.clear();
     first.resize(n, t as u32);
     for (step, row) in y.chunks_exact_mut(n).enumerate() {
+        // Branch-free (spikes are rare and unpredictable): `first` is T until the unit fires.
+        let step = step as u32;
         for (v, f) in row.iter_mut().zip(first.iter_mut()) {
-            if (*f as usize) < step {
-                *v = 0.0;
-            } else if *v != 0.0 {
-                *f = step as u32;
-            }
+            let latched = *f < step;
+            let kept = if latched { 0.0 } else { *v };
+            *v = kept;
+            *f = if !latched && kept != 0.0 { step } else { *f };
         }
     }
 }
@@ -111,10 +112,9 @@ impl Layer for MaxPool2d {
                 self.dy_latched.clear();
                 self.dy_latched.extend_from_slice(&dy.data);
                 for (step, row) in self.dy_latched.chunks_exact_mut(n).enumerate() {
+                    let step = step as u32;
                     for (d, &f) in row.iter_mut().zip(&self.first) {
-                        if (f as usize) < step {
-                            *d = 0.0;
-                        }
+                        *d = if f < step { 0.0 } else { *d };
                     }
                 }
                 &self.dy_latched

@@ -94,14 +94,54 @@ pub fn max_forward(g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32], arg: &
         .zip(arg[..frames * ol].par_chunks_mut(ol))
         .zip(x.par_chunks(g.in_len()))
         .for_each(|((yf, af), xf)| {
-            yf.fill(f32::NEG_INFINITY);
-            for_each_window(g, |o, i| {
-                if xf[i] > yf[o] {
-                    yf[o] = xf[i];
-                    af[o] = i as u32;
-                }
-            });
+            if g.k == g.stride {
+                max_forward_tiling(g, xf, yf, af);
+            } else {
+                max_forward_windows(g, xf, yf, af);
+            }
         });
+}
+
+/// [`max_forward`] of one frame, any windows: window by window.
+fn max_forward_windows(g: &PoolGeom, xf: &[f32], yf: &mut [f32], af: &mut [u32]) {
+    yf.fill(f32::NEG_INFINITY);
+    for_each_window(g, |o, i| {
+        if xf[i] > yf[o] {
+            yf[o] = xf[i];
+            af[o] = i as u32;
+        }
+    });
+}
+
+/// [`max_forward`] of one frame for windows that tile the map (the common 2x2): row by row,
+/// each input row of a window compared against one output row, k-wide segments in turn.
+fn max_forward_tiling(g: &PoolGeom, xf: &[f32], yf: &mut [f32], af: &mut [u32]) {
+    let (oh, ow, k) = (g.out_h(), g.out_w(), g.k);
+    for c in 0..g.c {
+        for oy in 0..oh {
+            let o = (c * oh + oy) * ow..(c * oh + oy + 1) * ow;
+            let (out, arg) = (&mut yf[o.clone()], &mut af[o]);
+            for i in 0..k {
+                let start = (c * g.in_h + oy * k + i) * g.in_w;
+                let row = &xf[start..start + ow * k];
+                for (ox, ((y, a), seg)) in out
+                    .iter_mut()
+                    .zip(arg.iter_mut())
+                    .zip(row.chunks_exact(k))
+                    .enumerate()
+                {
+                    for (j, &v) in seg.iter().enumerate() {
+                        // The first tap initialises; later ones win only when strictly greater
+                        // (the first maximum on ties, as in the generic loop).
+                        if (i == 0 && j == 0) || v > *y {
+                            *y = v;
+                            *a = (start + ox * k + j) as u32;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub fn max_backward(g: &PoolGeom, frames: usize, dy: &[f32], arg: &[u32], dx: &mut [f32]) {
@@ -115,4 +155,33 @@ pub fn max_backward(g: &PoolGeom, frames: usize, dy: &[f32], arg: &[u32], dx: &m
                 dxf[a as usize] += d;
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row-wise path for tiling windows picks the same maximum and the same winner (the
+    /// first on ties, which spike maps are full of) as the window-by-window loop.
+    #[test]
+    fn tiling_max_matches_window_by_window() {
+        let mut rng = crate::rng::Rng::new(2);
+        for (c, h, w, k) in [(3, 8, 8, 2), (2, 7, 9, 2), (2, 9, 7, 3)] {
+            let g = PoolGeom {
+                c,
+                in_h: h,
+                in_w: w,
+                k,
+                stride: k,
+            };
+            let x: Vec<f32> = (0..g.in_len())
+                .map(|_| [0.0, 0.0, 0.5, 1.0][rng.below(4)])
+                .collect();
+            let (mut y1, mut y2) = (vec![0.0; g.out_len()], vec![0.0; g.out_len()]);
+            let (mut a1, mut a2) = (vec![0u32; g.out_len()], vec![0u32; g.out_len()]);
+            max_forward_tiling(&g, &x, &mut y1, &mut a1);
+            max_forward_windows(&g, &x, &mut y2, &mut a2);
+            assert_eq!((y1, a1), (y2, a2), "{g:?}");
+        }
+    }
 }
