@@ -389,9 +389,11 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
         "model `{}`, T = {t}, input {:?}, decoder {:?}",
         model.cfg.spec, model.frames[0], model.cfg.decoder
     );
+    // The layer column fits the longest description (a folded conv + pooling is long).
+    let lw = model.layers.iter().map(|l| l.describe().len()).max().unwrap_or(0).max(38);
     let _ = writeln!(
         s,
-        "{:>3} {:<38} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
+        "{:>3} {:<lw$} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
         "#", "layer", "in", "out", "params", "MACs/step", "dense MACs", "ev/unit", "SynOps"
     );
     let (mut tp, mut tm, mut td, mut ts) = (0usize, 0usize, 0usize, 0.0f64);
@@ -446,7 +448,7 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
         };
         let _ = writeln!(
             s,
-            "{:>3} {:<38} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
+            "{:>3} {:<lw$} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",
             i,
             l.describe(),
             format!("{:?}", model.frames[i]),
