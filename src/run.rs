@@ -390,7 +390,13 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
         model.cfg.spec, model.frames[0], model.cfg.decoder
     );
     // The layer column fits the longest description (a folded conv + pooling is long).
-    let lw = model.layers.iter().map(|l| l.describe().len()).max().unwrap_or(0).max(38);
+    let lw = model
+        .layers
+        .iter()
+        .map(|l| l.describe().len())
+        .max()
+        .unwrap_or(0)
+        .max(38);
     let _ = writeln!(
         s,
         "{:>3} {:<lw$} {:<16} {:<16} {:>10} {:>12} {:>14} {:>8} {:>14}",

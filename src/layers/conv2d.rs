@@ -67,15 +67,6 @@ impl Conv2d {
 
     /// Geometry of the convolution actually run (the folded one when pooling is folded in).
     fn geom(&self, f: &[usize]) -> ConvGeom {
-        let g = self.unfolded_geom(f);
-        ConvGeom {
-            k: self.stride * (self.pool - 1) + self.k,
-            stride: self.stride * self.pool,
-            ..g
-        }
-    }
-
-    fn unfolded_geom(&self, f: &[usize]) -> ConvGeom {
         assert!(
             f.len() == 3 && f[0] == self.in_c,
             "conv expects [{}, H, W] frames, got {f:?}",
@@ -86,8 +77,8 @@ impl Conv2d {
             in_h: f[1],
             in_w: f[2],
             out_c: self.weights.out,
-            k: self.k,
-            stride: self.stride,
+            k: folded_k(self.k, self.stride, self.pool),
+            stride: self.stride * self.pool,
             pad: self.pad,
         }
     }
@@ -141,30 +132,21 @@ impl Layer for Conv2d {
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         let g = self.geom(&x.shape[2..]);
         let frames = x.shape[0] * x.shape[1];
-        self.dw.resize(g.out_c * g.patch_len(), 0.0);
         self.db.resize(g.out_c, 0.0);
         let dx = dx.map(|d| {
             d.reshape_for_overwrite(&x.shape);
             &mut d.data[..]
         });
-        let w = if self.pool > 1 {
-            &self.folded
+        // Folded: the kernel's weight gradient is the folded one, mapped back by the adjoint.
+        let (w, dw) = if self.pool > 1 {
+            (&self.folded, &mut self.dw_folded)
         } else {
-            &self.weights.w
+            (&self.weights.w, &mut self.dw)
         };
-        kernels().conv2d_backward(
-            &g,
-            frames,
-            &x.data,
-            w,
-            &dy.data,
-            &mut self.dw,
-            &mut self.db,
-            dx,
-        );
+        dw.resize(g.out_c * g.patch_len(), 0.0);
+        kernels().conv2d_backward(&g, frames, &x.data, w, &dy.data, dw, &mut self.db, dx);
         if self.pool > 1 {
             let rows = self.weights.out * self.in_c;
-            self.dw_folded.clone_from(&self.dw);
             unfold_box_grad(
                 &self.dw_folded,
                 rows,
