@@ -7,7 +7,8 @@
 //!     cargo run --release --example event_products -- conv
 //!
 //! `conv` times a convolution step (forward, and backward with the input gradient) on the
-//! conv nets' second layer (32x14x14 -> 64, k3 p1, 512 frames) at densities on both sides of
+//! conv nets' second layer (32x14x14 -> 64, k3 p1, 512 frames; and 64x14x14 -> 128 folded
+//! with its 2x2 pooling, k4 s2 p1) at densities on both sides of
 //! `kernels::CONV_EVENT_MAX_DENSITY`, where the kernel switches between its two paths.
 
 use std::time::Instant;
@@ -82,15 +83,34 @@ fn main() {
 }
 
 fn conv_threshold() {
-    let g = ConvGeom {
-        in_c: 32,
-        in_h: 14,
-        in_w: 14,
-        out_c: 64,
-        k: 3,
-        stride: 1,
-        pad: 1,
-    };
+    // The bench net's conv2, and the shipped Fashion-MNIST net's conv2 with its 2x2 average
+    // pooling folded in (4x4 kernel, stride 2; see src/layers/conv2d.rs).
+    let geoms = [
+        ConvGeom {
+            in_c: 32,
+            in_h: 14,
+            in_w: 14,
+            out_c: 64,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        },
+        ConvGeom {
+            in_c: 64,
+            in_h: 14,
+            in_w: 14,
+            out_c: 128,
+            k: 4,
+            stride: 2,
+            pad: 1,
+        },
+    ];
+    for g in geoms {
+        conv_densities(g);
+    }
+}
+
+fn conv_densities(g: ConvGeom) {
     let (frames, k) = (8 * 64, kernels());
     let mut rng = Rng::new(0);
     let (il, ol, kk) = (g.in_len(), g.out_len(), g.patch_len());
@@ -104,11 +124,14 @@ fn conv_threshold() {
     );
     let mut dx = vec![0.0f32; frames * il];
     println!(
-        "conv {}x{}x{} -> {} k3 p1, {frames} frames, {} threads; event path up to density {}",
+        "conv {}x{}x{} -> {} k{} s{} p{}, {frames} frames, {} threads; event path up to density {}",
         g.in_c,
         g.in_h,
         g.in_w,
         g.out_c,
+        g.k,
+        g.stride,
+        g.pad,
         rayon::current_num_threads(),
         CONV_EVENT_MAX_DENSITY
     );
