@@ -83,6 +83,9 @@ impl Layer for MaxPool2d {
         };
         format!("{what} k{} s{}", self.k, self.stride)
     }
+    fn latches_first_spike(&self) -> bool {
+        self.first_only
+    }
     fn out_frame(&self, f: &[usize]) -> Vec<usize> {
         let g = self.geom(f);
         vec![g.c, g.out_h(), g.out_w()]

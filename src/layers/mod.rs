@@ -81,6 +81,12 @@ pub trait Layer: Send {
         self.kind() == LayerKind::Neuron
     }
 
+    /// Whether the layer passes each unit's first nonzero step only (first-spike pooling):
+    /// on spike maps its output fires at most once, like a neuron's.
+    fn latches_first_spike(&self) -> bool {
+        false
+    }
+
     /// Spiking neurons only: their settings.
     fn neuron_params_mut(&mut self) -> Option<&mut crate::kernels::IfParams> {
         None
