@@ -12,7 +12,7 @@
 //! `kernels::CONV_EVENT_MAX_DENSITY`, where the kernel switches between its two paths.
 
 use std::time::Instant;
-use ttfs::kernels::{kernels, ConvGeom, Events, CONV_EVENT_MAX_DENSITY};
+use ttfs::kernels::{Buf, ConvGeom, Device, Events, Kernels, CONV_EVENT_MAX_DENSITY};
 use ttfs::rng::Rng;
 
 /// Median wall time of `f` in milliseconds.
@@ -41,11 +41,12 @@ fn main() {
         [f, i, o] => (f, i, o),
         _ => (8 * 64, 784, 400),
     };
-    let k = kernels();
+    let k: &dyn Kernels = Device::Cpu.kernels().unwrap();
     let mut rng = Rng::new(0);
-    let w: Vec<f32> = (0..n_out * n_in).map(|_| rng.uniform() - 0.5).collect();
-    let dy: Vec<f32> = (0..frames * n_out).map(|_| rng.uniform() - 0.5).collect();
-    let (mut y, mut dw) = (vec![0.0; frames * n_out], vec![0.0; n_out * n_in]);
+    let w: Buf<f32> = (0..n_out * n_in).map(|_| rng.uniform() - 0.5).collect();
+    let dy: Buf<f32> = (0..frames * n_out).map(|_| rng.uniform() - 0.5).collect();
+    let (mut y, mut dw): (Buf<f32>, Buf<f32>) =
+        (vec![0.0; frames * n_out].into(), vec![0.0; n_out * n_in].into());
     println!(
         "x [{frames}, {n_in}] spikes, W [{n_out}, {n_in}], {} threads; dense MACs per product {:.1}M",
         rayon::current_num_threads(),
@@ -58,7 +59,7 @@ fn main() {
         Err(_) => vec![0.01f32, 0.02, 0.05, 0.0625, 0.125, 0.25, 0.5],
     };
     for density in densities {
-        let x: Vec<f32> = (0..frames * n_in)
+        let x: Buf<f32> = (0..frames * n_in)
             .map(|_| if rng.uniform() < density { 1.0 } else { 0.0 })
             .collect();
         let fd = time_ms(|| k.gemm(frames, n_in, n_out, &x, false, &w, true, 0.0, &mut y));
@@ -111,18 +112,18 @@ fn conv_threshold() {
 }
 
 fn conv_densities(g: ConvGeom) {
-    let (frames, k) = (8 * 64, kernels());
+    let (frames, k): (usize, &dyn Kernels) = (8 * 64, Device::Cpu.kernels().unwrap());
     let mut rng = Rng::new(0);
     let (il, ol, kk) = (g.in_len(), g.out_len(), g.patch_len());
-    let w: Vec<f32> = (0..g.out_c * kk).map(|_| rng.uniform() - 0.5).collect();
-    let bias = vec![0.0f32; g.out_c];
-    let dy: Vec<f32> = (0..frames * ol).map(|_| rng.uniform() - 0.5).collect();
-    let (mut y, mut dw, mut db) = (
-        vec![0.0; frames * ol],
-        vec![0.0; g.out_c * kk],
-        vec![0.0; g.out_c],
+    let w: Buf<f32> = (0..g.out_c * kk).map(|_| rng.uniform() - 0.5).collect();
+    let bias: Buf<f32> = vec![0.0f32; g.out_c].into();
+    let dy: Buf<f32> = (0..frames * ol).map(|_| rng.uniform() - 0.5).collect();
+    let (mut y, mut dw, mut db): (Buf<f32>, Buf<f32>, Buf<f32>) = (
+        vec![0.0; frames * ol].into(),
+        vec![0.0; g.out_c * kk].into(),
+        vec![0.0; g.out_c].into(),
     );
-    let mut dx = vec![0.0f32; frames * il];
+    let mut dx: Buf<f32> = vec![0.0f32; frames * il].into();
     println!(
         "conv {}x{}x{} -> {} k{} s{} p{}, {frames} frames, {} threads; event path up to density {}",
         g.in_c,
@@ -137,7 +138,7 @@ fn conv_densities(g: ConvGeom) {
     );
     println!("density   forward   backward   (ms)");
     for density in [0.01f32, 0.05, 0.09, 0.125, 0.149, 0.151, 0.2, 0.25] {
-        let x: Vec<f32> = (0..frames * il)
+        let x: Buf<f32> = (0..frames * il)
             .map(|_| if rng.uniform() < density { 1.0 } else { 0.0 })
             .collect();
         let f = time_ms(|| k.conv2d_forward(&g, frames, &x, &w, &bias, &mut y));

@@ -5,6 +5,7 @@
 use crate::decoder::{DecoderConfig, DecoderKind, Weighting};
 use crate::encoding::{encode, Encoding, ZeroInput};
 use crate::ettfs_init::Init;
+use crate::kernels::Device;
 use crate::model::{Model, ModelConfig};
 use crate::optim::{OptimConfig, Optimizer};
 use crate::rng::Rng;
@@ -46,16 +47,19 @@ pub struct StepTiming {
     pub samples_per_s: f64,
 }
 
-/// Median time of one training step (encode, forward, loss, backward, Adam) over `steps`
-/// steps after `warmup` steps.
+/// Median time of one training step (encode, forward, loss, backward, Adam) on `device` over
+/// `steps` steps after `warmup` steps. A GPU's work is waited for at the end of each step.
 pub fn time_training_step(
     cfg: &ModelConfig,
+    device: Device,
     batch: usize,
     warmup: usize,
     steps: usize,
 ) -> Result<StepTiming> {
     let mut rng = Rng::new(0);
     let mut model = Model::new(cfg, &[1, 28, 28], &mut rng)?;
+    model.to_device(device)?;
+    let kernels = device.kernels()?;
     let mut opt = Optimizer::new(OptimConfig {
         lr: 1e-3,
         ..Default::default()
@@ -78,6 +82,7 @@ pub fn time_training_step(
         model.backward(&labels);
         let mut params = model.params_mut();
         opt.update(&mut params, 1e-3);
+        kernels.synchronize();
         if i >= warmup {
             times.push(start.elapsed().as_secs_f64() * 1e3);
         }

@@ -72,8 +72,8 @@ impl Checkpoint {
             best_accuracy,
             accuracy: f64::NAN,
             params: params_of(&tr.model),
-            opt_m: tr.opt.m.clone(),
-            opt_v: tr.opt.v.clone(),
+            opt_m: tr.opt.m.iter().map(|b| b.to_vec()).collect(),
+            opt_v: tr.opt.v.iter().map(|b| b.to_vec()).collect(),
         }
     }
 
@@ -87,8 +87,9 @@ impl Checkpoint {
                 self.opt_m.len()
             );
         }
-        tr.opt.m = self.opt_m.clone();
-        tr.opt.v = self.opt_v.clone();
+        // On the host; the optimizer moves them beside the parameters at its next step.
+        tr.opt.m = self.opt_m.iter().map(|v| v.clone().into()).collect();
+        tr.opt.v = self.opt_v.iter().map(|v| v.clone().into()).collect();
         tr.opt.step = self.opt_step;
         tr.rng.state = self.rng;
         tr.step = self.step;
@@ -120,7 +121,7 @@ impl Checkpoint {
                     p.shape
                 );
             }
-            p.value.copy_from_slice(&t.data);
+            p.value.write(&t.data);
         }
         if self.params.len() != model.params().len() {
             bail!(
@@ -293,7 +294,7 @@ pub fn params_of(model: &Model) -> Vec<NamedTensor> {
         .map(|p| NamedTensor {
             name: p.name.clone(),
             shape: p.shape.clone(),
-            data: p.value.clone(),
+            data: p.value.to_vec(),
         })
         .collect()
 }

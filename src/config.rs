@@ -1,6 +1,7 @@
 //! Experiment configuration: one TOML file per experiment, every key overridable from the
 //! command line with `--set section.key=value`. Unknown keys are errors.
 
+use crate::kernels::Device;
 use crate::data::events::{BinBy, EventEncoding};
 use crate::model::ModelConfig;
 use crate::optim::{OptimConfig, ScheduleConfig};
@@ -149,6 +150,11 @@ pub struct TrainConfig {
     /// Label smoothing of the training loss, in [0, 1) (0: one-hot targets). Evaluation
     /// always reports the plain cross entropy.
     pub label_smoothing: f32,
+    /// Where parameters, activations and gradients live: `cpu`, `cuda` or `cuda:N`.
+    pub device: Device,
+    /// GPU only: run matrix products with TF32 tensor-core math (about 10 mantissa bits in
+    /// the products' inputs) instead of full fp32.
+    pub tf32: bool,
 }
 
 impl Default for TrainConfig {
@@ -161,6 +167,8 @@ impl Default for TrainConfig {
             threads: 0,
             checkpoint_every_steps: 0,
             label_smoothing: 0.0,
+            device: Device::Cpu,
+            tf32: false,
         }
     }
 }

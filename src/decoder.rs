@@ -14,7 +14,7 @@
 //! decide early. `first_spike` equals linear weighting up to a constant (`t_first = sum_t t
 //! O[t] + T (1 - sum_t O[t])` for a fire-once unit), kept as its own name for comparisons.
 
-use crate::kernels::{kernels, IfParams};
+use crate::kernels::{Buf, Device, IfParams};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -89,8 +89,13 @@ pub struct Decoder {
     pub neuron: Option<IfParams>,
     /// `[T, B, C]`: output spikes, or membrane potentials for `membrane`.
     pub out: Tensor,
-    v: Vec<f32>,
+    v: Buf<f32>,
+    /// Time weights `w[t]` on the host (decisions by time) and on the device; for
+    /// `membrane`, `suffix[t] = sum_{k >= t} w[k]` (its backward).
     w: Vec<f32>,
+    w_dev: Buf<f32>,
+    suffix_dev: Buf<f32>,
+    dout: Buf<f32>,
 }
 
 impl Decoder {
@@ -112,8 +117,11 @@ impl Decoder {
             cfg,
             neuron,
             out: Tensor::default(),
-            v: Vec::new(),
+            v: Buf::default(),
             w: Vec::new(),
+            w_dev: Buf::default(),
+            suffix_dev: Buf::default(),
+            dout: Buf::default(),
         }
     }
 
@@ -122,92 +130,79 @@ impl Decoder {
         self.neuron.is_some()
     }
 
+    /// The time weights for `t` steps on `device` (computed when `t` or the device changes).
+    fn weights_for(&mut self, t: usize, device: Device) {
+        if self.w.len() == t && self.w_dev.device() == device && self.w_dev.len() == t {
+            return;
+        }
+        self.w = time_weights(&self.cfg, t);
+        let mut suffix = self.w.clone();
+        for k in (0..t.saturating_sub(1)).rev() {
+            suffix[k] += suffix[k + 1];
+        }
+        self.w_dev = Buf::from_vec(device, self.w.clone());
+        self.suffix_dev = Buf::from_vec(device, suffix);
+    }
+
     // cur is [T, B, C]; logits (reset) is [B, C]
     pub fn forward(&mut self, cur: &Tensor, logits: &mut Tensor) {
         let (t, b, c) = (cur.shape[0], cur.shape[1], cur.shape[2]);
         let n = b * c;
-        self.w = time_weights(&self.cfg, t);
-        self.out.reset(&cur.shape);
+        let dev = cur.device();
+        let k = cur.data.kernels();
+        self.weights_for(t, dev);
+        self.out.reshape_for_overwrite(dev, &cur.shape);
         match &self.neuron {
             Some(p) => {
-                self.v.resize(cur.len(), 0.0);
-                kernels().if_forward(p, t, n, &cur.data, &mut self.out.data, &mut self.v);
+                self.v.resize_for_overwrite(dev, cur.len());
+                k.if_forward(p, t, n, &cur.data, &mut self.out.data, &mut self.v);
             }
-            None => {
-                // v[t] = v[t-1] + I[t]
-                self.out.data.copy_from_slice(&cur.data);
-                for k in 1..t {
-                    let (prev, rest) = self.out.data.split_at_mut(k * n);
-                    rest[..n]
-                        .iter_mut()
-                        .zip(&prev[(k - 1) * n..])
-                        .for_each(|(a, p)| *a += p);
-                }
-            }
+            // v[t] = v[t-1] + I[t]
+            None => k.cumsum_steps(&cur.data, t, n, &mut self.out.data),
         }
-        logits.reset(&[b, c]);
         // Y = sum_t w[t] out[t]
-        for k in 0..t {
-            let wk = self.w[k];
-            logits
-                .data
-                .iter_mut()
-                .zip(&self.out.data[k * n..(k + 1) * n])
-                .for_each(|(y, o)| *y += wk * o);
-        }
+        logits.shape = vec![b, c];
+        k.weighted_step_sum(&self.out.data, Some(&self.w_dev), t, n, &mut logits.data);
     }
 
-    // dlogits is [B, C]; dcur (reset) is [T, B, C]
+    // dlogits is [B, C]; dcur is [T, B, C]
     pub fn backward(&mut self, cur: &Tensor, dlogits: &Tensor, dcur: &mut Tensor) {
         let t = cur.shape[0];
         let n = cur.len() / t;
-        dcur.reset(&cur.shape);
+        let k = cur.data.kernels();
+        dcur.reshape_for_overwrite(cur.device(), &cur.shape);
         match &self.neuron {
             Some(p) => {
                 // dO[t] = w[t] dY
-                let mut dout = vec![0.0f32; cur.len()];
-                for k in 0..t {
-                    dout[k * n..(k + 1) * n]
-                        .iter_mut()
-                        .zip(&dlogits.data)
-                        .for_each(|(d, g)| *d = self.w[k] * g);
-                }
-                kernels().if_backward(p, t, n, &self.out.data, &self.v, &dout, &mut dcur.data);
+                k.scale_steps(&self.w_dev, &dlogits.data, t, n, &mut self.dout);
+                k.if_backward(p, t, n, &self.out.data, &self.v, &self.dout, &mut dcur.data);
             }
-            None => {
-                // dI[k] = sum_{t >= k} w[t] dY
-                let mut suffix = 0.0f32;
-                for k in (0..t).rev() {
-                    suffix += self.w[k];
-                    dcur.data[k * n..(k + 1) * n]
-                        .iter_mut()
-                        .zip(&dlogits.data)
-                        .for_each(|(d, g)| *d = suffix * g);
-                }
-            }
+            // dI[k] = sum_{t >= k} w[t] dY
+            None => k.scale_steps(&self.suffix_dev, &dlogits.data, t, n, &mut dcur.data),
         }
     }
 
-    /// Logits of sample `b` from the outputs seen up to and including step `upto` (the
-    /// decision an event-driven run would take at time `upto`). `logits` is `[classes]`.
-    pub fn logits_until(&self, upto: usize, b: usize, logits: &mut [f32]) {
+    /// Logits of sample `b` from the outputs `out` (a host copy of [`Decoder::out`]) seen up
+    /// to and including step `upto` (the decision an event-driven run would take at time
+    /// `upto`). `logits` is `[classes]`.
+    pub fn logits_until(&self, out: &[f32], upto: usize, b: usize, logits: &mut [f32]) {
         let c = logits.len();
-        let n = self.out.len() / self.out.shape[0];
+        let n = out.len() / self.out.shape[0];
         logits.fill(0.0);
         for k in 0..=upto.min(self.w.len() - 1) {
             let wk = self.w[k];
-            let row = &self.out.data[k * n + b * c..k * n + (b + 1) * c];
+            let row = &out[k * n + b * c..k * n + (b + 1) * c];
             logits.iter_mut().zip(row).for_each(|(y, o)| *y += wk * o);
         }
     }
 
     /// Step at which sample `b` first has an output spike (membrane: a potential at or above
-    /// threshold 1); `T` if never.
-    pub fn first_output_time(&self, b: usize, classes: usize) -> usize {
+    /// threshold 1) in `out` (a host copy of [`Decoder::out`]); `T` if never.
+    pub fn first_output_time(&self, out: &[f32], b: usize, classes: usize) -> usize {
         let t = self.out.shape[0];
-        let n = self.out.len() / t;
+        let n = out.len() / t;
         for k in 0..t {
-            let row = &self.out.data[k * n + b * classes..k * n + (b + 1) * classes];
+            let row = &out[k * n + b * classes..k * n + (b + 1) * classes];
             let hit = if self.spiking() {
                 row.iter().any(|&s| s > 0.0)
             } else {

@@ -1,6 +1,7 @@
 //! Input encodings: from intensities `x` in [0, 1] (`[B, F]`) to the network's input over
 //! time (`[T, B, F]`).
 
+use crate::kernels::Device;
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +31,7 @@ pub fn encode(enc: Encoding, zero: ZeroInput, t: usize, b: usize, x: &[f32], out
     let n = b * f;
     match enc {
         Encoding::Latency => {
-            out.reset(&[t, b, f]);
+            out.reset(Device::Cpu, &[t, b, f]);
             for (i, &xi) in x.iter().enumerate() {
                 if xi <= 0.0 && zero == ZeroInput::Silent {
                     continue;
@@ -40,7 +41,7 @@ pub fn encode(enc: Encoding, zero: ZeroInput, t: usize, b: usize, x: &[f32], out
             }
         }
         Encoding::Direct => {
-            out.reshape_for_overwrite(&[1, b, f]);
+            out.reshape_for_overwrite(Device::Cpu, &[1, b, f]);
             out.data.copy_from_slice(&x[..n]);
         }
     }
@@ -70,6 +71,6 @@ mod tests {
         let mut out = Tensor::default();
         encode(Encoding::Direct, ZeroInput::Last, 3, 1, &x, &mut out);
         assert_eq!(out.shape, vec![1, 1, 2]);
-        assert_eq!(out.data, vec![0.2, 0.7]);
+        assert_eq!(out.data.to_vec(), vec![0.2, 0.7]);
     }
 }

@@ -27,6 +27,7 @@ pub mod progress;
 pub mod rng;
 pub mod run;
 pub mod run_dir;
+pub mod selftest;
 pub mod spec;
 pub mod surrogate;
 pub mod tensor;

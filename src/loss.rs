@@ -3,7 +3,8 @@
 /// Mean softmax cross entropy of `logits` (`[B, C]`) against `labels`, the target putting
 /// `1 - smoothing + smoothing / C` on the label and `smoothing / C` on every other class
 /// (label smoothing, Szegedy et al. 2016; 0: one-hot). Writes dL/dlogits into `dlogits`
-/// (overwritten, `[B, C]`).
+/// (overwritten, `[B, C]`). Host slices, through the CPU kernel (`kernels/cpu/loss.rs`, which
+/// every backend mirrors); a model computes it on its device ([`crate::model::Model::loss`]).
 pub fn cross_entropy(
     logits: &[f32],
     labels: &[usize],
@@ -11,31 +12,18 @@ pub fn cross_entropy(
     smoothing: f32,
     dlogits: &mut [f32],
 ) -> f32 {
-    let b = labels.len();
-    let (off, on) = (
-        smoothing / classes as f32,
-        1.0 - smoothing + smoothing / classes as f32,
+    let labels: Vec<u32> = labels.iter().map(|&y| y as u32).collect();
+    let mut losses = vec![0.0f32; labels.len()];
+    crate::kernels::cpu::loss::cross_entropy(
+        logits,
+        &labels,
+        classes,
+        smoothing,
+        dlogits,
+        &mut losses,
     );
-    let mut total = 0.0f64;
-    for (i, &y) in labels.iter().enumerate() {
-        let z = &logits[i * classes..(i + 1) * classes];
-        let max = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = z.iter().map(|v| (v - max).exp()).sum();
-        let log_sum = sum.ln() + max;
-        // -sum_j q_j log p_j = log_sum - sum_j q_j z_j (the one-hot case kept exact).
-        let target_z = if smoothing == 0.0 {
-            z[y]
-        } else {
-            z.iter().map(|v| off * v).sum::<f32>() + (on - off) * z[y]
-        };
-        total += (log_sum - target_z) as f64;
-        // dL/dz = (softmax(z) - q) / B
-        let d = &mut dlogits[i * classes..(i + 1) * classes];
-        for (j, dj) in d.iter_mut().enumerate() {
-            *dj = ((z[j] - log_sum).exp() - if j == y { on } else { off }) / b as f32;
-        }
-    }
-    (total / b as f64) as f32
+    let total: f64 = losses.iter().map(|&l| l as f64).sum();
+    (total / labels.len() as f64) as f32
 }
 
 /// Credit for one prediction: 1 if the label has the strictly largest logit, `1/k` if it ties

@@ -4,6 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
+use ttfs::kernels::Device;
 use ttfs::checkpoint::{self, Checkpoint};
 use ttfs::config::Config;
 use ttfs::progress::Progress;
@@ -55,6 +56,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: DataCmd,
     },
+    /// Check a device's backend: every kernel against the CPU backend, then training steps of
+    /// small networks on both; a pass/fail table, non-zero exit on any failure.
+    #[command(after_help = SELFTEST_HELP)]
+    Selftest(SelftestArgs),
 }
 
 fn dispatch(cmd: Cmd) -> Result<()> {
@@ -65,7 +70,36 @@ fn dispatch(cmd: Cmd) -> Result<()> {
         Cmd::Info(a) => info(a),
         Cmd::Bench(a) => bench(a),
         Cmd::Data { cmd } => data(cmd),
+        Cmd::Selftest(a) => selftest(a),
     }
+}
+
+const SELFTEST_HELP: &str = "\
+Examples:
+  ttfs selftest --device cuda      # the GPU against the CPU backend (binary built with --features cuda)
+  ttfs selftest --device emu       # the GPU backend's CUDA C compiled for this CPU, no GPU needed";
+
+#[derive(Args)]
+struct SelftestArgs {
+    /// The device to check: cuda, cuda:N, or emu (the GPU code path run on the CPU).
+    #[arg(long, default_value = "cuda")]
+    device: Device,
+    /// Worker threads of the CPU backend (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn selftest(a: SelftestArgs) -> Result<()> {
+    init_threads(a.threads.unwrap_or(0));
+    let start = std::time::Instant::now();
+    let checks = ttfs::selftest::run(a.device)?;
+    print!("{}", ttfs::selftest::table(&checks));
+    println!("selftest of {} took {:.1} s", a.device, start.elapsed().as_secs_f64());
+    let failed = checks.iter().filter(|c| !c.pass).count();
+    if failed > 0 {
+        bail!("{failed} of {} checks failed on {}", checks.len(), a.device);
+    }
+    Ok(())
 }
 
 /// Options shared by the commands that build a model from a config.
@@ -95,6 +129,10 @@ struct ConfigArgs {
     /// thread count.
     #[arg(long)]
     threads: Option<usize>,
+    /// Where to train: cpu, cuda or cuda:N (shorthand for --set train.device=...; needs a
+    /// binary built with --features cuda).
+    #[arg(long)]
+    device: Option<Device>,
 }
 
 impl ConfigArgs {
@@ -115,6 +153,9 @@ impl ConfigArgs {
         if let Some(t) = self.threads {
             set.push(format!("train.threads={t}"));
         }
+        if let Some(d) = self.device {
+            set.push(format!("train.device=\"{d}\""));
+        }
         set
     }
 
@@ -122,7 +163,7 @@ impl ConfigArgs {
         Config::load(self.config.as_deref(), &self.overrides())
     }
 
-    /// Whether anything but `--threads` was given.
+    /// Whether anything but `--threads` and `--device` was given.
     fn changes_config(&self) -> bool {
         self.config.is_some()
             || !self.set.is_empty()
@@ -190,7 +231,7 @@ fn train(a: TrainArgs) -> Result<()> {
             if a.cfg.changes_config() {
                 bail!(
                     "--resume continues a run with the config stored in its checkpoint; only \
-                     --threads may be given (to change the config, start a new run with \
+                     --threads and --device may be given (to change the config, start a new run with \
                      --config {}/config.toml --set ...)",
                     dir.display()
                 );
@@ -212,6 +253,16 @@ fn train(a: TrainArgs) -> Result<()> {
             let mut cfg = ck.config.clone();
             if let Some(t) = a.cfg.threads {
                 cfg.train.threads = t;
+            }
+            if let Some(d) = a.cfg.device {
+                if d != cfg.train.device {
+                    eprintln!(
+                        "warning: the run trained on {} so far and continues on {d}: correct, \
+                         but not bitwise the same as an uninterrupted run",
+                        cfg.train.device
+                    );
+                }
+                cfg.train.device = d;
             }
             let threads = init_threads(cfg.train.threads);
             if ck.threads != 0 && ck.threads != threads {
@@ -249,7 +300,7 @@ fn train(a: TrainArgs) -> Result<()> {
     };
     let cfg = tr.cfg.clone();
     progress.println(&format!(
-        "run {}: data {} ({} train / {} test), model `{}` T={} ({} parameters), {} threads",
+        "run {}: data {} ({} train / {} test), model `{}` T={} ({} parameters), {} threads, device {}",
         rd.path.display(),
         cfg.data.name,
         tr.train.len(),
@@ -257,7 +308,8 @@ fn train(a: TrainArgs) -> Result<()> {
         cfg.model.spec,
         cfg.model.time_steps,
         tr.model.num_params(),
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        cfg.train.device
     ));
     let ms = ttfs::run::train(&mut tr, &rd, ck.as_ref(), &mut progress)?;
     let test = if tr.validation.is_some() || ms.is_empty() {
@@ -314,12 +366,21 @@ struct EvalArgs {
     /// Also write the evaluation (with the spike monitors) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Where to evaluate: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: Device,
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
     init_threads(a.threads.unwrap_or(0));
     let file = checkpoint::resolve(&a.checkpoint)?;
-    let mut r = ttfs::run::restore(&file, a.data.as_deref(), a.data_dir.as_deref(), &a.split)?;
+    let mut r = ttfs::run::restore(
+        &file,
+        a.data.as_deref(),
+        a.data_dir.as_deref(),
+        &a.split,
+        a.device,
+    )?;
     let ck = &r.checkpoint;
     println!(
         "checkpoint {} (epoch {}, step {}, ttfs {}): model `{}` T={} on {} {} split",
@@ -386,7 +447,7 @@ fn plot(a: PlotArgs) -> Result<()> {
         &ev,
         &dir.join("accuracy_vs_time"),
     )?);
-    let mut r = ttfs::run::restore(&rd.path, None, a.data_dir.as_deref(), "test")?;
+    let mut r = ttfs::run::restore(&rd.path, None, a.data_dir.as_deref(), "test", Device::Cpu)?;
     let label = r.forward_one(a.sample)?;
     written.extend(ttfs::plot::raster(&r.model, label, &dir.join("raster"))?);
     for p in written {
@@ -480,6 +541,10 @@ struct BenchArgs {
     /// Worker threads for ttfs and the peer (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Where ttfs trains: cpu, cuda or cuda:N. On a GPU the peer runs there too (DEVICE=cuda,
+    /// unless DEVICE is already set).
+    #[arg(long, default_value = "cpu")]
+    device: Device,
 }
 
 fn bench(a: BenchArgs) -> Result<()> {
@@ -491,26 +556,31 @@ fn bench(a: BenchArgs) -> Result<()> {
         peer,
         python,
         threads,
+        device,
     } = a;
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     init_threads(threads);
+    device.kernels()?;
     println!(
-        "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads"
+        "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads, device {device}"
     );
     for m in &models {
         let cfg = ttfs::bench::peer_model(m, time_steps)?;
-        let r = ttfs::bench::time_training_step(&cfg, batch, 3, steps)?;
+        let r = ttfs::bench::time_training_step(&cfg, device, batch, 3, steps)?;
         print!(
             "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s",
             r.median_ms, r.min_ms, r.samples_per_s
         );
         if peer.is_file() {
-            let out = std::process::Command::new(&python)
-                .arg(&peer)
+            let mut cmd = std::process::Command::new(&python);
+            cmd.arg(&peer)
                 .args(["bench", m, &time_steps.to_string(), &batch.to_string()])
-                .env("THREADS", threads.to_string())
-                .output();
+                .env("THREADS", threads.to_string());
+            if matches!(device, Device::Cuda(_)) && std::env::var_os("DEVICE").is_none() {
+                cmd.env("DEVICE", "cuda");
+            }
+            let out = cmd.output();
             let text = out
                 .as_ref()
                 .map(|o| String::from_utf8_lossy(&o.stdout).to_string())

@@ -67,7 +67,7 @@ impl SpikeMonitor {
                 None
             };
             if let Some(what) = what {
-                self.add(k, i, &desc, what, &model.acts[i + 1].data, t, b);
+                self.add(k, i, &desc, what, &model.acts[i + 1].data.read(), t, b);
                 k += 1;
             }
             // Spike maps stay spike maps through pooling and flattening only.
@@ -80,14 +80,15 @@ impl SpikeMonitor {
                 model.layers.len(),
                 "output",
                 "spikes",
-                &model.decoder.out.data,
+                &model.decoder.out.data.read(),
                 t,
                 b,
             );
         }
         let c = model.classes();
+        let out = model.decoder.out.data.read();
         for s in 0..b {
-            self.first_output_sum += model.decoder.first_output_time(s, c) as f64;
+            self.first_output_sum += model.decoder.first_output_time(&out, s, c) as f64;
         }
         self.samples += b;
     }

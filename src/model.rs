@@ -3,7 +3,7 @@
 use crate::decoder::{Decoder, DecoderConfig};
 use crate::encoding::{Encoding, ZeroInput};
 use crate::ettfs_init::Init;
-use crate::kernels::IfParams;
+use crate::kernels::{Buf, Device, IfParams};
 use crate::layers::{
     avg_pool::AvgPool2d, conv2d::Conv2d, flatten::Flatten, linear::Linear, max_pool::MaxPool2d,
     neuron::Neuron, Layer, LayerKind, Param,
@@ -76,7 +76,12 @@ pub struct Model {
     /// Frame shape entering each layer; the last entry is the output frame `[classes]`.
     pub frames: Vec<Vec<usize>>,
     pub decoder: Decoder,
-    /// `acts[0]` is the encoded input `[T, B, in_frame...]`, `acts[i + 1]` layer `i`'s output.
+    /// Where parameters, activations and gradients live.
+    pub device: Device,
+    /// The next batch's encoded input, on the host (written by the data pipeline).
+    input: Tensor,
+    /// `acts[0]` is the encoded input `[T, B, in_frame...]` on the device, `acts[i + 1]`
+    /// layer `i`'s output.
     pub acts: Vec<Tensor>,
     grads: Vec<Tensor>,
     pub logits: Tensor,
@@ -86,6 +91,9 @@ pub struct Model {
     /// hold that one frame and its gradient summed over T.
     static_out: Tensor,
     static_grad: Tensor,
+    /// The batch's labels and per-sample losses on the device.
+    labels: Buf<u32>,
+    losses: Buf<f32>,
 }
 
 impl Model {
@@ -190,13 +198,28 @@ impl Model {
             layers,
             frames,
             decoder: Decoder::new(cfg.decoder.clone(), neuron),
+            device: Device::Cpu,
+            input: Tensor::default(),
             acts: vec![Tensor::default(); n + 1],
             grads: vec![Tensor::default(); n + 1],
             logits: Tensor::default(),
             dlogits: Tensor::default(),
             static_out: Tensor::default(),
             static_grad: Tensor::default(),
+            labels: Buf::default(),
+            losses: Buf::default(),
         })
+    }
+
+    /// Move the model to `device` (parameters now; activations, gradients and scratch follow
+    /// on the next pass). Fails with one line when the device cannot be used.
+    pub fn to_device(&mut self, device: Device) -> Result<()> {
+        device.kernels()?;
+        for p in self.params_mut() {
+            p.to_device(device);
+        }
+        self.device = device;
+        Ok(())
     }
 
     pub fn classes(&self) -> usize {
@@ -220,9 +243,10 @@ impl Model {
         }
     }
 
-    /// The input buffer, reshaped to `[T, B, in_frame...]` by the caller via [`Model::forward`].
+    /// The next batch's input on the host, `[T, B, in_frame...]` or `[1, B, ...]` (see
+    /// [`Model::forward`]), written by the caller.
     pub fn input_mut(&mut self) -> &mut Tensor {
-        &mut self.acts[0]
+        &mut self.input
     }
 
     /// Number of leading layers before the first neuron: stateless per frame, so on an input
@@ -239,12 +263,12 @@ impl Model {
         self.acts[0].shape[0] == 1 && self.cfg.time_steps > 1
     }
 
-    /// Run forward on `acts[0]`, which is `[T, B, F]` (or `[T, B, in_frame...]`), or
-    /// `[1, B, F]` for an input that is the same at every step (direct encoding). Logits go to
-    /// `self.logits`.
+    /// Run forward on the input (see [`Model::input_mut`]), which is `[T, B, F]` (or
+    /// `[T, B, in_frame...]`), or `[1, B, F]` for an input that is the same at every step
+    /// (direct encoding). Logits go to `self.logits`.
     pub fn forward(&mut self) {
         let t = self.cfg.time_steps;
-        let (t_in, b) = (self.acts[0].shape[0], self.acts[0].shape[1]);
+        let (t_in, b) = (self.input.shape[0], self.input.shape[1]);
         assert!(
             t_in == t || t_in == 1,
             "input has {t_in} time steps, the model runs {t}"
@@ -253,42 +277,45 @@ impl Model {
         shape.extend_from_slice(&self.frames[0]);
         assert_eq!(
             shape.iter().product::<usize>(),
-            self.acts[0].len(),
+            self.input.len(),
             "input does not match the model's input shape"
         );
+        // The batch crosses to the device (on the CPU the buffers trade places: no copy).
+        if self.device == Device::Cpu {
+            std::mem::swap(&mut self.acts[0], &mut self.input);
+        } else {
+            let x = &mut self.acts[0];
+            x.reshape_for_overwrite(self.device, &shape);
+            x.data.write(&self.input.data);
+        }
         self.acts[0].shape = shape;
+        let k = self.acts[0].data.kernels();
         let mut first = 0;
         if self.static_input() {
-            let k = self.static_prefix();
-            if k > 0 {
+            let p = self.static_prefix();
+            if p > 0 {
                 // Layers before the first neuron are stateless (synapses, pooling, reshapes):
                 // on an input that is the same at every step their output is too, so run them
                 // on one frame per sample and repeat the result over T (T times less work).
-                for i in 0..k {
+                for i in 0..p {
                     let (lo, hi) = self.acts.split_at_mut(i + 1);
-                    let out = if i + 1 == k {
+                    let out = if i + 1 == p {
                         &mut self.static_out
                     } else {
                         &mut hi[0]
                     };
                     self.layers[i].forward(&lo[i], out);
                 }
-                let out = &mut self.acts[k];
-                let mut shape = self.static_out.shape.clone();
-                shape[0] = t;
-                out.reshape_for_overwrite(&shape);
-                let n = self.static_out.len();
-                for step in 0..t {
-                    out.data[step * n..(step + 1) * n].copy_from_slice(&self.static_out.data);
-                }
-                first = k;
+                let out = &mut self.acts[p];
+                out.shape = self.static_out.shape.clone();
+                out.shape[0] = t;
+                k.repeat(&self.static_out.data, t, &mut out.data);
+                first = p;
             } else {
+                // The input itself is repeated (static_out is free in this case).
                 let x = &mut self.acts[0];
-                let n = x.len();
-                x.data.resize(n * t, 0.0);
-                for k in 1..t {
-                    x.data.copy_within(0..n, k * n);
-                }
+                k.repeat(&x.data, t, &mut self.static_out.data);
+                std::mem::swap(&mut x.data, &mut self.static_out.data);
                 x.shape[0] = t;
             }
         }
@@ -308,17 +335,31 @@ impl Model {
 
     /// [`Model::backward`] with label smoothing `smoothing` (see [`loss::cross_entropy`]).
     pub fn backward_smoothed(&mut self, labels: &[usize], smoothing: f32) -> f32 {
+        let loss = self.loss(labels, smoothing);
+        self.backward_from_logits();
+        loss
+    }
+
+    /// Mean cross entropy of the last forward's logits against `labels` (label smoothing
+    /// `smoothing`); its gradient goes to `dlogits`. Only the per-sample losses cross to the
+    /// host.
+    pub fn loss(&mut self, labels: &[usize], smoothing: f32) -> f32 {
         let classes = self.classes();
-        self.dlogits.reset(&self.logits.shape);
-        let loss = loss::cross_entropy(
+        let k = self.logits.data.kernels();
+        let host: Vec<u32> = labels.iter().map(|&y| y as u32).collect();
+        self.labels.resize_for_overwrite(self.logits.device(), host.len());
+        self.labels.write(&host);
+        self.dlogits.shape = self.logits.shape.clone();
+        k.cross_entropy(
             &self.logits.data,
-            labels,
+            &self.labels,
             classes,
             smoothing,
             &mut self.dlogits.data,
+            &mut self.losses,
         );
-        self.backward_from_logits();
-        loss
+        let total: f64 = self.losses.read().iter().map(|&l| l as f64).sum();
+        (total / labels.len() as f64) as f32
     }
 
     /// Backward from gradients already in `dlogits` (set through [`Model::dlogits_mut`]).
@@ -344,14 +385,9 @@ impl Model {
             // (the prefix's Jacobian is the same at every step).
             let g = &self.grads[k];
             let len = self.static_out.len();
-            self.static_grad.reset(&self.static_out.shape);
-            for step in 0..self.cfg.time_steps {
-                self.static_grad
-                    .data
-                    .iter_mut()
-                    .zip(&g.data[step * len..(step + 1) * len])
-                    .for_each(|(a, b)| *a += b);
-            }
+            self.static_grad.shape = self.static_out.shape.clone();
+            let (t, dst) = (self.cfg.time_steps, &mut self.static_grad.data);
+            g.data.kernels().weighted_step_sum(&g.data, None, t, len, dst);
             for i in (0..k).rev() {
                 let (glo, ghi) = self.grads.split_at_mut(i + 1);
                 let (y, dy) = if i + 1 == k {
@@ -366,7 +402,7 @@ impl Model {
     }
 
     pub fn dlogits_mut(&mut self) -> &mut Tensor {
-        self.dlogits.reset(&self.logits.shape);
+        self.dlogits.reset(self.logits.device(), &self.logits.shape);
         &mut self.dlogits
     }
 
@@ -383,7 +419,7 @@ impl Model {
 
     pub fn zero_grad(&mut self) {
         for p in self.params_mut() {
-            p.grad.fill(0.0);
+            p.grad.kernels().fill(&mut p.grad, 0.0);
         }
     }
 
@@ -394,10 +430,11 @@ impl Model {
     /// Accuracy credit for the last forward (ties share credit, see `loss::correct_credit`).
     pub fn correct(&self, labels: &[usize]) -> f32 {
         let c = self.classes();
+        let logits = self.logits.data.read();
         labels
             .iter()
             .enumerate()
-            .map(|(i, &y)| loss::correct_credit(&self.logits.data[i * c..(i + 1) * c], y))
+            .map(|(i, &y)| loss::correct_credit(&logits[i * c..(i + 1) * c], y))
             .sum()
     }
 }

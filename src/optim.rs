@@ -1,11 +1,8 @@
 //! Optimizers (Adam, AdamW, SGD with momentum) and learning-rate schedules.
 
+use crate::kernels::{AdamStep, Buf, SgdStep};
 use crate::layers::Param;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// Parameters per parallel optimizer task.
-const CHUNK: usize = 8192;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,13 +102,14 @@ impl ScheduleConfig {
     }
 }
 
-/// Optimizer state: one or two moment buffers per parameter, in model order.
+/// Optimizer state: one or two moment buffers per parameter, in model order, on the
+/// parameters' device.
 #[derive(Clone, Debug, Default)]
 pub struct Optimizer {
     pub cfg: OptimConfig,
     pub step: u64,
-    pub m: Vec<Vec<f32>>,
-    pub v: Vec<Vec<f32>>,
+    pub m: Vec<Buf<f32>>,
+    pub v: Vec<Buf<f32>>,
 }
 
 impl Optimizer {
@@ -122,20 +120,30 @@ impl Optimizer {
         }
     }
 
-    /// Global L2 norm of all gradients.
+    /// Global L2 norm of all gradients (one number crosses to the host per parameter).
     pub fn grad_norm(params: &[&mut Param]) -> f32 {
         params
             .iter()
-            .map(|p| p.grad.iter().map(|g| (g * g) as f64).sum::<f64>())
+            .map(|p| p.grad.kernels().sum_squares(&p.grad))
             .sum::<f64>()
             .sqrt() as f32
     }
 
     /// One update of every parameter with learning rate `lr`.
     pub fn update(&mut self, params: &mut [&mut Param], lr: f32) {
-        if self.m.len() != params.len() {
-            self.m = params.iter().map(|p| vec![0.0; p.value.len()]).collect();
-            self.v = params.iter().map(|p| vec![0.0; p.value.len()]).collect();
+        let fresh = self.m.len() != params.len()
+            || self.m.iter().zip(params.iter()).any(|(m, p)| {
+                m.device() != p.value.device() || m.len() != p.value.len()
+            });
+        if fresh {
+            // First step, or state restored on the host for a model on a device: put the
+            // moments beside the parameters (zeros when there are none yet).
+            let place = |old: Option<&Buf<f32>>, p: &Param| match old {
+                Some(b) if b.len() == p.value.len() => b.to_device(p.value.device()),
+                _ => Buf::zeros(p.value.device(), p.value.len()),
+            };
+            self.m = params.iter().enumerate().map(|(k, p)| place(self.m.get(k), p)).collect();
+            self.v = params.iter().enumerate().map(|(k, p)| place(self.v.get(k), p)).collect();
         }
         let cfg = self.cfg.clone();
         let clip = if cfg.clip_grad_norm > 0.0 {
@@ -153,45 +161,37 @@ impl Optimizer {
         let (bc1, bc2) = (1.0 - cfg.beta1.powi(t), 1.0 - cfg.beta2.powi(t));
         for (k, p) in params.iter_mut().enumerate() {
             let wd = if p.decay { cfg.weight_decay } else { 0.0 };
-            // Elementwise, so chunks in parallel give the same bits as one pass.
-            p.value
-                .par_chunks_mut(CHUNK)
-                .zip(p.grad.par_chunks(CHUNK))
-                .zip(
-                    self.m[k]
-                        .par_chunks_mut(CHUNK)
-                        .zip(self.v[k].par_chunks_mut(CHUNK)),
-                )
-                .for_each(|((value, grad), (m, v))| match cfg.kind {
-                    // One straight loop per kind (no branch inside: it vectorizes).
-                    OptimKind::Adam | OptimKind::AdamW => {
-                        let (b1, b2, eps) = (cfg.beta1, cfg.beta2, cfg.eps);
-                        let (l2, decoupled) = match cfg.kind {
-                            OptimKind::Adam => (wd, 0.0),
-                            _ => (0.0, lr * wd),
-                        };
-                        let (step, inv_bc2) = (lr / bc1, 1.0 / bc2);
-                        for i in 0..value.len() {
-                            let g = grad[i] * clip + l2 * value[i];
-                            let x = value[i] - decoupled * value[i];
-                            m[i] = b1 * m[i] + (1.0 - b1) * g;
-                            v[i] = b2 * v[i] + (1.0 - b2) * g * g;
-                            value[i] = x - step * m[i] / ((v[i] * inv_bc2).sqrt() + eps);
-                        }
-                    }
-                    OptimKind::Sgd => {
-                        for i in 0..value.len() {
-                            let g = grad[i] * clip + wd * value[i];
-                            m[i] = cfg.momentum * m[i] + g;
-                            let d = if cfg.nesterov {
-                                g + cfg.momentum * m[i]
-                            } else {
-                                m[i]
-                            };
-                            value[i] -= lr * d;
-                        }
-                    }
-                });
+            let kernels = p.value.kernels();
+            match cfg.kind {
+                OptimKind::Adam | OptimKind::AdamW => {
+                    let (l2, decoupled) = match cfg.kind {
+                        OptimKind::Adam => (wd, 0.0),
+                        _ => (0.0, lr * wd),
+                    };
+                    let step = AdamStep {
+                        clip,
+                        l2,
+                        decoupled,
+                        beta1: cfg.beta1,
+                        beta2: cfg.beta2,
+                        eps: cfg.eps,
+                        step: lr / bc1,
+                        inv_bc2: 1.0 / bc2,
+                    };
+                    let (m, v) = (&mut self.m[k], &mut self.v[k]);
+                    kernels.adam_update(&mut p.value, &p.grad, m, v, &step);
+                }
+                OptimKind::Sgd => {
+                    let step = SgdStep {
+                        clip,
+                        weight_decay: wd,
+                        momentum: cfg.momentum,
+                        nesterov: cfg.nesterov,
+                        lr,
+                    };
+                    kernels.sgd_update(&mut p.value, &p.grad, &mut self.m[k], &step);
+                }
+            }
         }
     }
 }
@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn adam_first_step_moves_by_lr() {
         let mut p = Param::new("w", &[2], vec![1.0, -1.0], true);
-        p.grad = vec![0.5, -2.0];
+        p.grad = vec![0.5, -2.0].into();
         let mut o = Optimizer::new(OptimConfig::default());
         o.update(&mut [&mut p], 0.1);
         assert!((p.value[0] - 0.9).abs() < 1e-5 && (p.value[1] + 0.9).abs() < 1e-5);
@@ -217,7 +217,7 @@ mod tests {
             ..Default::default()
         });
         for _ in 0..200 {
-            p.grad = vec![2.0 * p.value[0]];
+            p.grad = vec![2.0 * p.value[0]].into();
             o.update(&mut [&mut p], 0.05);
         }
         assert!(p.value[0].abs() < 1e-3);

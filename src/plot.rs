@@ -313,7 +313,7 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
     let t = model.cfg.time_steps;
     // A direct-encoded input holds one frame (the same at every step): draw it at each step.
     let slice = |a: &crate::tensor::Tensor| -> Vec<Vec<f32>> {
-        let (data, frames) = (&a.data, a.shape.first().copied().unwrap_or(1).max(1));
+        let (data, frames) = (a.data.read(), a.shape.first().copied().unwrap_or(1).max(1));
         let n = data.len() / frames;
         (0..t)
             .map(|k| data[(k % frames) * n..(k % frames + 1) * n].to_vec())

@@ -1,6 +1,7 @@
 //! Experiment runs on top of the [`Trainer`]: the epoch loop with checkpoints, metrics files
 //! and progress, divergence detection, and loading a checkpoint back for evaluation.
 
+use crate::kernels::Device;
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::Config;
 use crate::data::batch::{assemble, InputSpec};
@@ -147,7 +148,7 @@ pub fn diagnose(model: &Model) -> String {
     if let Some(i) = model
         .acts
         .iter()
-        .position(|a| a.data.iter().any(|v| !v.is_finite()))
+        .position(|a| a.data.read().iter().any(|v| !v.is_finite()))
     {
         let what = if i == 0 {
             "the input".to_string()
@@ -185,11 +186,12 @@ pub fn diagnose(model: &Model) -> String {
         .map(|p| {
             let n = p
                 .grad
+                .read()
                 .iter()
                 .map(|g| (*g as f64).powi(2))
                 .sum::<f64>()
                 .sqrt();
-            let bad = p.value.iter().any(|v| !v.is_finite());
+            let bad = p.value.read().iter().any(|v| !v.is_finite());
             (p.name.clone(), n, bad)
         })
         .collect();
@@ -257,12 +259,13 @@ pub struct Restored {
 }
 
 /// Load a checkpoint (file or run directory) and the `split` (`test` or `train`) of its data
-/// set, or of `data_name` / `data_dir` when given.
+/// set, or of `data_name` / `data_dir` when given; the model goes to `device`.
 pub fn restore(
     path: &Path,
     data_name: Option<&str>,
     data_dir: Option<&Path>,
     split: &str,
+    device: Device,
 ) -> Result<Restored> {
     let file = checkpoint::resolve(path)?;
     let ck = Checkpoint::load(&file)?;
@@ -288,6 +291,8 @@ pub fn restore(
     };
     let mut model = Model::new(&cfg.model, &ds.frame, &mut Rng::new(0))?;
     ck.load_params(&mut model)?;
+    crate::kernels::set_tf32(cfg.train.tf32);
+    model.to_device(device)?;
     if model.classes() != ds.classes {
         bail!(
             "the checkpoint's model has {} outputs but {} has {} classes",

@@ -1,21 +1,25 @@
-//! A plain `f32` buffer with a shape. Activations are laid out time-outermost:
+//! Numbers with a shape, on the run's device. Activations are laid out time-outermost:
 //! `[T, B, F]` where `F` is the flattened feature size of one frame (`C*H*W` for maps,
 //! row-major NCHW inside a frame). A synapse therefore sees `T*B` frames in one product.
 
+use crate::kernels::{Buf, Device};
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tensor {
-    pub data: Vec<f32>,
+    pub data: Buf<f32>,
     pub shape: Vec<usize>,
 }
 
 impl Tensor {
+    /// Zeros on the CPU.
     pub fn zeros(shape: &[usize]) -> Self {
         Tensor {
-            data: vec![0.0; shape.iter().product()],
+            data: vec![0.0; shape.iter().product()].into(),
             shape: shape.to_vec(),
         }
     }
 
+    /// Host values on the CPU.
     pub fn from_vec(shape: &[usize], data: Vec<f32>) -> Self {
         assert_eq!(
             shape.iter().product::<usize>(),
@@ -23,25 +27,38 @@ impl Tensor {
             "shape {shape:?} does not match data"
         );
         Tensor {
-            data,
+            data: data.into(),
             shape: shape.to_vec(),
         }
     }
 
-    /// Reshape in place to `shape` and zero every element, reusing the allocation when the
-    /// size does not grow (buffers are sized once per batch shape, not per step).
-    pub fn reset(&mut self, shape: &[usize]) {
-        let n = shape.iter().product();
-        self.data.clear();
-        self.data.resize(n, 0.0);
+    pub fn device(&self) -> Device {
+        self.data.device()
+    }
+
+    /// The same tensor on `device`.
+    pub fn to_device(&self, device: Device) -> Tensor {
+        Tensor {
+            data: self.data.to_device(device),
+            shape: self.shape.clone(),
+        }
+    }
+
+    /// Reshape in place to `shape` on `device` and zero every element, reusing the allocation
+    /// when it is on `device` and the size does not grow (buffers are sized once per batch
+    /// shape, not per step).
+    pub fn reset(&mut self, device: Device, shape: &[usize]) {
+        self.data.reset(device, shape.iter().product());
         self.shape.clear();
         self.shape.extend_from_slice(shape);
     }
 
-    /// Reshape to `shape` for a writer that overwrites every element: old values are left in
-    /// place instead of being zeroed (the allocation is reused as in [`Tensor::reset`]).
-    pub fn reshape_for_overwrite(&mut self, shape: &[usize]) {
-        self.data.resize(shape.iter().product(), 0.0);
+    /// Reshape to `shape` on `device` for a writer that overwrites every element: old values
+    /// are left in place instead of being zeroed (the allocation is reused as in
+    /// [`Tensor::reset`]).
+    pub fn reshape_for_overwrite(&mut self, device: Device, shape: &[usize]) {
+        self.data
+            .resize_for_overwrite(device, shape.iter().product());
         self.shape.clear();
         self.shape.extend_from_slice(shape);
     }

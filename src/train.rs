@@ -11,7 +11,6 @@ use crate::metrics::SpikeMonitor;
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
-use crate::tensor::Tensor;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -100,6 +99,8 @@ pub struct Trainer {
 
 impl Trainer {
     pub fn new(cfg: &Config) -> Result<Trainer> {
+        // A device that cannot be used fails before the data set is read.
+        cfg.train.device.kernels()?;
         let splits = data::load_with(
             &cfg.data.name,
             cfg.data.dir.as_deref().map(Path::new),
@@ -131,7 +132,9 @@ impl Trainer {
         } else {
             (train, None)
         };
-        let model = Model::new(&cfg.model, &train.frame, &mut init_rng)?;
+        let mut model = Model::new(&cfg.model, &train.frame, &mut init_rng)?;
+        crate::kernels::set_tf32(cfg.train.tf32);
+        model.to_device(cfg.train.device)?;
         let input = InputSpec {
             encoding: cfg.model.encoding,
             zero: cfg.model.zero_input,
@@ -359,7 +362,6 @@ pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize
     let c = model.classes();
     let t = input.time_steps;
     let mut at = vec![0.0f64; t];
-    let mut dl = Tensor::default();
     let mut partial = vec![0.0f32; c];
     let idx: Vec<usize> = (0..ds.len()).collect();
     for chunk in idx.chunks(batch) {
@@ -372,14 +374,13 @@ pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize
             &mut scratch,
         );
         model.forward();
-        dl.reset(&model.logits.shape);
-        ev.loss += loss::cross_entropy(&model.logits.data, &labels, c, 0.0, &mut dl.data) as f64
-            * chunk.len() as f64;
+        ev.loss += model.loss(&labels, 0.0) as f64 * chunk.len() as f64;
         ev.accuracy += model.correct(&labels) as f64;
         ev.monitor.record(model);
+        let out = model.decoder.out.data.read();
         for (step, a) in at.iter_mut().enumerate() {
             for (b, &y) in labels.iter().enumerate() {
-                model.decoder.logits_until(step, b, &mut partial);
+                model.decoder.logits_until(&out, step, b, &mut partial);
                 *a += loss::correct_credit(&partial, y) as f64;
             }
         }

@@ -14,12 +14,10 @@
 //! initialization put it, which keeps spike times inside the window of T steps.
 
 use crate::ettfs_init::Init;
+use crate::kernels::Buf;
 use crate::layers::Param;
 use crate::rng::Rng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-
-const EPS: f32 = 1e-5;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,11 +42,12 @@ pub struct SynapseWeights {
     pub gamma: Param,
     /// The bias (beta).
     pub beta: Param,
-    /// Effective weights `W` and bias of the last [`SynapseWeights::refresh`].
-    pub w: Vec<f32>,
-    pub bias: Vec<f32>,
-    u: Vec<f32>,
-    inv_sigma: Vec<f32>,
+    /// Effective weights `W` and bias of the last [`SynapseWeights::refresh`], on the
+    /// parameters' device.
+    pub w: Buf<f32>,
+    pub bias: Buf<f32>,
+    u: Buf<f32>,
+    inv_sigma: Buf<f32>,
 }
 
 impl SynapseWeights {
@@ -80,10 +79,10 @@ impl SynapseWeights {
             raw,
             gamma,
             beta,
-            w: Vec::new(),
-            bias: Vec::new(),
-            u: vec![0.0; out * fan_in],
-            inv_sigma: vec![0.0; out],
+            w: Buf::default(),
+            bias: Buf::default(),
+            u: Buf::default(),
+            inv_sigma: Buf::default(),
         };
         s.refresh();
         s
@@ -91,88 +90,48 @@ impl SynapseWeights {
 
     /// Recompute the effective weights from the parameters (once per forward pass).
     pub fn refresh(&mut self) {
-        let n = self.fan_in;
-        self.bias.clear();
-        self.bias.extend_from_slice(&self.beta.value);
+        let k = self.raw.value.kernels();
+        k.copy(&self.beta.value, &mut self.bias);
         if self.norm == Norm::None {
-            self.w.clear();
-            self.w.extend_from_slice(&self.raw.value);
+            k.copy(&self.raw.value, &mut self.w);
             return;
         }
-        self.w.resize(self.out * n, 0.0);
-        let target_std = self.target_std;
-        // Rows are independent: in parallel, same bits as one pass.
-        self.raw
-            .value
-            .par_chunks(n)
-            .zip(self.u.par_chunks_mut(n))
-            .zip(self.w.par_chunks_mut(n))
-            .zip(self.inv_sigma.par_iter_mut().zip(&self.gamma.value))
-            .with_min_len(8)
-            .for_each(|(((v, uo), wo), (inv_sigma, gamma))| {
-                let mean = v.iter().sum::<f32>() / n as f32;
-                let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n as f32;
-                let inv = 1.0 / (var.sqrt() + EPS);
-                *inv_sigma = inv;
-                let scale = gamma * target_std;
-                for ((u, w), &vi) in uo.iter_mut().zip(wo.iter_mut()).zip(v) {
-                    *u = (vi - mean) * inv;
-                    *w = scale * *u;
-                }
-            });
+        k.weight_norm_forward(
+            &self.raw.value,
+            &self.gamma.value,
+            self.target_std,
+            self.out,
+            self.fan_in,
+            &mut self.u,
+            &mut self.inv_sigma,
+            &mut self.w,
+        );
     }
 
     /// Accumulate parameter gradients from the gradients of the effective weights `dw` and
     /// bias `dbias` (mirror of [`SynapseWeights::refresh`]).
-    pub fn backward(&mut self, dw: &[f32], dbias: &[f32]) {
-        let n = self.fan_in;
+    pub fn backward(&mut self, dw: &Buf<f32>, dbias: &Buf<f32>) {
+        let k = self.raw.value.kernels();
         if self.norm != Norm::Weight {
             // bias = beta
-            self.beta
-                .grad
-                .iter_mut()
-                .zip(dbias)
-                .for_each(|(g, d)| *g += d);
+            k.add_assign(&mut self.beta.grad, dbias);
         }
         if self.norm == Norm::None {
-            self.raw.grad.iter_mut().zip(dw).for_each(|(g, d)| *g += d);
+            k.add_assign(&mut self.raw.grad, dw);
             return;
         }
-        let (target_std, affine) = (self.target_std, self.norm == Norm::WeightAffine);
-        let (u, inv_sigma, gamma) = (&self.u, &self.inv_sigma, &self.gamma.value);
-        // Rows are independent: in parallel, same bits as one pass.
-        self.raw
-            .grad
-            .par_chunks_mut(n)
-            .zip(self.gamma.grad.par_iter_mut())
-            .enumerate()
-            .with_min_len(8)
-            .for_each(|(o, (g, gamma_grad))| {
-                let dwo = &dw[o * n..(o + 1) * n];
-                let uo = &u[o * n..(o + 1) * n];
-                // W = gamma * target_std * u, so du = scale * dW
-                let dw_dot_u = dwo.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
-                if affine {
-                    *gamma_grad += target_std * dw_dot_u;
-                }
-                let scale = gamma[o] * target_std;
-                // u = d / (sigma + eps), d = V - mean, sigma = sqrt(mean(d^2)):
-                // dd_j = du_j / (sigma+eps) - d_j / (n sigma (sigma+eps)^2) * sum_i du_i d_i
-                // dV   = dd - mean(dd)
-                let inv = inv_sigma[o];
-                let sigma = 1.0 / inv - EPS;
-                // d_j = u_j / inv, so d_j * sum_i du_i d_i = u_j * (du . u) / inv^2
-                let coef = if sigma > 0.0 {
-                    scale * dw_dot_u / (n as f32 * sigma * inv)
-                } else {
-                    0.0
-                };
-                let dd = |j: usize| scale * dwo[j] * inv - uo[j] * coef * inv;
-                let mean_dd = (0..n).map(dd).sum::<f32>() / n as f32;
-                for (j, gj) in g.iter_mut().enumerate() {
-                    *gj += dd(j) - mean_dd;
-                }
-            });
+        k.weight_norm_backward(
+            dw,
+            &self.u,
+            &self.inv_sigma,
+            &self.gamma.value,
+            self.target_std,
+            self.out,
+            self.fan_in,
+            self.norm == Norm::WeightAffine,
+            &mut self.raw.grad,
+            &mut self.gamma.grad,
+        );
     }
 
     /// The parameters that training updates.
@@ -195,7 +154,7 @@ impl SynapseWeights {
     /// Plain weights and bias equivalent to the normalized synapse, for inference/export.
     pub fn fold(&mut self) -> (Vec<f32>, Vec<f32>) {
         self.refresh();
-        (self.w.clone(), self.bias.clone())
+        (self.w.to_vec(), self.bias.to_vec())
     }
 }
 

@@ -96,7 +96,7 @@ fn check_layer(what: &str, layer: &mut dyn Layer, x: Tensor, rng: &mut Rng) {
     let grads: Vec<(String, Vec<f32>)> = layer
         .params()
         .iter()
-        .map(|p| (p.name.clone(), p.grad.clone()))
+        .map(|p| (p.name.clone(), p.grad.to_vec()))
         .collect();
     for (k, (name, grad)) in grads.iter().enumerate() {
         let mut values = layer.params()[k].value.clone();
@@ -328,7 +328,7 @@ fn whole_model_backward() {
         let grads: Vec<(String, Vec<f32>)> = model
             .params()
             .iter()
-            .map(|p| (p.name.clone(), p.grad.clone()))
+            .map(|p| (p.name.clone(), p.grad.to_vec()))
             .collect();
         assert!(grads.len() >= 6);
         for (k, (name, grad)) in grads.iter().enumerate() {
@@ -382,7 +382,7 @@ fn constant_input_matches_its_repetition() {
             model.forward();
             model.zero_grad();
             model.backward(&labels);
-            let grads: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.clone()).collect();
+            let grads: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.to_vec()).collect();
             (model.logits.data.clone(), grads)
         };
         let (once, repeated) = (run(1), run(4));

@@ -243,7 +243,7 @@ fn train_digits(seed: u64, threads: usize) -> Vec<Vec<f32>> {
     pool.install(|| {
         let mut t = Trainer::new(&cfg).unwrap();
         t.train_epoch(|_, _, _, _| {});
-        t.model.params().iter().map(|p| p.value.clone()).collect()
+        t.model.params().iter().map(|p| p.value.to_vec()).collect()
     })
 }
 
@@ -293,7 +293,7 @@ fn conv_training_steps_are_deterministic() {
                 model.backward(&labels);
                 opt.update(&mut model.params_mut(), 1e-2);
             }
-            model.params().iter().map(|p| p.value.clone()).collect()
+            model.params().iter().map(|p| p.value.to_vec()).collect()
         })
     };
     for enc in ["direct", "latency"] {

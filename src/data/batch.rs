@@ -2,6 +2,7 @@
 
 use super::augment::Augment;
 use super::{Dataset, Kind};
+use crate::kernels::Device;
 use crate::encoding::{encode, Encoding, ZeroInput};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -109,7 +110,7 @@ pub fn assemble_with(
         }
         Kind::Events => {
             let t = spec.time_steps;
-            out.reset(&[t, b, f]);
+            out.reset(Device::Cpu, &[t, b, f]);
             for (j, &i) in idx.iter().enumerate() {
                 let s = pick(ds, i, &mut aug, &mut tmp);
                 for k in 0..t {

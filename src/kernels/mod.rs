@@ -1,17 +1,23 @@
 //! The numeric kernels every layer is built on, behind one narrow interface.
 //!
-//! Layers never touch a loop over pixels or a matrix library directly: they call the
-//! [`Kernels`] trait, whose CPU implementation is [`cpu::Cpu`]. A CUDA backend (cuBLAS for
-//! `gemm`, NVRTC kernels for the rest, through `cudarc`) implements the same trait without
-//! touching layer code. Buffers are plain host slices today; a device backend will carry its
-//! own storage type behind the same operations.
+//! Layers never touch a loop over numbers or a matrix library directly: they call the
+//! [`Kernels`] of the device their buffers live on ([`Buf::kernels`]). Two backends implement
+//! the trait: [`cpu::Cpu`] and the GPU backend in `gpu/` (cuBLAS for products, CUDA C compiled
+//! by NVRTC for the rest, through `cudarc`; the same CUDA C compiled for the CPU runs as the
+//! `emu` device in tests). Layers never know which one runs them.
 //!
 //! Shapes: `frames` is the number of independent frames (`T*B`, time folded into the batch);
 //! maps inside a frame are row-major `[C, H, W]`.
 
+mod buffer;
+pub mod compare;
 pub mod cpu;
+mod device;
 mod events;
+pub mod gpu;
 
+pub use buffer::{Buf, Elem};
+pub use device::Device;
 pub use events::Events;
 
 use crate::surrogate::Surrogate;
@@ -87,27 +93,72 @@ pub struct IfParams {
     pub smooth: bool,
 }
 
+/// Adam / AdamW step constants for [`Kernels::adam_update`] (see `optim.rs`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    /// Gradient scale from clipping (1: none).
+    pub clip: f32,
+    /// L2 weight decay added to the gradient (Adam).
+    pub l2: f32,
+    /// Decoupled decay `lr * wd` (AdamW).
+    pub decoupled: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    /// `lr / (1 - beta1^t)`.
+    pub step: f32,
+    /// `1 / (1 - beta2^t)`.
+    pub inv_bc2: f32,
+}
+
+/// SGD step constants for [`Kernels::sgd_update`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdStep {
+    pub clip: f32,
+    pub weight_decay: f32,
+    pub momentum: f32,
+    pub nesterov: bool,
+    pub lr: f32,
+}
+
+/// Every operation a layer, the weight normalization, the decoder, the loss or the optimizer
+/// applies to numbers. Buffers live on the backend's device; outputs are resized by the
+/// kernel to the length stated (on the device of the inputs) unless said otherwise.
 pub trait Kernels: Sync + Send {
     fn name(&self) -> &'static str;
+    fn device(&self) -> Device;
+
+    /// Wait until every kernel queued so far has finished (timing; a CPU kernel returns when
+    /// done, so there is nothing to wait for).
+    fn synchronize(&self) {}
+
+    // ---- products -------------------------------------------------------------------
 
     /// `c[m, n] = a[m, k] . b[k, n] + beta * c`. `a` is stored row-major `[m, k]`, or `[k, m]`
     /// when `a_t` (its transpose is used); likewise `b` is `[k, n]`, or `[n, k]` when `b_t`.
+    /// `c` must hold `m * n` values.
     #[allow(clippy::too_many_arguments)]
     fn gemm(
         &self,
         m: usize,
         k: usize,
         n: usize,
-        a: &[f32],
+        a: &Buf<f32>,
         a_t: bool,
-        b: &[f32],
+        b: &Buf<f32>,
         b_t: bool,
         beta: f32,
-        c: &mut [f32],
+        c: &mut Buf<f32>,
     );
 
-    /// The nonzeros of `x` (`[rows, cols]`) into `out`, whose buffers are reused.
-    fn collect_events(&self, x: &[f32], rows: usize, cols: usize, out: &mut Events);
+    /// Whether `x` is sparse enough (at most `max_density` nonzeros) that this backend runs
+    /// its products event by event ([`Kernels::gemm_events`]). A GPU answers no: its dense
+    /// products are faster than gathering events.
+    fn prefers_events(&self, x: &Buf<f32>, max_density: f32) -> bool;
+
+    /// The nonzeros of `x` (`[rows, cols]`) into `out`, whose buffers are reused. Only called
+    /// where [`Kernels::prefers_events`] said yes.
+    fn collect_events(&self, x: &Buf<f32>, rows: usize, cols: usize, out: &mut Events);
 
     /// The events of `a^T` into `out`.
     fn transpose_events(&self, a: &Events, out: &mut Events);
@@ -115,10 +166,15 @@ pub trait Kernels: Sync + Send {
     /// `c = a . op(b)` visiting only the events of `a` (`[m, k]`): `b` is stored `[k, n]`,
     /// or `[n, k]` when `b_t`; `c` is `[m, n]`, or `[n, m]` when `c_t` (so a weight
     /// gradient comes out in the weights' layout); `c` is overwritten.
-    fn gemm_events(&self, a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_t: bool);
-
-    /// Fraction of nonzero values (decides between dense and event-driven products).
-    fn density(&self, x: &[f32]) -> f32;
+    fn gemm_events(
+        &self,
+        a: &Events,
+        n: usize,
+        b: &Buf<f32>,
+        b_t: bool,
+        c: &mut Buf<f32>,
+        c_t: bool,
+    );
 
     /// `y[f] = conv(x[f], w) + bias` for every frame `f`. `x` is `[frames, in_len]`, `w` is
     /// `[out_c, patch_len]`, `y` is `[frames, out_len]`.
@@ -126,10 +182,10 @@ pub trait Kernels: Sync + Send {
         &self,
         g: &ConvGeom,
         frames: usize,
-        x: &[f32],
-        w: &[f32],
-        bias: &[f32],
-        y: &mut [f32],
+        x: &Buf<f32>,
+        w: &Buf<f32>,
+        bias: &Buf<f32>,
+        y: &mut Buf<f32>,
     );
 
     /// Gradients of [`Kernels::conv2d_forward`]: `dw` (`[out_c, patch_len]`, overwritten),
@@ -139,37 +195,71 @@ pub trait Kernels: Sync + Send {
         &self,
         g: &ConvGeom,
         frames: usize,
-        x: &[f32],
-        w: &[f32],
-        dy: &[f32],
-        dw: &mut [f32],
-        dbias: &mut [f32],
-        dx: Option<&mut [f32]>,
+        x: &Buf<f32>,
+        w: &Buf<f32>,
+        dy: &Buf<f32>,
+        dw: &mut Buf<f32>,
+        dbias: &mut Buf<f32>,
+        dx: Option<&mut Buf<f32>>,
     );
 
-    /// Mean over each window. `x` is `[frames, in_len]`, `y` is `[frames, out_len]`.
-    fn avg_pool_forward(&self, g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32]);
-    /// `dx` (overwritten) from `dy`.
-    fn avg_pool_backward(&self, g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]);
+    /// `folded[r]` (`[rows, kf, kf]`, `kf = s*(pool-1) + k`) is the `k x k` kernel `w[r]`
+    /// smeared over a `pool x pool` box at stride `s`, divided by `pool^2`: a convolution
+    /// followed by average pooling as one convolution (see `layers/conv2d.rs`).
+    fn fold_box(&self, w: &Buf<f32>, rows: usize, k: usize, s: usize, pool: usize, folded: &mut Buf<f32>);
 
-    /// Max over each window; `arg` receives the index (within the frame) of the winner.
+    /// The adjoint of [`Kernels::fold_box`]: `dw` (`[rows, k, k]`) from `dfolded`.
+    fn unfold_box_grad(
+        &self,
+        dfolded: &Buf<f32>,
+        rows: usize,
+        k: usize,
+        s: usize,
+        pool: usize,
+        dw: &mut Buf<f32>,
+    );
+
+    // ---- pooling --------------------------------------------------------------------
+
+    /// Mean over each window. `x` is `[frames, in_len]`, `y` is `[frames, out_len]`.
+    fn avg_pool_forward(&self, g: &PoolGeom, frames: usize, x: &Buf<f32>, y: &mut Buf<f32>);
+    /// `dx` (overwritten) from `dy`.
+    fn avg_pool_backward(&self, g: &PoolGeom, frames: usize, dy: &Buf<f32>, dx: &mut Buf<f32>);
+
+    /// Max over each window; `arg` receives the index (within the frame) of the winner (the
+    /// first in row-major window order among equal values).
     fn max_pool_forward(
         &self,
         g: &PoolGeom,
         frames: usize,
-        x: &[f32],
-        y: &mut [f32],
-        arg: &mut [u32],
+        x: &Buf<f32>,
+        y: &mut Buf<f32>,
+        arg: &mut Buf<u32>,
     );
     /// Routes `dy` to the winners; `dx` is overwritten.
     fn max_pool_backward(
         &self,
         g: &PoolGeom,
         frames: usize,
-        dy: &[f32],
-        arg: &[u32],
-        dx: &mut [f32],
+        dy: &Buf<f32>,
+        arg: &Buf<u32>,
+        dx: &mut Buf<f32>,
     );
+
+    /// First-spike latch on `y` (`[t, n]`, in place): every step after each unit's first
+    /// nonzero one is zeroed; `first` (`[n]`) gets that step (`t` for a unit that stays 0).
+    fn latch_first(&self, y: &mut Buf<f32>, t: usize, n: usize, first: &mut Buf<u32>);
+    /// `out[s, j] = dy[s, j]` where `s <= first[j]`, else 0 (`[t, n]`).
+    fn mask_after_first(
+        &self,
+        dy: &Buf<f32>,
+        first: &Buf<u32>,
+        t: usize,
+        n: usize,
+        out: &mut Buf<f32>,
+    );
+
+    // ---- the neuron -----------------------------------------------------------------
 
     /// Integrate-and-fire over `t` steps for `n` independent neurons, time outermost:
     /// `cur`, `s` and `v` are `[t, n]`. `v[t]` is the membrane potential before the spike
@@ -179,9 +269,9 @@ pub trait Kernels: Sync + Send {
         p: &IfParams,
         t: usize,
         n: usize,
-        cur: &[f32],
-        s: &mut [f32],
-        v: &mut [f32],
+        cur: &Buf<f32>,
+        s: &mut Buf<f32>,
+        v: &mut Buf<f32>,
     );
 
     /// Gradient of [`Kernels::if_forward`] with respect to `cur` (overwritten), given the
@@ -192,11 +282,104 @@ pub trait Kernels: Sync + Send {
         p: &IfParams,
         t: usize,
         n: usize,
-        s: &[f32],
-        v: &[f32],
-        ds: &[f32],
-        dcur: &mut [f32],
+        s: &Buf<f32>,
+        v: &Buf<f32>,
+        ds: &Buf<f32>,
+        dcur: &mut Buf<f32>,
     );
+
+    // ---- elementwise, broadcasts and reductions --------------------------------------
+
+    /// `dst = value` everywhere.
+    fn fill(&self, dst: &mut Buf<f32>, value: f32);
+    /// `dst = src` (resized).
+    fn copy(&self, src: &Buf<f32>, dst: &mut Buf<f32>);
+    /// `dst += src` (same lengths).
+    fn add_assign(&self, dst: &mut Buf<f32>, src: &Buf<f32>);
+    /// `dst` (`[times, len(src)]`) holds `src` `times` times.
+    fn repeat(&self, src: &Buf<f32>, times: usize, dst: &mut Buf<f32>);
+    /// `y[r, c] += bias[c]` for `y` of `[rows, cols]`.
+    fn add_bias(&self, y: &mut Buf<f32>, bias: &Buf<f32>, rows: usize, cols: usize);
+    /// `out[c] = sum_r x[r, c]` (`[cols]`, rows summed in order).
+    fn column_sums(&self, x: &Buf<f32>, rows: usize, cols: usize, out: &mut Buf<f32>);
+    /// `out[j] = sum_t w[t] x[t, j]` for `x` of `[t, n]` (`[n]`, steps summed in order);
+    /// `w` is `[t]`, or absent for all ones.
+    fn weighted_step_sum(
+        &self,
+        x: &Buf<f32>,
+        w: Option<&Buf<f32>>,
+        t: usize,
+        n: usize,
+        out: &mut Buf<f32>,
+    );
+    /// `out[t, j] = sum_{k <= t} x[k, j]` (`[t, n]`).
+    fn cumsum_steps(&self, x: &Buf<f32>, t: usize, n: usize, out: &mut Buf<f32>);
+    /// `out[t, j] = w[t] g[j]` (`[t, n]`): a per-sample gradient spread over the steps.
+    fn scale_steps(&self, w: &Buf<f32>, g: &Buf<f32>, t: usize, n: usize, out: &mut Buf<f32>);
+    /// `sum_i x[i]^2`, in f64, read back to the host (gradient clipping only).
+    fn sum_squares(&self, x: &Buf<f32>) -> f64;
+
+    // ---- weight normalization (weight_norm.rs states the equations) -------------------
+
+    /// `u[o, :] = (raw[o, :] - mean) / (sigma + eps)`, `inv_sigma[o] = 1 / (sigma + eps)`,
+    /// `w[o, :] = gamma[o] * target_std * u[o, :]` for `rows` rows of `n` weights.
+    #[allow(clippy::too_many_arguments)]
+    fn weight_norm_forward(
+        &self,
+        raw: &Buf<f32>,
+        gamma: &Buf<f32>,
+        target_std: f32,
+        rows: usize,
+        n: usize,
+        u: &mut Buf<f32>,
+        inv_sigma: &mut Buf<f32>,
+        w: &mut Buf<f32>,
+    );
+
+    /// Accumulates into `raw_grad` (and `gamma_grad` when `affine`) the gradients given `dw`.
+    #[allow(clippy::too_many_arguments)]
+    fn weight_norm_backward(
+        &self,
+        dw: &Buf<f32>,
+        u: &Buf<f32>,
+        inv_sigma: &Buf<f32>,
+        gamma: &Buf<f32>,
+        target_std: f32,
+        rows: usize,
+        n: usize,
+        affine: bool,
+        raw_grad: &mut Buf<f32>,
+        gamma_grad: &mut Buf<f32>,
+    );
+
+    // ---- loss and optimizers -----------------------------------------------------------
+
+    /// Softmax cross entropy of `logits` (`[b, classes]`) against `labels` (`[b]`) with label
+    /// smoothing (see `loss.rs`): `losses[i]` (`[b]`) per sample, `dlogits` (`[b, classes]`)
+    /// the gradient of their mean.
+    #[allow(clippy::too_many_arguments)]
+    fn cross_entropy(
+        &self,
+        logits: &Buf<f32>,
+        labels: &Buf<u32>,
+        classes: usize,
+        smoothing: f32,
+        dlogits: &mut Buf<f32>,
+        losses: &mut Buf<f32>,
+    );
+
+    /// One Adam / AdamW update of `value` with `grad`, moments `m` and `v` (same lengths).
+    fn adam_update(
+        &self,
+        value: &mut Buf<f32>,
+        grad: &Buf<f32>,
+        m: &mut Buf<f32>,
+        v: &mut Buf<f32>,
+        s: &AdamStep,
+    );
+
+    /// One SGD-with-momentum update.
+    fn sgd_update(&self, value: &mut Buf<f32>, grad: &Buf<f32>, m: &mut Buf<f32>, s: &SgdStep);
 }
 
 /// Convolution inputs with at most this fraction of nonzeros take the event-driven path
@@ -215,7 +398,10 @@ pub const CONV_EVENT_MAX_DENSITY: f32 = 0.15;
 /// hold at most 1/T.
 pub const LINEAR_EVENT_MAX_DENSITY: f32 = 0.2;
 
-/// The kernels in use. Only the CPU backend exists today.
-pub fn kernels() -> &'static dyn Kernels {
-    &cpu::Cpu
+/// GPU only: matrix products in TF32 tensor-core math instead of fp32 (`train.tf32`). Takes
+/// effect when the GPU backend starts (once per process); nothing to do on the CPU.
+pub fn set_tf32(on: bool) {
+    #[cfg(feature = "cuda")]
+    gpu::cuda::set_tf32(on);
+    let _ = on;
 }

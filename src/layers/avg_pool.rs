@@ -5,7 +5,7 @@
 //! than one event per unit over time, unlike max pooling of spikes (see `max_pool.rs`).
 
 use super::{with_frame, Layer, LayerKind};
-use crate::kernels::{kernels, PoolGeom};
+use crate::kernels::PoolGeom;
 use crate::tensor::Tensor;
 
 pub struct AvgPool2d {
@@ -39,14 +39,16 @@ impl Layer for AvgPool2d {
     // x is [T, B, C, H, W], y is [T, B, C, OH, OW]
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
         let g = self.geom(&x.shape[2..]);
-        y.reshape_for_overwrite(&with_frame(x, &self.out_frame(&x.shape[2..])));
-        kernels().avg_pool_forward(&g, x.shape[0] * x.shape[1], &x.data, &mut y.data);
+        y.reshape_for_overwrite(x.device(), &with_frame(x, &self.out_frame(&x.shape[2..])));
+        let frames = x.shape[0] * x.shape[1];
+        x.data.kernels().avg_pool_forward(&g, frames, &x.data, &mut y.data);
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             let g = self.geom(&x.shape[2..]);
-            dx.reshape_for_overwrite(&x.shape);
-            kernels().avg_pool_backward(&g, x.shape[0] * x.shape[1], &dy.data, &mut dx.data);
+            dx.reshape_for_overwrite(x.device(), &x.shape);
+            let frames = x.shape[0] * x.shape[1];
+            x.data.kernels().avg_pool_backward(&g, frames, &dy.data, &mut dx.data);
         }
     }
 }

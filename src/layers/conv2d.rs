@@ -9,7 +9,7 @@
 
 use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
-use crate::kernels::{kernels, ConvGeom};
+use crate::kernels::{cpu::folded_k, Buf, ConvGeom};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::weight_norm::{Norm, SynapseWeights};
@@ -23,10 +23,10 @@ pub struct Conv2d {
     /// Window (and stride) of the average pooling folded into this convolution; 1 if none.
     pub pool: usize,
     /// The folded `[out_c, in_c, k', k']` weights when `pool > 1` (refreshed every forward).
-    folded: Vec<f32>,
-    dw: Vec<f32>,
-    dw_folded: Vec<f32>,
-    db: Vec<f32>,
+    folded: Buf<f32>,
+    dw: Buf<f32>,
+    dw_folded: Buf<f32>,
+    db: Buf<f32>,
 }
 
 impl Conv2d {
@@ -51,10 +51,10 @@ impl Conv2d {
             stride,
             pad,
             pool: 1,
-            folded: Vec::new(),
-            dw: Vec::new(),
-            dw_folded: Vec::new(),
-            db: Vec::new(),
+            folded: Buf::default(),
+            dw: Buf::default(),
+            dw_folded: Buf::default(),
+            db: Buf::default(),
         }
     }
 
@@ -111,31 +111,28 @@ impl Layer for Conv2d {
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
         let g = self.geom(&x.shape[2..]);
         self.weights.refresh();
-        y.reshape_for_overwrite(&with_frame(x, &self.out_frame(&x.shape[2..])));
+        y.reshape_for_overwrite(x.device(), &with_frame(x, &self.out_frame(&x.shape[2..])));
         let frames = x.shape[0] * x.shape[1];
+        let k = x.data.kernels();
         let w = if self.pool > 1 {
             let rows = self.weights.out * self.in_c;
-            fold_box(
-                &self.weights.w,
-                rows,
-                self.k,
-                self.stride,
-                self.pool,
-                &mut self.folded,
-            );
+            let (w, f) = (&self.weights.w, &mut self.folded);
+            k.fold_box(w, rows, self.k, self.stride, self.pool, f);
             &self.folded
         } else {
             &self.weights.w
         };
-        kernels().conv2d_forward(&g, frames, &x.data, w, &self.weights.bias, &mut y.data);
+        k.conv2d_forward(&g, frames, &x.data, w, &self.weights.bias, &mut y.data);
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         let g = self.geom(&x.shape[2..]);
         let frames = x.shape[0] * x.shape[1];
-        self.db.resize(g.out_c, 0.0);
+        let k = x.data.kernels();
+        let dev = x.device();
+        self.db.resize_for_overwrite(dev, g.out_c);
         let dx = dx.map(|d| {
-            d.reshape_for_overwrite(&x.shape);
-            &mut d.data[..]
+            d.reshape_for_overwrite(dev, &x.shape);
+            &mut d.data
         });
         // Folded: the kernel's weight gradient is the folded one, mapped back by the adjoint.
         let (w, dw) = if self.pool > 1 {
@@ -143,18 +140,12 @@ impl Layer for Conv2d {
         } else {
             (&self.weights.w, &mut self.dw)
         };
-        dw.resize(g.out_c * g.patch_len(), 0.0);
-        kernels().conv2d_backward(&g, frames, &x.data, w, &dy.data, dw, &mut self.db, dx);
+        dw.resize_for_overwrite(dev, g.out_c * g.patch_len());
+        k.conv2d_backward(&g, frames, &x.data, w, &dy.data, dw, &mut self.db, dx);
         if self.pool > 1 {
             let rows = self.weights.out * self.in_c;
-            unfold_box_grad(
-                &self.dw_folded,
-                rows,
-                self.k,
-                self.stride,
-                self.pool,
-                &mut self.dw,
-            );
+            let (df, dw) = (&self.dw_folded, &mut self.dw);
+            k.unfold_box_grad(df, rows, self.k, self.stride, self.pool, dw);
         }
         self.weights.backward(&self.dw, &self.db);
     }
@@ -163,61 +154,6 @@ impl Layer for Conv2d {
     }
     fn params(&self) -> Vec<&Param> {
         self.weights.params()
-    }
-}
-
-/// Side of the folded kernel: `k x k` taps at stride `s`, then a `pool x pool` average.
-fn folded_k(k: usize, s: usize, pool: usize) -> usize {
-    s * (pool - 1) + k
-}
-
-/// `folded[r][u][v] = (1 / pool^2) * sum over a, b < pool of w[r][u - s*a][v - s*b]` for each
-/// of the `rows` (output, input channel) kernels: output `(oy, ox)` of the pooled map averages
-/// conv outputs `(pool*oy + a, pool*ox + b)`, whose taps start `s*a`, `s*b` further in.
-fn fold_box(w: &[f32], rows: usize, k: usize, s: usize, pool: usize, folded: &mut Vec<f32>) {
-    let kf = folded_k(k, s, pool);
-    folded.clear();
-    folded.resize(rows * kf * kf, 0.0);
-    let scale = 1.0 / (pool * pool) as f32;
-    for (wr, fr) in w.chunks_exact(k * k).zip(folded.chunks_exact_mut(kf * kf)) {
-        for a in 0..pool {
-            for b in 0..pool {
-                for i in 0..k {
-                    for j in 0..k {
-                        fr[(s * a + i) * kf + s * b + j] += scale * wr[i * k + j];
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The adjoint of [`fold_box`]: the gradient of the `k x k` weights from that of the folded.
-fn unfold_box_grad(
-    dfolded: &[f32],
-    rows: usize,
-    k: usize,
-    s: usize,
-    pool: usize,
-    dw: &mut Vec<f32>,
-) {
-    let kf = folded_k(k, s, pool);
-    dw.clear();
-    dw.resize(rows * k * k, 0.0);
-    let scale = 1.0 / (pool * pool) as f32;
-    for (dr, fr) in dw
-        .chunks_exact_mut(k * k)
-        .zip(dfolded.chunks_exact(kf * kf))
-    {
-        for a in 0..pool {
-            for b in 0..pool {
-                for i in 0..k {
-                    for j in 0..k {
-                        dr[i * k + j] += scale * fr[(s * a + i) * kf + s * b + j];
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -270,7 +206,7 @@ mod tests {
             folded.forward(&x, &mut got);
             assert_eq!(want.shape, got.shape);
             assert_eq!(folded.out_frame(&x.shape[2..]), want.shape[2..].to_vec());
-            for (a, b) in want.data.iter().zip(&got.data) {
+            for (a, b) in want.data.iter().zip(got.data.iter()) {
                 assert!((a - b).abs() < 1e-4, "forward {a} vs {b}");
             }
             let dy = Tensor::from_vec(
@@ -282,12 +218,12 @@ mod tests {
             pooling.backward(&mid, &want, &dy, Some(&mut dmid));
             plain.backward(&x, &mid, &dmid, Some(&mut dx_want));
             folded.backward(&x, &got, &dy, Some(&mut dx_got));
-            for (a, b) in dx_want.data.iter().zip(&dx_got.data) {
+            for (a, b) in dx_want.data.iter().zip(dx_got.data.iter()) {
                 assert!((a - b).abs() < 1e-4, "dx {a} vs {b}");
             }
             for (p, q) in plain.params().iter().zip(folded.params()) {
                 assert_eq!(p.name, q.name);
-                for (a, b) in p.grad.iter().zip(&q.grad) {
+                for (a, b) in p.grad.iter().zip(q.grad.iter()) {
                     assert!(
                         (a - b).abs() < 1e-3 * (1.0 + a.abs()),
                         "{}: {a} vs {b}",

@@ -18,14 +18,12 @@ impl Layer for Flatten {
     }
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
         y.shape = with_frame(x, &[x.frame_len()]);
-        y.data.clear();
-        y.data.extend_from_slice(&x.data);
+        x.data.kernels().copy(&x.data, &mut y.data);
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             dx.shape = x.shape.clone();
-            dx.data.clear();
-            dx.data.extend_from_slice(&dy.data);
+            dy.data.kernels().copy(&dy.data, &mut dx.data);
         }
     }
 }

@@ -2,15 +2,15 @@
 
 use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
-use crate::kernels::{kernels, Events, LINEAR_EVENT_MAX_DENSITY};
+use crate::kernels::{Buf, Events, LINEAR_EVENT_MAX_DENSITY};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::weight_norm::{Norm, SynapseWeights};
 
 pub struct Linear {
     pub weights: SynapseWeights,
-    dw: Vec<f32>,
-    db: Vec<f32>,
+    dw: Buf<f32>,
+    db: Buf<f32>,
     /// Whether the last input took the event-driven path, its events and their transpose.
     events: bool,
     input_events: Events,
@@ -31,8 +31,8 @@ impl Linear {
     ) -> Self {
         Linear {
             weights: SynapseWeights::new(name, &[n_out, n_in], norm, init, gain, t, rng),
-            dw: Vec::new(),
-            db: Vec::new(),
+            dw: Buf::default(),
+            db: Buf::default(),
             events: false,
             input_events: Events::default(),
             input_events_t: Events::default(),
@@ -67,9 +67,9 @@ impl Layer for Linear {
         );
         self.weights.refresh();
         let frames = x.shape[0] * x.shape[1];
-        y.reshape_for_overwrite(&with_frame(x, &[n_out]));
-        let k = kernels();
-        self.events = k.density(&x.data) <= LINEAR_EVENT_MAX_DENSITY;
+        y.reshape_for_overwrite(x.device(), &with_frame(x, &[n_out]));
+        let k = x.data.kernels();
+        self.events = k.prefers_events(&x.data, LINEAR_EVENT_MAX_DENSITY);
         if self.events {
             // Spikes: y[f, :] = sum over the spikes x[f, i] of W[:, i] (event-driven).
             k.collect_events(&x.data, frames, n_in, &mut self.input_events);
@@ -89,17 +89,13 @@ impl Layer for Linear {
                 &mut y.data,
             );
         }
-        for row in y.data.chunks_mut(n_out) {
-            row.iter_mut()
-                .zip(&self.weights.bias)
-                .for_each(|(v, b)| *v += b);
-        }
+        k.add_bias(&mut y.data, &self.weights.bias, frames, n_out);
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         let (n_in, n_out) = (self.weights.fan_in, self.weights.out);
         let frames = x.shape[0] * x.shape[1];
-        self.dw.resize(n_out * n_in, 0.0);
-        let k = kernels();
+        let k = x.data.kernels();
+        self.dw.resize_for_overwrite(x.device(), n_out * n_in);
         if self.events {
             // dW^T[In, Out] = x^T[In, TB] . dy[TB, Out] over the input spikes, stored
             // transposed: dW[Out, In].
@@ -121,16 +117,12 @@ impl Layer for Linear {
             );
         }
         // db = sum over frames of dy
-        self.db.clear();
-        self.db.resize(n_out, 0.0);
-        for row in dy.data.chunks(n_out) {
-            self.db.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-        }
+        k.column_sums(&dy.data, frames, n_out, &mut self.db);
         self.weights.backward(&self.dw, &self.db);
         if let Some(dx) = dx {
-            dx.reshape_for_overwrite(&x.shape);
+            dx.reshape_for_overwrite(x.device(), &x.shape);
             // dx[TB, In] = dy[TB, Out] . W[Out, In]
-            kernels().gemm(
+            k.gemm(
                 frames,
                 n_out,
                 n_in,
@@ -190,7 +182,7 @@ mod tests {
             );
             let mut dx = Tensor::default();
             l.backward(&x, &y, &dy, Some(&mut dx));
-            results.push((l.events, y.data, l.weights.raw.grad.clone(), dx.data));
+            results.push((l.events, y.data.to_vec(), l.weights.raw.grad.to_vec(), dx.data.to_vec()));
         }
         assert!(
             results[0].0 && !results[1].0,

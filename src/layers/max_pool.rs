@@ -8,7 +8,7 @@
 //! every step up to and including the pooled unit's spike, and nothing after it.
 
 use super::{with_frame, Layer, LayerKind};
-use crate::kernels::{kernels, PoolGeom};
+use crate::kernels::{Buf, PoolGeom};
 use crate::tensor::Tensor;
 
 pub struct MaxPool2d {
@@ -17,12 +17,12 @@ pub struct MaxPool2d {
     /// Keep only each pooled unit's first nonzero step (first-spike pooling).
     pub first_only: bool,
     /// Index of each window's winner, kept for backward.
-    arg: Vec<u32>,
+    arg: Buf<u32>,
     /// First-spike pooling: the step of each pooled unit's spike (T if none), per unit of one
     /// step's `[B, C, OH, OW]` map.
-    first: Vec<u32>,
+    first: Buf<u32>,
     /// First-spike pooling: `dy` with the latched steps zeroed.
-    dy_latched: Vec<f32>,
+    dy_latched: Buf<f32>,
 }
 
 impl MaxPool2d {
@@ -31,9 +31,9 @@ impl MaxPool2d {
             k,
             stride,
             first_only: false,
-            arg: Vec::new(),
-            first: Vec::new(),
-            dy_latched: Vec::new(),
+            arg: Buf::default(),
+            first: Buf::default(),
+            dy_latched: Buf::default(),
         }
     }
     pub fn first_spike(k: usize, stride: usize) -> Self {
@@ -49,24 +49,6 @@ impl MaxPool2d {
             in_w: f[2],
             k: self.k,
             stride: self.stride,
-        }
-    }
-}
-
-/// Zero every step of `y` (`[T, n]`) after each unit's first nonzero one; `first` gets that
-/// step (T for a unit that stays at zero).
-fn latch_first(y: &mut [f32], t: usize, first: &mut Vec<u32>) {
-    let n = y.len() / t;
-    first.clear();
-    first.resize(n, t as u32);
-    for (step, row) in y.chunks_exact_mut(n).enumerate() {
-        // Branch-free (spikes are rare and unpredictable): `first` is T until the unit fires.
-        let step = step as u32;
-        for (v, f) in row.iter_mut().zip(first.iter_mut()) {
-            let latched = *f < step;
-            let kept = if latched { 0.0 } else { *v };
-            *v = kept;
-            *f = if !latched && kept != 0.0 { step } else { *f };
         }
     }
 }
@@ -93,38 +75,30 @@ impl Layer for MaxPool2d {
     // x is [T, B, C, H, W], y is [T, B, C, OH, OW]
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
         let g = self.geom(&x.shape[2..]);
-        y.reshape_for_overwrite(&with_frame(x, &self.out_frame(&x.shape[2..])));
-        self.arg.resize(y.len(), 0);
-        kernels().max_pool_forward(
-            &g,
-            x.shape[0] * x.shape[1],
-            &x.data,
-            &mut y.data,
-            &mut self.arg,
-        );
+        y.reshape_for_overwrite(x.device(), &with_frame(x, &self.out_frame(&x.shape[2..])));
+        self.arg.resize_for_overwrite(x.device(), y.len());
+        let k = x.data.kernels();
+        let (t, frames) = (x.shape[0], x.shape[0] * x.shape[1]);
+        k.max_pool_forward(&g, frames, &x.data, &mut y.data, &mut self.arg);
         if self.first_only {
-            latch_first(&mut y.data, x.shape[0], &mut self.first);
+            let n = y.len() / t;
+            k.latch_first(&mut y.data, t, n, &mut self.first);
         }
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             let g = self.geom(&x.shape[2..]);
-            dx.reshape_for_overwrite(&x.shape);
+            dx.reshape_for_overwrite(x.device(), &x.shape);
+            let k = x.data.kernels();
+            let (t, frames) = (x.shape[0], x.shape[0] * x.shape[1]);
             let dy = if self.first_only {
                 let n = self.first.len();
-                self.dy_latched.clear();
-                self.dy_latched.extend_from_slice(&dy.data);
-                for (step, row) in self.dy_latched.chunks_exact_mut(n).enumerate() {
-                    let step = step as u32;
-                    for (d, &f) in row.iter_mut().zip(&self.first) {
-                        *d = if f < step { 0.0 } else { *d };
-                    }
-                }
+                k.mask_after_first(&dy.data, &self.first, t, n, &mut self.dy_latched);
                 &self.dy_latched
             } else {
                 &dy.data
             };
-            kernels().max_pool_backward(&g, x.shape[0] * x.shape[1], dy, &self.arg, &mut dx.data);
+            k.max_pool_backward(&g, frames, dy, &self.arg, &mut dx.data);
         }
     }
 }
@@ -146,11 +120,11 @@ mod tests {
         let mut y = Tensor::zeros(&[0]);
         let mut max = MaxPool2d::new(2, 2);
         max.forward(&x, &mut y);
-        assert_eq!(y.data, vec![0.0, 1.0, 0.0, 1.0]);
+        assert_eq!(y.data.to_vec(), vec![0.0, 1.0, 0.0, 1.0]);
         let mut fp = MaxPool2d::first_spike(2, 2);
         fp.forward(&x, &mut y);
-        assert_eq!(y.data, vec![0.0, 1.0, 0.0, 0.0]);
-        assert_eq!(fp.first, vec![1]);
+        assert_eq!(y.data.to_vec(), vec![0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(fp.first.to_vec(), vec![1]);
 
         let dy = Tensor::from_vec(&[t, 1, 1, 1, 1], vec![1.0, 2.0, 3.0, 4.0]);
         let mut dx = Tensor::zeros(&[0]);

@@ -9,29 +9,38 @@ pub mod linear;
 pub mod max_pool;
 pub mod neuron;
 
+use crate::kernels::{Buf, Device};
 use crate::tensor::Tensor;
 
-/// A learnable tensor and its gradient, found by name (as in a `safetensors` file).
+/// A learnable tensor and its gradient, found by name (as in a `safetensors` file), on the
+/// model's device.
 #[derive(Clone, Debug)]
 pub struct Param {
     pub name: String,
     pub shape: Vec<usize>,
-    pub value: Vec<f32>,
-    pub grad: Vec<f32>,
+    pub value: Buf<f32>,
+    pub grad: Buf<f32>,
     /// Whether weight decay applies (not to gains and biases).
     pub decay: bool,
 }
 
 impl Param {
+    /// A parameter on the CPU (models are built on the host, then moved).
     pub fn new(name: &str, shape: &[usize], value: Vec<f32>, decay: bool) -> Self {
         assert_eq!(shape.iter().product::<usize>(), value.len());
         Param {
             name: name.to_string(),
             shape: shape.to_vec(),
-            grad: vec![0.0; value.len()],
-            value,
+            grad: vec![0.0; value.len()].into(),
+            value: value.into(),
             decay,
         }
+    }
+
+    /// Move value and gradient to `device`.
+    pub fn to_device(&mut self, device: Device) {
+        self.value = self.value.to_device(device);
+        self.grad = self.grad.to_device(device);
     }
 }
 

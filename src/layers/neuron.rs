@@ -3,20 +3,20 @@
 //! equations); this layer only keeps the membrane potentials that backward needs.
 
 use super::{Layer, LayerKind};
-use crate::kernels::{kernels, IfParams};
+use crate::kernels::{Buf, IfParams};
 use crate::tensor::Tensor;
 
 pub struct Neuron {
     pub params: IfParams,
     /// `[T, B*F]` membrane potentials of the last forward pass.
-    v: Vec<f32>,
+    v: Buf<f32>,
 }
 
 impl Neuron {
     pub fn new(params: IfParams) -> Self {
         Neuron {
             params,
-            v: Vec::new(),
+            v: Buf::default(),
         }
     }
 }
@@ -53,15 +53,16 @@ impl Layer for Neuron {
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {
         let t = x.shape[0];
         let n = x.len() / t;
-        y.reshape_for_overwrite(&x.shape);
-        self.v.resize(x.len(), 0.0);
-        kernels().if_forward(&self.params, t, n, &x.data, &mut y.data, &mut self.v);
+        y.reshape_for_overwrite(x.device(), &x.shape);
+        self.v.resize_for_overwrite(x.device(), x.len());
+        let k = x.data.kernels();
+        k.if_forward(&self.params, t, n, &x.data, &mut y.data, &mut self.v);
     }
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             let t = x.shape[0];
-            dx.reshape_for_overwrite(&x.shape);
-            kernels().if_backward(
+            dx.reshape_for_overwrite(x.device(), &x.shape);
+            x.data.kernels().if_backward(
                 &self.params,
                 t,
                 x.len() / t,

@@ -5,55 +5,79 @@
 //! bits whatever the thread count.
 
 mod conv;
+mod elementwise;
 mod events;
+mod fold;
 mod gemm;
 mod integrate_fire;
+pub mod loss;
+mod optim;
 mod pool;
 mod sparse;
 mod transpose;
+pub mod weight_norm;
 
-use super::{ConvGeom, Events, IfParams, Kernels, PoolGeom};
+pub use fold::folded_k;
+
+use super::{AdamStep, Buf, ConvGeom, Device, Events, IfParams, Kernels, PoolGeom, SgdStep};
 
 pub struct Cpu;
+
+/// Host memory of `b` resized to `n` for a writer that overwrites every value.
+fn out(b: &mut Buf<f32>, n: usize) -> &mut Vec<f32> {
+    b.resize_for_overwrite(Device::Cpu, n);
+    b.host_mut()
+}
 
 impl Kernels for Cpu {
     fn name(&self) -> &'static str {
         "cpu"
+    }
+    fn device(&self) -> Device {
+        Device::Cpu
     }
     fn gemm(
         &self,
         m: usize,
         k: usize,
         n: usize,
-        a: &[f32],
+        a: &Buf<f32>,
         a_t: bool,
-        b: &[f32],
+        b: &Buf<f32>,
         b_t: bool,
         beta: f32,
-        c: &mut [f32],
+        c: &mut Buf<f32>,
     ) {
         gemm::gemm(m, k, n, a, a_t, b, b_t, beta, c)
     }
-    fn collect_events(&self, x: &[f32], rows: usize, cols: usize, out: &mut Events) {
+    fn prefers_events(&self, x: &Buf<f32>, max_density: f32) -> bool {
+        sparse::density(x) <= max_density
+    }
+    fn collect_events(&self, x: &Buf<f32>, rows: usize, cols: usize, out: &mut Events) {
         events::collect(x, rows, cols, out)
     }
     fn transpose_events(&self, a: &Events, out: &mut Events) {
         events::transpose(a, out)
     }
-    fn gemm_events(&self, a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_t: bool) {
+    fn gemm_events(
+        &self,
+        a: &Events,
+        n: usize,
+        b: &Buf<f32>,
+        b_t: bool,
+        c: &mut Buf<f32>,
+        c_t: bool,
+    ) {
         events::gemm_events(a, n, b, b_t, c, c_t)
-    }
-    fn density(&self, x: &[f32]) -> f32 {
-        sparse::density(x)
     }
     fn conv2d_forward(
         &self,
         g: &ConvGeom,
         frames: usize,
-        x: &[f32],
-        w: &[f32],
-        bias: &[f32],
-        y: &mut [f32],
+        x: &Buf<f32>,
+        w: &Buf<f32>,
+        bias: &Buf<f32>,
+        y: &mut Buf<f32>,
     ) {
         conv::forward(g, frames, x, w, bias, y)
     }
@@ -61,28 +85,50 @@ impl Kernels for Cpu {
         &self,
         g: &ConvGeom,
         frames: usize,
-        x: &[f32],
-        w: &[f32],
-        dy: &[f32],
-        dw: &mut [f32],
-        dbias: &mut [f32],
-        dx: Option<&mut [f32]>,
+        x: &Buf<f32>,
+        w: &Buf<f32>,
+        dy: &Buf<f32>,
+        dw: &mut Buf<f32>,
+        dbias: &mut Buf<f32>,
+        dx: Option<&mut Buf<f32>>,
     ) {
-        conv::backward(g, frames, x, w, dy, dw, dbias, dx)
+        conv::backward(g, frames, x, w, dy, dw, dbias, dx.map(|d| &mut d[..]))
     }
-    fn avg_pool_forward(&self, g: &PoolGeom, frames: usize, x: &[f32], y: &mut [f32]) {
+    fn fold_box(
+        &self,
+        w: &Buf<f32>,
+        rows: usize,
+        k: usize,
+        s: usize,
+        pool: usize,
+        folded: &mut Buf<f32>,
+    ) {
+        fold::fold_box(w, rows, k, s, pool, out(folded, 0))
+    }
+    fn unfold_box_grad(
+        &self,
+        dfolded: &Buf<f32>,
+        rows: usize,
+        k: usize,
+        s: usize,
+        pool: usize,
+        dw: &mut Buf<f32>,
+    ) {
+        fold::unfold_box_grad(dfolded, rows, k, s, pool, out(dw, 0))
+    }
+    fn avg_pool_forward(&self, g: &PoolGeom, frames: usize, x: &Buf<f32>, y: &mut Buf<f32>) {
         pool::avg_forward(g, frames, x, y)
     }
-    fn avg_pool_backward(&self, g: &PoolGeom, frames: usize, dy: &[f32], dx: &mut [f32]) {
+    fn avg_pool_backward(&self, g: &PoolGeom, frames: usize, dy: &Buf<f32>, dx: &mut Buf<f32>) {
         pool::avg_backward(g, frames, dy, dx)
     }
     fn max_pool_forward(
         &self,
         g: &PoolGeom,
         frames: usize,
-        x: &[f32],
-        y: &mut [f32],
-        arg: &mut [u32],
+        x: &Buf<f32>,
+        y: &mut Buf<f32>,
+        arg: &mut Buf<u32>,
     ) {
         pool::max_forward(g, frames, x, y, arg)
     }
@@ -90,20 +136,34 @@ impl Kernels for Cpu {
         &self,
         g: &PoolGeom,
         frames: usize,
-        dy: &[f32],
-        arg: &[u32],
-        dx: &mut [f32],
+        dy: &Buf<f32>,
+        arg: &Buf<u32>,
+        dx: &mut Buf<f32>,
     ) {
         pool::max_backward(g, frames, dy, arg, dx)
+    }
+    fn latch_first(&self, y: &mut Buf<f32>, t: usize, n: usize, first: &mut Buf<u32>) {
+        first.resize_for_overwrite(Device::Cpu, n);
+        pool::latch_first(y, t, n, first.host_mut())
+    }
+    fn mask_after_first(
+        &self,
+        dy: &Buf<f32>,
+        first: &Buf<u32>,
+        t: usize,
+        n: usize,
+        dst: &mut Buf<f32>,
+    ) {
+        pool::mask_after_first(dy, first, t, n, out(dst, 0))
     }
     fn if_forward(
         &self,
         p: &IfParams,
         t: usize,
         n: usize,
-        cur: &[f32],
-        s: &mut [f32],
-        v: &mut [f32],
+        cur: &Buf<f32>,
+        s: &mut Buf<f32>,
+        v: &mut Buf<f32>,
     ) {
         integrate_fire::forward(p, t, n, cur, s, v)
     }
@@ -112,11 +172,107 @@ impl Kernels for Cpu {
         p: &IfParams,
         t: usize,
         n: usize,
-        s: &[f32],
-        v: &[f32],
-        ds: &[f32],
-        dcur: &mut [f32],
+        s: &Buf<f32>,
+        v: &Buf<f32>,
+        ds: &Buf<f32>,
+        dcur: &mut Buf<f32>,
     ) {
         integrate_fire::backward(p, t, n, s, v, ds, dcur)
+    }
+    fn fill(&self, dst: &mut Buf<f32>, value: f32) {
+        dst.fill(value)
+    }
+    fn copy(&self, src: &Buf<f32>, dst: &mut Buf<f32>) {
+        dst.resize_for_overwrite(Device::Cpu, 0);
+        dst.host_mut().extend_from_slice(src)
+    }
+    fn add_assign(&self, dst: &mut Buf<f32>, src: &Buf<f32>) {
+        elementwise::add_assign(dst, src)
+    }
+    fn repeat(&self, src: &Buf<f32>, times: usize, dst: &mut Buf<f32>) {
+        elementwise::repeat(src, times, out(dst, 0))
+    }
+    fn add_bias(&self, y: &mut Buf<f32>, bias: &Buf<f32>, rows: usize, cols: usize) {
+        elementwise::add_bias(y, bias, rows, cols)
+    }
+    fn column_sums(&self, x: &Buf<f32>, rows: usize, cols: usize, dst: &mut Buf<f32>) {
+        elementwise::column_sums(x, rows, cols, out(dst, 0))
+    }
+    fn weighted_step_sum(
+        &self,
+        x: &Buf<f32>,
+        w: Option<&Buf<f32>>,
+        t: usize,
+        n: usize,
+        dst: &mut Buf<f32>,
+    ) {
+        elementwise::weighted_step_sum(x, w.map(|w| &w[..]), t, n, out(dst, 0))
+    }
+    fn cumsum_steps(&self, x: &Buf<f32>, t: usize, n: usize, dst: &mut Buf<f32>) {
+        elementwise::cumsum_steps(x, t, n, out(dst, 0))
+    }
+    fn scale_steps(&self, w: &Buf<f32>, g: &Buf<f32>, t: usize, n: usize, dst: &mut Buf<f32>) {
+        elementwise::scale_steps(w, g, t, n, out(dst, t * n))
+    }
+    fn sum_squares(&self, x: &Buf<f32>) -> f64 {
+        elementwise::sum_squares(x)
+    }
+    fn weight_norm_forward(
+        &self,
+        raw: &Buf<f32>,
+        gamma: &Buf<f32>,
+        target_std: f32,
+        rows: usize,
+        n: usize,
+        u: &mut Buf<f32>,
+        inv_sigma: &mut Buf<f32>,
+        w: &mut Buf<f32>,
+    ) {
+        out(inv_sigma, rows);
+        out(u, rows * n);
+        out(w, rows * n);
+        weight_norm::forward(raw, gamma, target_std, n, u, inv_sigma, w)
+    }
+    fn weight_norm_backward(
+        &self,
+        dw: &Buf<f32>,
+        u: &Buf<f32>,
+        inv_sigma: &Buf<f32>,
+        gamma: &Buf<f32>,
+        target_std: f32,
+        _rows: usize,
+        n: usize,
+        affine: bool,
+        raw_grad: &mut Buf<f32>,
+        gamma_grad: &mut Buf<f32>,
+    ) {
+        weight_norm::backward(dw, u, inv_sigma, gamma, target_std, n, affine, raw_grad, gamma_grad)
+    }
+    fn cross_entropy(
+        &self,
+        logits: &Buf<f32>,
+        labels: &Buf<u32>,
+        classes: usize,
+        smoothing: f32,
+        dlogits: &mut Buf<f32>,
+        losses: &mut Buf<f32>,
+    ) {
+        let b = labels.len();
+        out(dlogits, b * classes);
+        out(losses, b);
+        loss::cross_entropy(logits, labels, classes, smoothing, dlogits, losses)
+    }
+    fn adam_update(
+        &self,
+        value: &mut Buf<f32>,
+        grad: &Buf<f32>,
+        m: &mut Buf<f32>,
+        v: &mut Buf<f32>,
+        s: &AdamStep,
+    ) {
+        optim::adam(value, grad, m, v, s)
+    }
+    fn sgd_update(&self, value: &mut Buf<f32>, grad: &Buf<f32>, m: &mut Buf<f32>, s: &SgdStep) {
+        optim::sgd(value, grad, m, s)
     }
 }

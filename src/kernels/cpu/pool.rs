@@ -185,3 +185,32 @@ mod tests {
         }
     }
 }
+
+/// Zero every step of `y` (`[t, n]`) after each unit's first nonzero one; `first` gets that
+/// step (t for a unit that stays at zero).
+pub fn latch_first(y: &mut [f32], t: usize, n: usize, first: &mut Vec<u32>) {
+    first.clear();
+    first.resize(n, t as u32);
+    for (step, row) in y[..t * n].chunks_exact_mut(n).enumerate() {
+        // Branch-free (spikes are rare and unpredictable): `first` is T until the unit fires.
+        let step = step as u32;
+        for (v, f) in row.iter_mut().zip(first.iter_mut()) {
+            let latched = *f < step;
+            let kept = if latched { 0.0 } else { *v };
+            *v = kept;
+            *f = if !latched && kept != 0.0 { step } else { *f };
+        }
+    }
+}
+
+/// `out[s, j] = dy[s, j]` up to and including step `first[j]`, 0 after (`[t, n]`).
+pub fn mask_after_first(dy: &[f32], first: &[u32], t: usize, n: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.extend_from_slice(&dy[..t * n]);
+    for (step, row) in out.chunks_exact_mut(n).enumerate() {
+        let step = step as u32;
+        for (d, &f) in row.iter_mut().zip(first) {
+            *d = if f < step { 0.0 } else { *d };
+        }
+    }
+}
