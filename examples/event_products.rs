@@ -45,8 +45,10 @@ fn main() {
     let mut rng = Rng::new(0);
     let w: Buf<f32> = (0..n_out * n_in).map(|_| rng.uniform() - 0.5).collect();
     let dy: Buf<f32> = (0..frames * n_out).map(|_| rng.uniform() - 0.5).collect();
-    let (mut y, mut dw): (Buf<f32>, Buf<f32>) =
-        (vec![0.0; frames * n_out].into(), vec![0.0; n_out * n_in].into());
+    let (mut y, mut dw): (Buf<f32>, Buf<f32>) = (
+        vec![0.0; frames * n_out].into(),
+        vec![0.0; n_out * n_in].into(),
+    );
     println!(
         "x [{frames}, {n_in}] spikes, W [{n_out}, {n_in}], {} threads; dense MACs per product {:.1}M",
         rayon::current_num_threads(),

@@ -1,8 +1,8 @@
 //! Experiment configuration: one TOML file per experiment, every key overridable from the
 //! command line with `--set section.key=value`. Unknown keys are errors.
 
-use crate::kernels::Device;
 use crate::data::events::{BinBy, EventEncoding};
+use crate::kernels::Device;
 use crate::model::ModelConfig;
 use crate::optim::{OptimConfig, ScheduleConfig};
 use anyhow::{bail, Context, Result};

@@ -4,9 +4,9 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
-use ttfs::kernels::Device;
 use ttfs::checkpoint::{self, Checkpoint};
 use ttfs::config::Config;
+use ttfs::kernels::Device;
 use ttfs::progress::Progress;
 use ttfs::run_dir::{RunDir, LAST};
 use ttfs::train::Trainer;
@@ -94,7 +94,11 @@ fn selftest(a: SelftestArgs) -> Result<()> {
     let start = std::time::Instant::now();
     let checks = ttfs::selftest::run(a.device)?;
     print!("{}", ttfs::selftest::table(&checks));
-    println!("selftest of {} took {:.1} s", a.device, start.elapsed().as_secs_f64());
+    println!(
+        "selftest of {} took {:.1} s",
+        a.device,
+        start.elapsed().as_secs_f64()
+    );
     let failed = checks.iter().filter(|c| !c.pass).count();
     if failed > 0 {
         bail!("{failed} of {} checks failed on {}", checks.len(), a.device);
@@ -565,18 +569,30 @@ fn bench(a: BenchArgs) -> Result<()> {
     println!(
         "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads, device {device}"
     );
+    // The peer eager and under torch.compile (the strongest plain-PyTorch peer), unless
+    // COMPILE is set in the environment, which picks one.
+    let modes: Vec<(&str, &str)> = match std::env::var("COMPILE").ok().as_deref() {
+        Some("1") => vec![("compiled", "1")],
+        Some(_) => vec![("eager", "0")],
+        None => vec![("eager", "0"), ("compiled", "1")],
+    };
     for m in &models {
         let cfg = ttfs::bench::peer_model(m, time_steps)?;
         let r = ttfs::bench::time_training_step(&cfg, device, batch, 3, steps)?;
-        print!(
+        println!(
             "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s",
             r.median_ms, r.min_ms, r.samples_per_s
         );
-        if peer.is_file() {
+        if !peer.is_file() {
+            println!("peer  {m:<4} script {} not found", peer.display());
+            continue;
+        }
+        for (mode, compile) in &modes {
             let mut cmd = std::process::Command::new(&python);
             cmd.arg(&peer)
                 .args(["bench", m, &time_steps.to_string(), &batch.to_string()])
-                .env("THREADS", threads.to_string());
+                .env("THREADS", threads.to_string())
+                .env("COMPILE", compile);
             if matches!(device, Device::Cuda(_)) && std::env::var_os("DEVICE").is_none() {
                 cmd.env("DEVICE", "cuda");
             }
@@ -591,11 +607,11 @@ fn bench(a: BenchArgs) -> Result<()> {
                 .and_then(|v| v.trim().parse::<f64>().ok())
             {
                 Some(p) => println!(
-                    "  | peer {p:>8.2} ms/step  -> ttfs is {:.2}x faster",
+                    "peer  {m} {mode:<8} {p:>8.2} ms/step  -> ttfs is {:.2}x faster",
                     p / r.median_ms
                 ),
                 None => println!(
-                    "  | peer failed: {}",
+                    "peer  {m} {mode:<8} failed: {}",
                     out.map(|o| String::from_utf8_lossy(&o.stderr).to_string())
                         .unwrap_or_else(|e| e.to_string())
                         .lines()
@@ -603,8 +619,6 @@ fn bench(a: BenchArgs) -> Result<()> {
                         .unwrap_or("")
                 ),
             }
-        } else {
-            println!("  | peer script {} not found", peer.display());
         }
     }
     Ok(())

@@ -347,7 +347,8 @@ impl Model {
         let classes = self.classes();
         let k = self.logits.data.kernels();
         let host: Vec<u32> = labels.iter().map(|&y| y as u32).collect();
-        self.labels.resize_for_overwrite(self.logits.device(), host.len());
+        self.labels
+            .resize_for_overwrite(self.logits.device(), host.len());
         self.labels.write(&host);
         self.dlogits.shape = self.logits.shape.clone();
         k.cross_entropy(
@@ -387,7 +388,9 @@ impl Model {
             let len = self.static_out.len();
             self.static_grad.shape = self.static_out.shape.clone();
             let (t, dst) = (self.cfg.time_steps, &mut self.static_grad.data);
-            g.data.kernels().weighted_step_sum(&g.data, None, t, len, dst);
+            g.data
+                .kernels()
+                .weighted_step_sum(&g.data, None, t, len, dst);
             for i in (0..k).rev() {
                 let (glo, ghi) = self.grads.split_at_mut(i + 1);
                 let (y, dy) = if i + 1 == k {

@@ -132,9 +132,11 @@ impl Optimizer {
     /// One update of every parameter with learning rate `lr`.
     pub fn update(&mut self, params: &mut [&mut Param], lr: f32) {
         let fresh = self.m.len() != params.len()
-            || self.m.iter().zip(params.iter()).any(|(m, p)| {
-                m.device() != p.value.device() || m.len() != p.value.len()
-            });
+            || self
+                .m
+                .iter()
+                .zip(params.iter())
+                .any(|(m, p)| m.device() != p.value.device() || m.len() != p.value.len());
         if fresh {
             // First step, or state restored on the host for a model on a device: put the
             // moments beside the parameters (zeros when there are none yet).
@@ -142,8 +144,16 @@ impl Optimizer {
                 Some(b) if b.len() == p.value.len() => b.to_device(p.value.device()),
                 _ => Buf::zeros(p.value.device(), p.value.len()),
             };
-            self.m = params.iter().enumerate().map(|(k, p)| place(self.m.get(k), p)).collect();
-            self.v = params.iter().enumerate().map(|(k, p)| place(self.v.get(k), p)).collect();
+            self.m = params
+                .iter()
+                .enumerate()
+                .map(|(k, p)| place(self.m.get(k), p))
+                .collect();
+            self.v = params
+                .iter()
+                .enumerate()
+                .map(|(k, p)| place(self.v.get(k), p))
+                .collect();
         }
         let cfg = self.cfg.clone();
         let clip = if cfg.clip_grad_norm > 0.0 {

@@ -1,11 +1,11 @@
 //! Experiment runs on top of the [`Trainer`]: the epoch loop with checkpoints, metrics files
 //! and progress, divergence detection, and loading a checkpoint back for evaluation.
 
-use crate::kernels::Device;
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::Config;
 use crate::data::batch::{assemble, InputSpec};
 use crate::data::{self, Dataset};
+use crate::kernels::Device;
 use crate::metrics::SpikeMonitor;
 use crate::model::Model;
 use crate::progress::Progress;

@@ -221,7 +221,11 @@ pub fn run(device: Device) -> Result<Vec<Check>> {
             what: name,
             detail: format!(
                 "determinism: the same {STEPS} steps twice on {device} give {}",
-                if same { "the same bits" } else { "DIFFERENT bits" }
+                if same {
+                    "the same bits"
+                } else {
+                    "DIFFERENT bits"
+                }
             ),
             pass: same,
         });

@@ -20,7 +20,9 @@ fn emulated_gpu_matches_cpu_on_every_kernel() {
         let worst = rows
             .iter()
             .filter(|r| r.kernel == k)
-            .max_by(|a, b| (a.max_rel / a.tol.max(1e-300)).total_cmp(&(b.max_rel / b.tol.max(1e-300))))
+            .max_by(|a, b| {
+                (a.max_rel / a.tol.max(1e-300)).total_cmp(&(b.max_rel / b.tol.max(1e-300)))
+            })
             .expect("a row");
         println!("{worst}");
     }
@@ -28,5 +30,10 @@ fn emulated_gpu_matches_cpu_on_every_kernel() {
         println!("{r}");
     }
     println!("{} rows, {} failed", rows.len(), failed.len());
-    assert!(failed.is_empty(), "{} of {} comparisons failed (listed above)", failed.len(), rows.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} comparisons failed (listed above)",
+        failed.len(),
+        rows.len()
+    );
 }

@@ -21,7 +21,14 @@ fn every_kernel_compiles_with_nvrtc() {
     for arch in ["sm_90", "sm_80"] {
         let t = std::time::Instant::now();
         let found = compile_check(arch).unwrap_or_else(|e| panic!("{arch}: {e}"));
-        println!("{arch}: {found} kernels in {:.2} s", t.elapsed().as_secs_f64());
-        assert_eq!(found, KERNEL_NAMES.len(), "{arch}: kernels missing from the CUBIN");
+        println!(
+            "{arch}: {found} kernels in {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+        assert_eq!(
+            found,
+            KERNEL_NAMES.len(),
+            "{arch}: kernels missing from the CUBIN"
+        );
     }
 }

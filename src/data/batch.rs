@@ -2,8 +2,8 @@
 
 use super::augment::Augment;
 use super::{Dataset, Kind};
-use crate::kernels::Device;
 use crate::encoding::{encode, Encoding, ZeroInput};
+use crate::kernels::Device;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use anyhow::{bail, Result};

@@ -42,7 +42,11 @@ impl std::fmt::Display for CompareRow {
             self.case,
             self.max_abs,
             self.max_rel,
-            if self.tol == 0.0 { "exact".to_string() } else { format!("{:.0e}", self.tol) },
+            if self.tol == 0.0 {
+                "exact".to_string()
+            } else {
+                format!("{:.0e}", self.tol)
+            },
             if self.pass { "ok" } else { "FAIL" }
         )
     }
@@ -122,7 +126,13 @@ impl Cmp {
     /// Mostly zeros, some ones (a spike map).
     fn spikes(&mut self, n: usize, density: f32) -> Vec<f32> {
         (0..n)
-            .map(|_| if self.rng.uniform() < density { 1.0 } else { 0.0 })
+            .map(|_| {
+                if self.rng.uniform() < density {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
             .collect()
     }
 
@@ -168,7 +178,13 @@ impl Cmp {
 
     fn products(&mut self) {
         // The last shape is large enough for the CPU's parallel split.
-        for (m, k, n) in [(1, 1, 1), (7, 13, 5), (33, 70, 257), (130, 64, 300), (4, 0, 3)] {
+        for (m, k, n) in [
+            (1, 1, 1),
+            (7, 13, 5),
+            (33, 70, 257),
+            (130, 64, 300),
+            (4, 0, 3),
+        ] {
             for a_t in [false, true] {
                 for b_t in [false, true] {
                     for beta in [0.0, 1.0] {
@@ -176,7 +192,12 @@ impl Cmp {
                         let mut c = self.rand(m * n);
                         self.a.gemm(m, k, n, &a.a, a_t, &b.a, b_t, beta, &mut c.a);
                         self.b.gemm(m, k, n, &a.b, a_t, &b.b, b_t, beta, &mut c.b);
-                        self.check("gemm", format!("{m}x{k}x{n} a_t={a_t} b_t={b_t} beta={beta}"), &c, RED);
+                        self.check(
+                            "gemm",
+                            format!("{m}x{k}x{n} a_t={a_t} b_t={b_t} beta={beta}"),
+                            &c,
+                            RED,
+                        );
                     }
                 }
             }
@@ -226,8 +247,10 @@ impl Cmp {
             let w = self.rand(g.out_c * g.patch_len());
             let bias = self.rand(g.out_c);
             let mut y = self.out(frames * g.out_len());
-            self.a.conv2d_forward(&g, frames, &x.a, &w.a, &bias.a, &mut y.a);
-            self.b.conv2d_forward(&g, frames, &x.b, &w.b, &bias.b, &mut y.b);
+            self.a
+                .conv2d_forward(&g, frames, &x.a, &w.a, &bias.a, &mut y.a);
+            self.b
+                .conv2d_forward(&g, frames, &x.b, &w.b, &bias.b, &mut y.b);
             self.check("conv2d_forward", case.clone(), &y, RED);
 
             let dy = self.rand(frames * g.out_len());
@@ -235,8 +258,26 @@ impl Cmp {
                 let mut dw = self.out(g.out_c * g.patch_len());
                 let mut db = self.out(g.out_c);
                 let mut dx = self.out(frames * g.in_len());
-                self.a.conv2d_backward(&g, frames, &x.a, &w.a, &dy.a, &mut dw.a, &mut db.a, with_dx.then_some(&mut dx.a));
-                self.b.conv2d_backward(&g, frames, &x.b, &w.b, &dy.b, &mut dw.b, &mut db.b, with_dx.then_some(&mut dx.b));
+                self.a.conv2d_backward(
+                    &g,
+                    frames,
+                    &x.a,
+                    &w.a,
+                    &dy.a,
+                    &mut dw.a,
+                    &mut db.a,
+                    with_dx.then_some(&mut dx.a),
+                );
+                self.b.conv2d_backward(
+                    &g,
+                    frames,
+                    &x.b,
+                    &w.b,
+                    &dy.b,
+                    &mut dw.b,
+                    &mut db.b,
+                    with_dx.then_some(&mut dx.b),
+                );
                 let sub = if with_dx { "" } else { " (no dx)" };
                 self.check("conv2d_backward", format!("{case}{sub}: dw"), &dw, RED);
                 self.check("conv2d_backward", format!("{case}{sub}: dbias"), &db, RED);
@@ -310,15 +351,19 @@ impl Cmp {
                 };
                 let mut y = self.out(frames * g.out_len());
                 let mut arg = self.out_u32(frames * g.out_len());
-                self.a.max_pool_forward(&g, frames, &x.a, &mut y.a, &mut arg.a);
-                self.b.max_pool_forward(&g, frames, &x.b, &mut y.b, &mut arg.b);
+                self.a
+                    .max_pool_forward(&g, frames, &x.a, &mut y.a, &mut arg.a);
+                self.b
+                    .max_pool_forward(&g, frames, &x.b, &mut y.b, &mut arg.b);
                 self.check("max_pool_forward", format!("{case}: y"), &y, EXACT);
                 self.check_u32("max_pool_forward", format!("{case}: arg"), &arg);
                 // Backward from the reference's winners, on both.
                 let arg = self.pair(arg.a.to_vec());
                 let mut dx = self.out(frames * g.in_len());
-                self.a.max_pool_backward(&g, frames, &dy.a, &arg.a, &mut dx.a);
-                self.b.max_pool_backward(&g, frames, &dy.b, &arg.b, &mut dx.b);
+                self.a
+                    .max_pool_backward(&g, frames, &dy.a, &arg.a, &mut dx.a);
+                self.b
+                    .max_pool_backward(&g, frames, &dy.b, &arg.b, &mut dx.b);
                 self.check("max_pool_backward", case, &dx, ELEM);
             }
         }
@@ -375,7 +420,12 @@ impl Cmp {
                         let (mut s, mut v) = (self.out(t * n), self.out(t * n));
                         self.a.if_forward(&p, t, n, &cur.a, &mut s.a, &mut v.a);
                         self.b.if_forward(&p, t, n, &cur.b, &mut s.b, &mut v.b);
-                        self.check("if_forward", format!("{case}: s"), &s, if smooth { ELEM } else { EXACT });
+                        self.check(
+                            "if_forward",
+                            format!("{case}: s"),
+                            &s,
+                            if smooth { ELEM } else { EXACT },
+                        );
                         self.check("if_forward", format!("{case}: v"), &v, ELEM);
                         // Backward from the reference's forward, on both.
                         let (s, v) = (self.pair(s.a.to_vec()), self.pair(v.a.to_vec()));
@@ -436,9 +486,16 @@ impl Cmp {
             let w = self.rand(t);
             for with_w in [true, false] {
                 let mut o = self.out(n);
-                self.a.weighted_step_sum(&x.a, with_w.then_some(&w.a), t, n, &mut o.a);
-                self.b.weighted_step_sum(&x.b, with_w.then_some(&w.b), t, n, &mut o.b);
-                self.check("weighted_step_sum", format!("{case} weights={with_w}"), &o, RED);
+                self.a
+                    .weighted_step_sum(&x.a, with_w.then_some(&w.a), t, n, &mut o.a);
+                self.b
+                    .weighted_step_sum(&x.b, with_w.then_some(&w.b), t, n, &mut o.b);
+                self.check(
+                    "weighted_step_sum",
+                    format!("{case} weights={with_w}"),
+                    &o,
+                    RED,
+                );
             }
             let mut o = self.out(t * n);
             self.a.cumsum_steps(&x.a, t, n, &mut o.a);
@@ -453,7 +510,13 @@ impl Cmp {
         for n in [0, 1, 4095, 4097, 20000] {
             let x = self.rand(n);
             let (sa, sb) = (self.a.sum_squares(&x.a), self.b.sum_squares(&x.b));
-            self.push_f32("sum_squares", format!("n={n}"), &[sa as f32], &[sb as f32], RED);
+            self.push_f32(
+                "sum_squares",
+                format!("n={n}"),
+                &[sa as f32],
+                &[sb as f32],
+                RED,
+            );
         }
     }
 
@@ -469,19 +532,44 @@ impl Cmp {
                 self.pair(v)
             };
             let (mut u, mut inv, mut w) = (self.out(rows * n), self.out(rows), self.out(rows * n));
-            self.a.weight_norm_forward(&raw.a, &gamma.a, target_std, rows, n, &mut u.a, &mut inv.a, &mut w.a);
-            self.b.weight_norm_forward(&raw.b, &gamma.b, target_std, rows, n, &mut u.b, &mut inv.b, &mut w.b);
+            self.a.weight_norm_forward(
+                &raw.a, &gamma.a, target_std, rows, n, &mut u.a, &mut inv.a, &mut w.a,
+            );
+            self.b.weight_norm_forward(
+                &raw.b, &gamma.b, target_std, rows, n, &mut u.b, &mut inv.b, &mut w.b,
+            );
             self.check("weight_norm_forward", format!("{case}: u"), &u, RED);
-            self.check("weight_norm_forward", format!("{case}: inv_sigma"), &inv, RED);
+            self.check(
+                "weight_norm_forward",
+                format!("{case}: inv_sigma"),
+                &inv,
+                RED,
+            );
             self.check("weight_norm_forward", format!("{case}: w"), &w, RED);
             let (u, inv) = (self.pair(u.a.to_vec()), self.pair(inv.a.to_vec()));
             let dw = self.rand(rows * n);
             for affine in [true, false] {
                 let (mut rg, mut gg) = (self.rand(rows * n), self.rand(rows));
-                self.a.weight_norm_backward(&dw.a, &u.a, &inv.a, &gamma.a, target_std, rows, n, affine, &mut rg.a, &mut gg.a);
-                self.b.weight_norm_backward(&dw.b, &u.b, &inv.b, &gamma.b, target_std, rows, n, affine, &mut rg.b, &mut gg.b);
-                self.check("weight_norm_backward", format!("{case} affine={affine}: raw_grad"), &rg, RED);
-                self.check("weight_norm_backward", format!("{case} affine={affine}: gamma_grad"), &gg, RED);
+                self.a.weight_norm_backward(
+                    &dw.a, &u.a, &inv.a, &gamma.a, target_std, rows, n, affine, &mut rg.a,
+                    &mut gg.a,
+                );
+                self.b.weight_norm_backward(
+                    &dw.b, &u.b, &inv.b, &gamma.b, target_std, rows, n, affine, &mut rg.b,
+                    &mut gg.b,
+                );
+                self.check(
+                    "weight_norm_backward",
+                    format!("{case} affine={affine}: raw_grad"),
+                    &rg,
+                    RED,
+                );
+                self.check(
+                    "weight_norm_backward",
+                    format!("{case} affine={affine}: gamma_grad"),
+                    &gg,
+                    RED,
+                );
             }
         }
     }
@@ -499,8 +587,10 @@ impl Cmp {
                 let labels: Vec<u32> = (0..b).map(|_| self.rng.below(classes) as u32).collect();
                 let labels = self.pair(labels);
                 let (mut d, mut l) = (self.out(b * classes), self.out(b));
-                self.a.cross_entropy(&logits.a, &labels.a, classes, smoothing, &mut d.a, &mut l.a);
-                self.b.cross_entropy(&logits.b, &labels.b, classes, smoothing, &mut d.b, &mut l.b);
+                self.a
+                    .cross_entropy(&logits.a, &labels.a, classes, smoothing, &mut d.a, &mut l.a);
+                self.b
+                    .cross_entropy(&logits.b, &labels.b, classes, smoothing, &mut d.b, &mut l.b);
                 self.check("cross_entropy", format!("{case}: dlogits"), &d, RED);
                 self.check("cross_entropy", format!("{case}: losses"), &l, RED);
             }
@@ -509,9 +599,45 @@ impl Cmp {
 
     fn optimizers(&mut self) {
         let adams = [
-            ("adam", AdamStep { clip: 1.0, l2: 0.0, decoupled: 0.0, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3e-3 / 0.1, inv_bc2: 1.0 / 0.001 }),
-            ("adam l2 clipped", AdamStep { clip: 0.5, l2: 1e-2, decoupled: 0.0, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3e-3 / 0.271, inv_bc2: 1.0 / 0.002997 }),
-            ("adamw", AdamStep { clip: 1.0, l2: 0.0, decoupled: 3e-3 * 0.05, beta1: 0.8, beta2: 0.99, eps: 1e-6, step: 1e-3 / 0.2, inv_bc2: 1.0 / 0.0199 }),
+            (
+                "adam",
+                AdamStep {
+                    clip: 1.0,
+                    l2: 0.0,
+                    decoupled: 0.0,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    step: 3e-3 / 0.1,
+                    inv_bc2: 1.0 / 0.001,
+                },
+            ),
+            (
+                "adam l2 clipped",
+                AdamStep {
+                    clip: 0.5,
+                    l2: 1e-2,
+                    decoupled: 0.0,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    step: 3e-3 / 0.271,
+                    inv_bc2: 1.0 / 0.002997,
+                },
+            ),
+            (
+                "adamw",
+                AdamStep {
+                    clip: 1.0,
+                    l2: 0.0,
+                    decoupled: 3e-3 * 0.05,
+                    beta1: 0.8,
+                    beta2: 0.99,
+                    eps: 1e-6,
+                    step: 1e-3 / 0.2,
+                    inv_bc2: 1.0 / 0.0199,
+                },
+            ),
         ];
         for n in [1, 300, 5000] {
             for (name, s) in adams {
@@ -521,16 +647,45 @@ impl Cmp {
                     let x = self.uniform(n, 0.0, 0.01);
                     self.pair(x)
                 };
-                self.a.adam_update(&mut value.a, &grad.a, &mut m.a, &mut v.a, &s);
-                self.b.adam_update(&mut value.b, &grad.b, &mut m.b, &mut v.b, &s);
+                self.a
+                    .adam_update(&mut value.a, &grad.a, &mut m.a, &mut v.a, &s);
+                self.b
+                    .adam_update(&mut value.b, &grad.b, &mut m.b, &mut v.b, &s);
                 self.check("adam_update", format!("{case}: value"), &value, ELEM);
                 self.check("adam_update", format!("{case}: m"), &m, ELEM);
                 self.check("adam_update", format!("{case}: v"), &v, ELEM);
             }
             for (name, s) in [
-                ("sgd", SgdStep { clip: 1.0, weight_decay: 0.0, momentum: 0.0, nesterov: false, lr: 0.1 }),
-                ("sgd momentum wd clipped", SgdStep { clip: 0.7, weight_decay: 1e-4, momentum: 0.9, nesterov: false, lr: 0.05 }),
-                ("sgd nesterov", SgdStep { clip: 1.0, weight_decay: 5e-4, momentum: 0.9, nesterov: true, lr: 0.05 }),
+                (
+                    "sgd",
+                    SgdStep {
+                        clip: 1.0,
+                        weight_decay: 0.0,
+                        momentum: 0.0,
+                        nesterov: false,
+                        lr: 0.1,
+                    },
+                ),
+                (
+                    "sgd momentum wd clipped",
+                    SgdStep {
+                        clip: 0.7,
+                        weight_decay: 1e-4,
+                        momentum: 0.9,
+                        nesterov: false,
+                        lr: 0.05,
+                    },
+                ),
+                (
+                    "sgd nesterov",
+                    SgdStep {
+                        clip: 1.0,
+                        weight_decay: 5e-4,
+                        momentum: 0.9,
+                        nesterov: true,
+                        lr: 0.05,
+                    },
+                ),
             ] {
                 let case = format!("{name} n={n}");
                 let (mut value, grad, mut m) = (self.rand(n), self.rand(n), self.rand(n));
@@ -549,7 +704,8 @@ fn errors(a: &[f32], b: &[f32], tol: f64) -> (f64, f64, bool) {
     if a.len() != b.len() {
         return (f64::INFINITY, f64::INFINITY, false);
     }
-    let rms = (a.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / a.len().max(1) as f64).sqrt();
+    let rms =
+        (a.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / a.len().max(1) as f64).sqrt();
     let (mut max_abs, mut max_rel, mut pass) = (0.0f64, 0.0f64, true);
     for (&x, &y) in a.iter().zip(b) {
         if x == y || (x.is_nan() && y.is_nan()) {

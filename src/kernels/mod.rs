@@ -206,7 +206,15 @@ pub trait Kernels: Sync + Send {
     /// `folded[r]` (`[rows, kf, kf]`, `kf = s*(pool-1) + k`) is the `k x k` kernel `w[r]`
     /// smeared over a `pool x pool` box at stride `s`, divided by `pool^2`: a convolution
     /// followed by average pooling as one convolution (see `layers/conv2d.rs`).
-    fn fold_box(&self, w: &Buf<f32>, rows: usize, k: usize, s: usize, pool: usize, folded: &mut Buf<f32>);
+    fn fold_box(
+        &self,
+        w: &Buf<f32>,
+        rows: usize,
+        k: usize,
+        s: usize,
+        pool: usize,
+        folded: &mut Buf<f32>,
+    );
 
     /// The adjoint of [`Kernels::fold_box`]: `dw` (`[rows, k, k]`) from `dfolded`.
     fn unfold_box_grad(

@@ -41,14 +41,18 @@ impl Layer for AvgPool2d {
         let g = self.geom(&x.shape[2..]);
         y.reshape_for_overwrite(x.device(), &with_frame(x, &self.out_frame(&x.shape[2..])));
         let frames = x.shape[0] * x.shape[1];
-        x.data.kernels().avg_pool_forward(&g, frames, &x.data, &mut y.data);
+        x.data
+            .kernels()
+            .avg_pool_forward(&g, frames, &x.data, &mut y.data);
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         if let Some(dx) = dx {
             let g = self.geom(&x.shape[2..]);
             dx.reshape_for_overwrite(x.device(), &x.shape);
             let frames = x.shape[0] * x.shape[1];
-            x.data.kernels().avg_pool_backward(&g, frames, &dy.data, &mut dx.data);
+            x.data
+                .kernels()
+                .avg_pool_backward(&g, frames, &dy.data, &mut dx.data);
         }
     }
 }

@@ -182,7 +182,12 @@ mod tests {
             );
             let mut dx = Tensor::default();
             l.backward(&x, &y, &dy, Some(&mut dx));
-            results.push((l.events, y.data.to_vec(), l.weights.raw.grad.to_vec(), dx.data.to_vec()));
+            results.push((
+                l.events,
+                y.data.to_vec(),
+                l.weights.raw.grad.to_vec(),
+                dx.data.to_vec(),
+            ));
         }
         assert!(
             results[0].0 && !results[1].0,

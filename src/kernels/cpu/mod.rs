@@ -246,7 +246,9 @@ impl Kernels for Cpu {
         raw_grad: &mut Buf<f32>,
         gamma_grad: &mut Buf<f32>,
     ) {
-        weight_norm::backward(dw, u, inv_sigma, gamma, target_std, n, affine, raw_grad, gamma_grad)
+        weight_norm::backward(
+            dw, u, inv_sigma, gamma, target_std, n, affine, raw_grad, gamma_grad,
+        )
     }
     fn cross_entropy(
         &self,

@@ -157,35 +157,6 @@ pub fn max_backward(g: &PoolGeom, frames: usize, dy: &[f32], arg: &[u32], dx: &m
         });
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The row-wise path for tiling windows picks the same maximum and the same winner (the
-    /// first on ties, which spike maps are full of) as the window-by-window loop.
-    #[test]
-    fn tiling_max_matches_window_by_window() {
-        let mut rng = crate::rng::Rng::new(2);
-        for (c, h, w, k) in [(3, 8, 8, 2), (2, 7, 9, 2), (2, 9, 7, 3)] {
-            let g = PoolGeom {
-                c,
-                in_h: h,
-                in_w: w,
-                k,
-                stride: k,
-            };
-            let x: Vec<f32> = (0..g.in_len())
-                .map(|_| [0.0, 0.0, 0.5, 1.0][rng.below(4)])
-                .collect();
-            let (mut y1, mut y2) = (vec![0.0; g.out_len()], vec![0.0; g.out_len()]);
-            let (mut a1, mut a2) = (vec![0u32; g.out_len()], vec![0u32; g.out_len()]);
-            max_forward_tiling(&g, &x, &mut y1, &mut a1);
-            max_forward_windows(&g, &x, &mut y2, &mut a2);
-            assert_eq!((y1, a1), (y2, a2), "{g:?}");
-        }
-    }
-}
-
 /// Zero every step of `y` (`[t, n]`) after each unit's first nonzero one; `first` gets that
 /// step (t for a unit that stays at zero).
 pub fn latch_first(y: &mut [f32], t: usize, n: usize, first: &mut Vec<u32>) {
@@ -211,6 +182,36 @@ pub fn mask_after_first(dy: &[f32], first: &[u32], t: usize, n: usize, out: &mut
         let step = step as u32;
         for (d, &f) in row.iter_mut().zip(first) {
             *d = if f < step { 0.0 } else { *d };
+        }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row-wise path for tiling windows picks the same maximum and the same winner (the
+    /// first on ties, which spike maps are full of) as the window-by-window loop.
+    #[test]
+    fn tiling_max_matches_window_by_window() {
+        let mut rng = crate::rng::Rng::new(2);
+        for (c, h, w, k) in [(3, 8, 8, 2), (2, 7, 9, 2), (2, 9, 7, 3)] {
+            let g = PoolGeom {
+                c,
+                in_h: h,
+                in_w: w,
+                k,
+                stride: k,
+            };
+            let x: Vec<f32> = (0..g.in_len())
+                .map(|_| [0.0, 0.0, 0.5, 1.0][rng.below(4)])
+                .collect();
+            let (mut y1, mut y2) = (vec![0.0; g.out_len()], vec![0.0; g.out_len()]);
+            let (mut a1, mut a2) = (vec![0u32; g.out_len()], vec![0u32; g.out_len()]);
+            max_forward_tiling(&g, &x, &mut y1, &mut a1);
+            max_forward_windows(&g, &x, &mut y2, &mut a2);
+            assert_eq!((y1, a1), (y2, a2), "{g:?}");
         }
     }
 }

@@ -10,7 +10,9 @@
 use super::{Exec, Gpu, BLOCK, KERNEL_NAMES};
 use crate::kernels::{Buf, Device, Elem, Kernels};
 use cudarc::cublas::{self, CudaBlas};
-use cudarc::driver::{self, CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr};
+use cudarc::driver::{
+    self, CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr,
+};
 use cudarc::nvrtc;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -77,7 +79,9 @@ fn started(ordinal: usize) -> Result<&'static Gpu<CudaExec>, String> {
             .map(String::as_str)
             .or_else(|| p.downcast_ref::<&str>().copied())
             .unwrap_or("panic");
-        Err(format!("--device cuda:{ordinal}: the CUDA libraries failed: {msg}"))
+        Err(format!(
+            "--device cuda:{ordinal}: the CUDA libraries failed: {msg}"
+        ))
     })?;
     let _ = BACKEND.set(Gpu::new(exec));
     check(BACKEND.get().expect("just set"))
@@ -103,7 +107,9 @@ fn start(ordinal: usize) -> Result<CudaExec, String> {
         )
     };
     if !has_driver {
-        return Err(format!("{dev}: no NVIDIA driver (libcuda.so) on this machine"));
+        return Err(format!(
+            "{dev}: no NVIDIA driver (libcuda.so) on this machine"
+        ));
     }
     if !has_nvrtc {
         return Err(format!(
@@ -122,9 +128,12 @@ fn start(ordinal: usize) -> Result<CudaExec, String> {
         .max(0) as usize;
     if ordinal >= count {
         let s = if count == 1 { "" } else { "s" };
-        return Err(format!("{dev}: this machine has {count} GPU{s}, there is no cuda:{ordinal}"));
+        return Err(format!(
+            "{dev}: this machine has {count} GPU{s}, there is no cuda:{ordinal}"
+        ));
     }
-    let ctx = CudaContext::new(ordinal).map_err(|e| format!("{dev}: could not create a CUDA context ({e:?})"))?;
+    let ctx = CudaContext::new(ordinal)
+        .map_err(|e| format!("{dev}: could not create a CUDA context ({e:?})"))?;
     // SAFETY: every buffer is used on the one stream below only, so no per-buffer events are
     // needed to order streams.
     unsafe { ctx.disable_event_tracking() };
@@ -138,15 +147,18 @@ fn start(ordinal: usize) -> Result<CudaExec, String> {
     let cubin = compile(&arch).map_err(|e| format!("{dev}: {e}"))?.0;
     let module = ctx
         .load_module(nvrtc::Ptx::from_binary(cubin))
-        .map_err(|e| format!("{dev}: the driver rejected the kernels compiled for {arch} ({e:?})"))?;
+        .map_err(|e| {
+            format!("{dev}: the driver rejected the kernels compiled for {arch} ({e:?})")
+        })?;
     let mut functions = HashMap::new();
     for &name in KERNEL_NAMES {
-        let f = module
-            .load_function(name)
-            .map_err(|e| format!("{dev}: kernel {name} is missing from the compiled module ({e:?})"))?;
+        let f = module.load_function(name).map_err(|e| {
+            format!("{dev}: kernel {name} is missing from the compiled module ({e:?})")
+        })?;
         functions.insert(name, f);
     }
-    let blas = CudaBlas::new(stream.clone()).map_err(|e| format!("{dev}: cuBLAS failed to start ({e:?})"))?;
+    let blas = CudaBlas::new(stream.clone())
+        .map_err(|e| format!("{dev}: cuBLAS failed to start ({e:?})"))?;
     let mode = if TF32.load(Ordering::Relaxed) {
         cublas::sys::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH
     } else {
@@ -175,7 +187,8 @@ fn compile(arch: &str) -> Result<(Vec<u8>, usize), String> {
     if !unsafe { nvrtc::sys::is_culib_present() } {
         return Err("no NVRTC (libnvrtc.so, CUDA 13) on this machine".into());
     }
-    let src = CString::new(KERNEL_SOURCE).map_err(|_| "the kernel source holds a NUL byte".to_string())?;
+    let src = CString::new(KERNEL_SOURCE)
+        .map_err(|_| "the kernel source holds a NUL byte".to_string())?;
     let prog = Program(
         nvrtc::result::create_program(&src, Some(c"gpu_kernels.cu"))
             .map_err(|e| format!("NVRTC could not create the program ({e:?})"))?,
@@ -201,10 +214,18 @@ fn compile(arch: &str) -> Result<(Vec<u8>, usize), String> {
     if let Err(e) = unsafe { nvrtc::result::compile_program(prog.0, &opts) } {
         let log = prog.log();
         // The error lines of the log, on one line.
-        let errors: Vec<&str> = log.lines().filter(|l| l.contains("error")).map(str::trim).collect();
+        let errors: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("error"))
+            .map(str::trim)
+            .collect();
         return Err(format!(
             "NVRTC failed to compile the GPU kernels for {arch} ({e:?}): {}",
-            if errors.is_empty() { log.trim().replace('\n', " | ") } else { errors.join(" | ") }
+            if errors.is_empty() {
+                log.trim().replace('\n', " | ")
+            } else {
+                errors.join(" | ")
+            }
         ));
     }
     let mut size = 0usize;
@@ -247,7 +268,9 @@ impl Program {
     fn log(&self) -> String {
         // SAFETY: a live program; the log is NUL-terminated.
         match unsafe { nvrtc::result::get_program_log(self.0) } {
-            Ok(log) => unsafe { CStr::from_ptr(log.as_ptr()) }.to_string_lossy().into_owned(),
+            Ok(log) => unsafe { CStr::from_ptr(log.as_ptr()) }
+                .to_string_lossy()
+                .into_owned(),
             Err(e) => format!("(no log: {e:?})"),
         }
     }
@@ -326,7 +349,10 @@ impl Exec for CudaExec {
             )
         };
         if let Err(e) = r {
-            panic!("cuda:{}: kernel {kernel} failed to launch ({e:?})", self.ordinal);
+            panic!(
+                "cuda:{}: kernel {kernel} failed to launch ({e:?})",
+                self.ordinal
+            );
         }
     }
 
@@ -370,14 +396,18 @@ impl Exec for CudaExec {
             )
         };
         if let Err(e) = r {
-            panic!("cuda:{}: cuBLAS SGEMM {m}x{n}x{k} failed ({e:?})", self.ordinal);
+            panic!(
+                "cuda:{}: cuBLAS SGEMM {m}x{n}x{k} failed ({e:?})",
+                self.ordinal
+            );
         }
     }
 
     fn memcpy(&self, dst: u64, src: u64, bytes: usize) {
         self.bind();
         // SAFETY: two device buffers of at least `bytes` bytes.
-        let r = unsafe { driver::result::memcpy_dtod_async(dst, src, bytes, self.stream.cu_stream()) };
+        let r =
+            unsafe { driver::result::memcpy_dtod_async(dst, src, bytes, self.stream.cu_stream()) };
         if let Err(e) = r {
             panic!("cuda:{}: device copy failed ({e:?})", self.ordinal);
         }
@@ -478,7 +508,11 @@ impl<T: Elem> DevBuf<T> {
             let new = self.alloc(ex, n);
             let keep = if zero { 0 } else { self.len };
             if keep > 0 {
-                ex.memcpy(slice_addr(&new), self.addr(), keep * std::mem::size_of::<T>());
+                ex.memcpy(
+                    slice_addr(&new),
+                    self.addr(),
+                    keep * std::mem::size_of::<T>(),
+                );
             }
             // The old allocation is freed in stream order, after the copy.
             self.mem = Some(new);
@@ -537,7 +571,11 @@ impl<T: Elem> Clone for DevBuf<T> {
         if self.len > 0 {
             let ex = exec(self.ordinal);
             let m = c.alloc(ex, self.len);
-            ex.memcpy(slice_addr(&m), self.addr(), self.len * std::mem::size_of::<T>());
+            ex.memcpy(
+                slice_addr(&m),
+                self.addr(),
+                self.len * std::mem::size_of::<T>(),
+            );
             c.mem = Some(m);
             c.len = self.len;
         }

@@ -10,7 +10,8 @@ use std::ffi::{c_char, c_void, CString};
 extern "C" {
     /// Runs kernel `name` on `grid` blocks of `block` threads, unpacking `params` as
     /// `cuLaunchKernel` does. Returns -1 when no kernel has that name.
-    fn ttfs_emu_launch(name: *const c_char, grid: u32, block: u32, params: *mut *mut c_void) -> i32;
+    fn ttfs_emu_launch(name: *const c_char, grid: u32, block: u32, params: *mut *mut c_void)
+        -> i32;
 }
 
 /// Executor of the `emu` device.
@@ -34,7 +35,10 @@ impl Exec for EmuExec {
     }
 
     fn launch(&self, kernel: &str, threads: usize, params: &mut [*mut c_void]) {
-        debug_assert!(KERNEL_NAMES.contains(&kernel), "no GPU kernel named {kernel}");
+        debug_assert!(
+            KERNEL_NAMES.contains(&kernel),
+            "no GPU kernel named {kernel}"
+        );
         let grid = u32::try_from(threads.div_ceil(BLOCK)).expect("grid fits 32 bits");
         let name = CString::new(kernel).expect("kernel names have no NUL");
         // SAFETY: `params` holds one pointer per argument of `kernel` (the caller builds them
@@ -67,8 +71,20 @@ impl Exec for EmuExec {
         // shapes and leading dimensions (the last column needs only its rows); `c` does not
         // overlap `a` or `b`.
         let (a, b, c) = unsafe {
-            let a_len = if k == 0 { 0 } else if transa { (m - 1) * lda + k } else { (k - 1) * lda + m };
-            let b_len = if k == 0 { 0 } else if transb { (k - 1) * ldb + n } else { (n - 1) * ldb + k };
+            let a_len = if k == 0 {
+                0
+            } else if transa {
+                (m - 1) * lda + k
+            } else {
+                (k - 1) * lda + m
+            };
+            let b_len = if k == 0 {
+                0
+            } else if transb {
+                (k - 1) * ldb + n
+            } else {
+                (n - 1) * ldb + k
+            };
             (
                 std::slice::from_raw_parts(a as *const f32, a_len),
                 std::slice::from_raw_parts(b as *const f32, b_len),
@@ -103,8 +119,20 @@ pub fn sgemm_reference(
     ldc: usize,
 ) {
     // op(A)[i, p] and op(B)[p, j]
-    let at = |i: usize, p: usize| if transa { a[i * lda + p] } else { a[p * lda + i] };
-    let bt = |p: usize, j: usize| if transb { b[p * ldb + j] } else { b[j * ldb + p] };
+    let at = |i: usize, p: usize| {
+        if transa {
+            a[i * lda + p]
+        } else {
+            a[p * lda + i]
+        }
+    };
+    let bt = |p: usize, j: usize| {
+        if transb {
+            b[p * ldb + j]
+        } else {
+            b[j * ldb + p]
+        }
+    };
     let mut acc = vec![0.0f32; m];
     for j in 0..n {
         acc.fill(0.0);
@@ -139,17 +167,31 @@ mod tests {
             let lda = if transa { k + 2 } else { m + 1 };
             let ldb = if transb { n + 3 } else { k + 1 };
             let ldc = m + 2;
-            let a: Vec<f32> = (0..lda * if transa { m } else { k }).map(|_| rng.range(-1.0, 1.0)).collect();
-            let b: Vec<f32> = (0..ldb * if transb { k } else { n }).map(|_| rng.range(-1.0, 1.0)).collect();
+            let a: Vec<f32> = (0..lda * if transa { m } else { k })
+                .map(|_| rng.range(-1.0, 1.0))
+                .collect();
+            let b: Vec<f32> = (0..ldb * if transb { k } else { n })
+                .map(|_| rng.range(-1.0, 1.0))
+                .collect();
             let c0: Vec<f32> = (0..ldc * n).map(|_| rng.range(-1.0, 1.0)).collect();
             let mut c = c0.clone();
-            sgemm_reference(transa, transb, m, n, k, 0.5, &a, lda, &b, ldb, 2.0, &mut c, ldc);
+            sgemm_reference(
+                transa, transb, m, n, k, 0.5, &a, lda, &b, ldb, 2.0, &mut c, ldc,
+            );
             for j in 0..n {
                 for i in 0..m {
                     let mut s = 0.0f64;
                     for p in 0..k {
-                        let av = if transa { a[i * lda + p] } else { a[p * lda + i] };
-                        let bv = if transb { b[p * ldb + j] } else { b[j * ldb + p] };
+                        let av = if transa {
+                            a[i * lda + p]
+                        } else {
+                            a[p * lda + i]
+                        };
+                        let bv = if transb {
+                            b[p * ldb + j]
+                        } else {
+                            b[j * ldb + p]
+                        };
                         s += av as f64 * bv as f64;
                     }
                     let want = 0.5 * s + 2.0 * c0[j * ldc + i] as f64;

@@ -239,7 +239,18 @@ impl<E: Exec> Gpu<E> {
     /// SGEMM: a row-major `[r, c]` matrix is the column-major `c x r` matrix, its transpose,
     /// so `C = op(A) op(B)` is computed as `C^T = op(B)^T op(A)^T`.
     #[allow(clippy::too_many_arguments)]
-    fn gemm_at(&self, m: usize, k: usize, n: usize, a: u64, a_t: bool, b: u64, b_t: bool, beta: f32, c: u64) {
+    fn gemm_at(
+        &self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: u64,
+        a_t: bool,
+        b: u64,
+        b_t: bool,
+        beta: f32,
+        c: u64,
+    ) {
         if m == 0 || n == 0 {
             return;
         }
@@ -374,7 +385,13 @@ impl<E: Exec> Kernels for Gpu<E> {
         bias: &Buf<f32>,
         y: &mut Buf<f32>,
     ) {
-        let (pl, p, il, ol, oc) = (g.patch_len(), g.out_h() * g.out_w(), g.in_len(), g.out_len(), oc_of(g));
+        let (pl, p, il, ol, oc) = (
+            g.patch_len(),
+            g.out_h() * g.out_w(),
+            g.in_len(),
+            g.out_len(),
+            oc_of(g),
+        );
         let px = self.inp(x, frames * il, "conv x");
         let pw = self.inp(w, oc * pl, "conv w");
         let pbias = self.inp(bias, oc, "conv bias");
@@ -426,7 +443,13 @@ impl<E: Exec> Kernels for Gpu<E> {
         dbias: &mut Buf<f32>,
         dx: Option<&mut Buf<f32>>,
     ) {
-        let (pl, p, il, ol, oc) = (g.patch_len(), g.out_h() * g.out_w(), g.in_len(), g.out_len(), oc_of(g));
+        let (pl, p, il, ol, oc) = (
+            g.patch_len(),
+            g.out_h() * g.out_w(),
+            g.in_len(),
+            g.out_len(),
+            oc_of(g),
+        );
         let px = self.inp(x, frames * il, "conv x");
         let pw = self.inp(w, oc * pl, "conv w");
         let pdy = self.inp(dy, frames * ol, "conv dy");
@@ -434,18 +457,31 @@ impl<E: Exec> Kernels for Gpu<E> {
         let pdb = self.out(dbias, oc);
         let pdx = dx.map(|d| self.out(d, frames * il));
         if frames == 0 {
-            self.run("fill", oc * pl, &[Arg::Ptr(pdw), Arg::F32(0.0), int(oc * pl)]);
+            self.run(
+                "fill",
+                oc * pl,
+                &[Arg::Ptr(pdw), Arg::F32(0.0), int(oc * pl)],
+            );
             self.run("fill", oc, &[Arg::Ptr(pdb), Arg::F32(0.0), int(oc)]);
             return;
         }
         let chunk = self.conv_chunk(g);
         let dev = self.exec.device();
         let mut s = self.scratch();
-        let Scratch { col, yt, dbias: db_part, .. } = &mut *s;
+        let Scratch {
+            col,
+            yt,
+            dbias: db_part,
+            ..
+        } = &mut *s;
         col.resize_for_overwrite(dev, pl * chunk.min(frames) * p);
         yt.resize_for_overwrite(dev, oc * chunk.min(frames) * p);
         db_part.resize_for_overwrite(dev, oc);
-        let (pcol, pyt, pdbp) = (self.exec.addr_mut(col), self.exec.addr_mut(yt), self.exec.addr_mut(db_part));
+        let (pcol, pyt, pdbp) = (
+            self.exec.addr_mut(col),
+            self.exec.addr_mut(yt),
+            self.exec.addr_mut(db_part),
+        );
         for (ci, f0) in (0..frames).step_by(chunk).enumerate() {
             let fc = chunk.min(frames - f0);
             self.run(
@@ -469,9 +505,17 @@ impl<E: Exec> Kernels for Gpu<E> {
             self.gemm_at(oc, fc * p, pl, pyt, false, pcol, true, beta, pdw);
             // dbias[o] (+)= sum of row o of yt
             if ci == 0 {
-                self.run("row_sums", oc, &[Arg::Ptr(pyt), Arg::Ptr(pdb), int(oc), int(fc * p)]);
+                self.run(
+                    "row_sums",
+                    oc,
+                    &[Arg::Ptr(pyt), Arg::Ptr(pdb), int(oc), int(fc * p)],
+                );
             } else {
-                self.run("row_sums", oc, &[Arg::Ptr(pyt), Arg::Ptr(pdbp), int(oc), int(fc * p)]);
+                self.run(
+                    "row_sums",
+                    oc,
+                    &[Arg::Ptr(pyt), Arg::Ptr(pdbp), int(oc), int(fc * p)],
+                );
                 self.run("add_assign", oc, &[Arg::Ptr(pdb), Arg::Ptr(pdbp), int(oc)]);
             }
             if let Some(pdx) = pdx {
@@ -487,14 +531,29 @@ impl<E: Exec> Kernels for Gpu<E> {
         }
     }
 
-    fn fold_box(&self, w: &Buf<f32>, rows: usize, k: usize, s: usize, pool: usize, folded: &mut Buf<f32>) {
+    fn fold_box(
+        &self,
+        w: &Buf<f32>,
+        rows: usize,
+        k: usize,
+        s: usize,
+        pool: usize,
+        folded: &mut Buf<f32>,
+    ) {
         let kf = s * (pool - 1) + k;
         let pw = self.inp(w, rows * k * k, "fold_box w");
         let pf = self.out(folded, rows * kf * kf);
         self.run(
             "fold_box",
             rows * kf * kf,
-            &[Arg::Ptr(pw), Arg::Ptr(pf), int(rows), int(k), int(s), int(pool)],
+            &[
+                Arg::Ptr(pw),
+                Arg::Ptr(pf),
+                int(rows),
+                int(k),
+                int(s),
+                int(pool),
+            ],
         );
     }
 
@@ -513,7 +572,14 @@ impl<E: Exec> Kernels for Gpu<E> {
         self.run(
             "unfold_box_grad",
             rows * k * k,
-            &[Arg::Ptr(pf), Arg::Ptr(pw), int(rows), int(k), int(s), int(pool)],
+            &[
+                Arg::Ptr(pf),
+                Arg::Ptr(pw),
+                int(rows),
+                int(k),
+                int(s),
+                int(pool),
+            ],
         );
     }
 
@@ -578,7 +644,11 @@ impl<E: Exec> Kernels for Gpu<E> {
     fn latch_first(&self, y: &mut Buf<f32>, t: usize, n: usize, first: &mut Buf<u32>) {
         let py = self.inout(y, t * n, "latch_first y");
         let pf = self.out(first, n);
-        self.run("latch_first", n, &[Arg::Ptr(py), Arg::Ptr(pf), int(t), int(n)]);
+        self.run(
+            "latch_first",
+            n,
+            &[Arg::Ptr(py), Arg::Ptr(pf), int(t), int(n)],
+        );
     }
 
     fn mask_after_first(
@@ -692,7 +762,11 @@ impl<E: Exec> Kernels for Gpu<E> {
         let n = src.len();
         let ps = self.inp(src, n, "repeat src");
         let pd = self.out(dst, n * times);
-        self.run("repeat", n * times, &[Arg::Ptr(ps), Arg::Ptr(pd), int(n), int(times)]);
+        self.run(
+            "repeat",
+            n * times,
+            &[Arg::Ptr(ps), Arg::Ptr(pd), int(n), int(times)],
+        );
     }
 
     fn add_bias(&self, y: &mut Buf<f32>, bias: &Buf<f32>, rows: usize, cols: usize) {
@@ -708,7 +782,11 @@ impl<E: Exec> Kernels for Gpu<E> {
     fn column_sums(&self, x: &Buf<f32>, rows: usize, cols: usize, out: &mut Buf<f32>) {
         let px = self.inp(x, rows * cols, "column_sums x");
         let po = self.out(out, cols);
-        self.run("column_sums", cols, &[Arg::Ptr(px), Arg::Ptr(po), int(rows), int(cols)]);
+        self.run(
+            "column_sums",
+            cols,
+            &[Arg::Ptr(px), Arg::Ptr(po), int(rows), int(cols)],
+        );
     }
 
     fn weighted_step_sum(
@@ -739,7 +817,11 @@ impl<E: Exec> Kernels for Gpu<E> {
     fn cumsum_steps(&self, x: &Buf<f32>, t: usize, n: usize, out: &mut Buf<f32>) {
         let px = self.inp(x, t * n, "cumsum_steps x");
         let po = self.out(out, t * n);
-        self.run("cumsum_steps", n, &[Arg::Ptr(px), Arg::Ptr(po), int(t), int(n)]);
+        self.run(
+            "cumsum_steps",
+            n,
+            &[Arg::Ptr(px), Arg::Ptr(po), int(t), int(n)],
+        );
     }
 
     fn scale_steps(&self, w: &Buf<f32>, g: &Buf<f32>, t: usize, n: usize, out: &mut Buf<f32>) {
@@ -823,7 +905,11 @@ impl<E: Exec> Kernels for Gpu<E> {
         let pi = self.inp(inv_sigma, rows, "weight_norm inv_sigma");
         let pg = self.inp(gamma, rows, "weight_norm gamma");
         let prg = self.inout(raw_grad, rows * n, "weight_norm raw_grad");
-        let pgg = self.inout(gamma_grad, if affine { rows } else { 0 }, "weight_norm gamma_grad");
+        let pgg = self.inout(
+            gamma_grad,
+            if affine { rows } else { 0 },
+            "weight_norm gamma_grad",
+        );
         self.run(
             "weight_norm_backward",
             rows,
@@ -947,7 +1033,10 @@ mod tests {
         assert_eq!(a.len(), b.len(), "{what}: lengths");
         let rms = (a.iter().map(|x| x * x).sum::<f32>() / a.len() as f32).sqrt();
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            assert!((x - y).abs() <= 1e-4 * x.abs().max(rms), "{what}[{i}]: cpu {x} vs emu {y}");
+            assert!(
+                (x - y).abs() <= 1e-4 * x.abs().max(rms),
+                "{what}[{i}]: cpu {x} vs emu {y}"
+            );
         }
     }
 
@@ -990,8 +1079,26 @@ mod tests {
             Buf::zeros(c, frames * g.in_len()),
         );
         let (mut dwe, mut dbe, mut dxe) = (Buf::zeros(e, 0), Buf::zeros(e, 0), Buf::zeros(e, 0));
-        cpu.conv2d_backward(&g, frames, &on(c, &x), &on(c, &w), &on(c, &dy), &mut dwc, &mut dbc, Some(&mut dxc));
-        gpu.conv2d_backward(&g, frames, &on(e, &x), &on(e, &w), &on(e, &dy), &mut dwe, &mut dbe, Some(&mut dxe));
+        cpu.conv2d_backward(
+            &g,
+            frames,
+            &on(c, &x),
+            &on(c, &w),
+            &on(c, &dy),
+            &mut dwc,
+            &mut dbc,
+            Some(&mut dxc),
+        );
+        gpu.conv2d_backward(
+            &g,
+            frames,
+            &on(e, &x),
+            &on(e, &w),
+            &on(e, &dy),
+            &mut dwe,
+            &mut dbe,
+            Some(&mut dxe),
+        );
         close("dw", &dwc, &dwe);
         close("dbias", &dbc, &dbe);
         close("dx", &dxc, &dxe);
@@ -1007,7 +1114,10 @@ mod tests {
         for a_t in [false, true] {
             for b_t in [false, true] {
                 let mut c = Buf::from_vec(Device::Emu, vec![1.0; m * n]);
-                let (ea, eb) = (Buf::from_vec(Device::Emu, a.clone()), Buf::from_vec(Device::Emu, b.clone()));
+                let (ea, eb) = (
+                    Buf::from_vec(Device::Emu, a.clone()),
+                    Buf::from_vec(Device::Emu, b.clone()),
+                );
                 gpu.gemm(m, k, n, &ea, a_t, &eb, b_t, 1.0, &mut c);
                 let c = c.to_vec();
                 for i in 0..m {
@@ -1020,7 +1130,10 @@ mod tests {
                                     av * bv
                                 })
                                 .sum::<f32>();
-                        assert!((c[i * n + j] - want).abs() < 1e-5, "a_t={a_t} b_t={b_t} [{i},{j}]");
+                        assert!(
+                            (c[i * n + j] - want).abs() < 1e-5,
+                            "a_t={a_t} b_t={b_t} [{i},{j}]"
+                        );
                     }
                 }
             }
