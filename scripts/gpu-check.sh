@@ -75,7 +75,7 @@ timeout 240 "$bin" train --config configs/mnist.toml --data-dir "$bundle/mnist" 
 rc=$?
 grep -E 'epoch|final|error' "$out/mnist.txt" | tee -a "$log"
 if [ -f /tmp/ttfs-gpu-mnist/metrics.jsonl ]; then
-  read -r secs sps acc < <(python3 -c 'import json,sys; m=json.loads(open(sys.argv[1]).readline()); print(m["seconds"], m["train_samples_per_s"], m["eval"]["accuracy"])' /tmp/ttfs-gpu-mnist/metrics.jsonl)
+  read -r secs sps acc < <(python3 -c 'import json,sys; m=json.loads(open(sys.argv[1]).readline()); print(round(m["seconds"], 1), m["train_samples_per_s"], m["eval"]["accuracy"])' /tmp/ttfs-gpu-mnist/metrics.jsonl)
   train_s=$(python3 -c "print(f'{55000 / $sps:.2f}')")
   test=$(sed -n 's/final test accuracy \([0-9.]*%\).*/\1/p' "$out/mnist.txt")
   row "MNIST conv epoch (configs/mnist)" "${train_s} s" "training ${sps%.*} samples/s; epoch with validation ${secs} s; validation $(python3 -c "print(f'{100*$acc:.2f}%')"), test $test"
@@ -85,14 +85,14 @@ fi
 
 say "== 4. configs/cifar10.toml (VGG) on synthetic CIFAR-10 files"
 python3 - <<'PY'
-import numpy as np, os
+# Random records in the real binary format (1 label byte, 3072 pixel bytes), without numpy.
+import os, random
 d = "/tmp/ttfs-synthetic-cifar10"; os.makedirs(d, exist_ok=True)
-rng = np.random.default_rng(0)
+rng = random.Random(0)
 for name, n in [(f"data_batch_{i}.bin", 2000) for i in range(1, 6)] + [("test_batch.bin", 1000)]:
-    rec = np.empty((n, 3073), np.uint8)
-    rec[:, 0] = rng.integers(0, 10, n)
-    rec[:, 1:] = rng.integers(0, 256, (n, 3072))
-    rec.tofile(os.path.join(d, name))
+    with open(os.path.join(d, name), "wb") as f:
+        for _ in range(n):
+            f.write(bytes([rng.randrange(10)]) + rng.randbytes(3072))
 PY
 rm -rf /tmp/ttfs-gpu-cifar
 timeout 240 "$bin" train --config configs/cifar10.toml --data-dir /tmp/ttfs-synthetic-cifar10 \
