@@ -56,6 +56,9 @@ pub struct DataConfig {
     pub normalize_std: Vec<f32>,
     /// Prepare the next training batch on a background thread during the current step.
     pub prefetch: bool,
+    /// On a GPU: keep an image data set in GPU memory, uploaded once, and gather, augment and
+    /// encode each batch there (false: assemble batches on the host and copy each in).
+    pub on_device: bool,
 }
 
 impl Default for DataConfig {
@@ -79,6 +82,7 @@ impl Default for DataConfig {
             normalize_mean: Vec::new(),
             normalize_std: Vec::new(),
             prefetch: true,
+            on_device: true,
         }
     }
 }

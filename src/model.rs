@@ -80,6 +80,9 @@ pub struct Model {
     pub device: Device,
     /// The next batch's encoded input, on the host (written by the data pipeline).
     input: Tensor,
+    /// The next batch's input was written straight into `acts[0]` on the device (a data set
+    /// kept on the GPU), so `input` is not copied in.
+    input_on_device: bool,
     /// `acts[0]` is the encoded input `[T, B, in_frame...]` on the device, `acts[i + 1]`
     /// layer `i`'s output.
     pub acts: Vec<Tensor>,
@@ -200,6 +203,7 @@ impl Model {
             decoder: Decoder::new(cfg.decoder.clone(), neuron),
             device: Device::Cpu,
             input: Tensor::default(),
+            input_on_device: false,
             acts: vec![Tensor::default(); n + 1],
             grads: vec![Tensor::default(); n + 1],
             logits: Tensor::default(),
@@ -246,7 +250,24 @@ impl Model {
     /// The next batch's input on the host, `[T, B, in_frame...]` or `[1, B, ...]` (see
     /// [`Model::forward`]), written by the caller.
     pub fn input_mut(&mut self) -> &mut Tensor {
+        self.input_on_device = false;
         &mut self.input
+    }
+
+    /// The next batch's input on the device, for a writer that produces it there (see
+    /// `data/on_device.rs`); same shapes as [`Model::input_mut`].
+    pub fn device_input_mut(&mut self) -> &mut Tensor {
+        self.input_on_device = true;
+        &mut self.acts[0]
+    }
+
+    /// The input of the next forward pass, wherever it was written.
+    fn next_input(&self) -> &Tensor {
+        if self.input_on_device {
+            &self.acts[0]
+        } else {
+            &self.input
+        }
     }
 
     /// Number of leading layers before the first neuron: stateless per frame, so on an input
@@ -268,7 +289,7 @@ impl Model {
     /// (direct encoding). Logits go to `self.logits`.
     pub fn forward(&mut self) {
         let t = self.cfg.time_steps;
-        let (t_in, b) = (self.input.shape[0], self.input.shape[1]);
+        let (t_in, b) = (self.next_input().shape[0], self.next_input().shape[1]);
         assert!(
             t_in == t || t_in == 1,
             "input has {t_in} time steps, the model runs {t}"
@@ -277,11 +298,14 @@ impl Model {
         shape.extend_from_slice(&self.frames[0]);
         assert_eq!(
             shape.iter().product::<usize>(),
-            self.input.len(),
+            self.next_input().len(),
             "input does not match the model's input shape"
         );
-        // The batch crosses to the device (on the CPU the buffers trade places: no copy).
-        if self.device == Device::Cpu {
+        // The batch crosses to the device (on the CPU the buffers trade places: no copy),
+        // unless it was produced there.
+        if self.input_on_device {
+            self.input_on_device = false;
+        } else if self.device == Device::Cpu {
             std::mem::swap(&mut self.acts[0], &mut self.input);
         } else {
             let x = &mut self.acts[0];

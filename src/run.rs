@@ -4,6 +4,7 @@
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::Config;
 use crate::data::batch::{assemble, InputSpec};
+use crate::data::on_device::DeviceImages;
 use crate::data::{self, Dataset};
 use crate::kernels::Device;
 use crate::metrics::SpikeMonitor;
@@ -11,7 +12,7 @@ use crate::model::Model;
 use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
-use crate::train::{evaluate, EpochMetrics, EpochProgress, Evaluation, Trainer};
+use crate::train::{evaluate_with, EpochMetrics, EpochProgress, Evaluation, Trainer};
 use anyhow::{bail, Result};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -319,7 +320,18 @@ pub fn restore(
 
 impl Restored {
     pub fn evaluate(&mut self, batch: usize) -> Evaluation {
-        evaluate(&mut self.model, &self.data, &self.input, batch)
+        // On a GPU the data set is kept there and batches are gathered on the device.
+        let on = self.config.data.on_device;
+        let mut dev = on
+            .then(|| DeviceImages::upload(&self.data, &self.input, self.model.device))
+            .flatten();
+        evaluate_with(
+            &mut self.model,
+            &self.data,
+            dev.as_mut(),
+            &self.input,
+            batch,
+        )
     }
 
     /// Run the model on sample `i` alone (batch of one); its activations stay in the model.

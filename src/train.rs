@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::data::augment::Augment;
 use crate::data::batch::{assemble, InputSpec};
+use crate::data::on_device::DeviceImages;
 use crate::data::prefetch::{self, Job};
 use crate::data::{self, Dataset};
 use crate::loss;
@@ -95,6 +96,9 @@ pub struct Trainer {
     scratch: Vec<f32>,
     /// Size of the training split while it is lent out during an epoch (0 otherwise).
     train_len: usize,
+    /// On a GPU, image data sets live there (training, validation, test splits): batches are
+    /// gathered and encoded on the device instead of assembled on the host.
+    on_device: Option<[Option<DeviceImages>; 3]>,
 }
 
 impl Trainer {
@@ -151,7 +155,18 @@ impl Trainer {
                 train.classes
             );
         }
+        let device = cfg.train.device;
+        let upload = |ds: &Dataset| {
+            if cfg.data.on_device {
+                DeviceImages::upload(ds, &input, device)
+            } else {
+                None
+            }
+        };
+        let on_device =
+            upload(&train).map(|t| [Some(t), validation.as_ref().and_then(upload), upload(&test)]);
         Ok(Trainer {
+            on_device,
             opt: Optimizer::new(cfg.optimizer.clone()),
             cfg: cfg.clone(),
             model,
@@ -277,13 +292,10 @@ impl Trainer {
         let parallel = self.cfg.data.prefetch;
         self.train_len = n;
         let mut stopped = false;
-        prefetch::run(&train, &input, &augment, jobs, parallel, |b| {
-            if stopped {
-                return;
-            }
-            std::mem::swap(self.model.input_mut(), &mut b.input);
-            let (l, c) = self.optimize(&b.labels);
-            let bl = b.labels.len();
+        // One step on the batch in the model's input; false ends the epoch.
+        let mut step = |tr: &mut Trainer, labels: &[usize]| {
+            let (l, c) = tr.optimize(labels);
+            let bl = labels.len();
             p.steps += 1;
             p.loss_sum += l as f64 * bl as f64;
             p.correct += c as f64;
@@ -293,33 +305,40 @@ impl Trainer {
                 loss: l,
                 samples: n,
             };
-            stopped = !hook(self, &report);
-        });
+            hook(tr, &report)
+        };
+        match self.on_device.as_mut().and_then(|d| d[0].take()) {
+            // Gathered on the GPU: the host only draws the augmentation.
+            Some(mut dev) => {
+                let mut labels = Vec::new();
+                for mut job in jobs {
+                    let aug = job.rng.as_mut().map(|r| (&augment, r));
+                    let x = self.model.device_input_mut();
+                    dev.gather(&job.idx, aug, &input, x, &mut labels);
+                    if !step(self, &labels) {
+                        stopped = true;
+                        break;
+                    }
+                }
+                self.on_device.as_mut().expect("taken above")[0] = Some(dev);
+            }
+            None => prefetch::run(&train, &input, &augment, jobs, parallel, |b| {
+                if stopped {
+                    return;
+                }
+                std::mem::swap(self.model.input_mut(), &mut b.input);
+                stopped = !step(self, &b.labels);
+            }),
+        }
         self.train = train;
         self.train_len = 0;
         if stopped {
             return None;
         }
         let train_time = start.elapsed().as_secs_f64();
-        let (split, eval) = match &self.validation {
-            Some(v) => (
-                "validation",
-                evaluate(
-                    &mut self.model,
-                    v,
-                    &self.input,
-                    self.cfg.train.eval_batch_size,
-                ),
-            ),
-            None => (
-                "test",
-                evaluate(
-                    &mut self.model,
-                    &self.test,
-                    &self.input,
-                    self.cfg.train.eval_batch_size,
-                ),
-            ),
+        let (split, eval) = match self.validation.is_some() {
+            true => ("validation", self.evaluate_split(1)),
+            false => ("test", self.evaluate_split(2)),
         };
         self.epoch += 1;
         Some(EpochMetrics {
@@ -345,18 +364,37 @@ impl Trainer {
     }
 
     pub fn evaluate_test(&mut self) -> Evaluation {
-        evaluate(
-            &mut self.model,
-            &self.test,
-            &self.input,
-            self.cfg.train.eval_batch_size,
-        )
+        self.evaluate_split(2)
+    }
+
+    /// Evaluate on the validation (1) or test (2) split, from its copy on the device when
+    /// there is one.
+    fn evaluate_split(&mut self, split: usize) -> Evaluation {
+        let ds = match split {
+            1 => self.validation.as_ref().expect("a validation split"),
+            _ => &self.test,
+        };
+        let dev = self.on_device.as_mut().and_then(|d| d[split].as_mut());
+        let batch = self.cfg.train.eval_batch_size;
+        evaluate_with(&mut self.model, ds, dev, &self.input, batch)
     }
 }
 
 /// Forward passes over all of `ds` in batches of `batch`: loss, accuracy (ties share
 /// credit), accuracy against decision time, and spike statistics.
 pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize) -> Evaluation {
+    evaluate_with(model, ds, None, input, batch)
+}
+
+/// [`evaluate`], gathering the batches from `dev` (the same data set kept on the model's
+/// device) when given.
+pub fn evaluate_with(
+    model: &mut Model,
+    ds: &Dataset,
+    mut dev: Option<&mut DeviceImages>,
+    input: &InputSpec,
+    batch: usize,
+) -> Evaluation {
     let mut ev = Evaluation::default();
     let (mut labels, mut scratch) = (Vec::new(), Vec::new());
     let c = model.classes();
@@ -365,14 +403,17 @@ pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize
     let mut partial = vec![0.0f32; c];
     let idx: Vec<usize> = (0..ds.len()).collect();
     for chunk in idx.chunks(batch) {
-        assemble(
-            ds,
-            chunk,
-            input,
-            model.input_mut(),
-            &mut labels,
-            &mut scratch,
-        );
+        match dev.as_mut() {
+            Some(d) => d.gather(chunk, None, input, model.device_input_mut(), &mut labels),
+            None => assemble(
+                ds,
+                chunk,
+                input,
+                model.input_mut(),
+                &mut labels,
+                &mut scratch,
+            ),
+        }
         model.forward();
         ev.loss += model.loss(&labels, 0.0) as f64 * chunk.len() as f64;
         ev.accuracy += model.correct(&labels) as f64;

@@ -221,3 +221,28 @@ fn cuda_without_a_gpu_is_a_one_line_error() {
         assert!(says_what, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn data_kept_on_the_device_gives_the_host_assembled_batches() {
+    // Augmented training batches (flip, translation, cutout) and evaluation batches, gathered
+    // on the (emulated) GPU against assembled on the host: the same run, bit for bit.
+    let run = |on_device: bool| {
+        let mut cfg = config("emu", 1, "conv4k3p1 ap2 if fc10");
+        cfg.data.on_device = on_device;
+        cfg.data.augment_crop = 1;
+        cfg.data.augment_cutout = 3;
+        cfg.data.validation = 100;
+        let mut t = Trainer::new(&cfg).unwrap();
+        let m = t.train_epoch(|_, _, _, _| {});
+        let test = t.evaluate_test();
+        (m.train_loss, m.eval.loss, test.loss, params(&t))
+    };
+    let (a, b) = (run(true), run(false));
+    assert_eq!(a.0.to_bits(), b.0.to_bits(), "training loss");
+    assert_eq!(a.1.to_bits(), b.1.to_bits(), "validation loss");
+    assert_eq!(a.2.to_bits(), b.2.to_bits(), "test loss");
+    for ((name, x), (_, y)) in a.3.iter().zip(&b.3) {
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(x), bits(y), "{name}");
+    }
+}

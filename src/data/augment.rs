@@ -27,6 +27,11 @@ impl Augment {
     /// Write the augmented `sample` (`[steps, C, H, W]` with `[C, H, W] = frame`) into `out`
     /// (same shape). The same flip and offset apply to all channels and frames.
     pub fn apply(&self, sample: &[u8], frame: [usize; 3], rng: &mut Rng, out: &mut [u8]) {
+        self.draw(frame, rng).apply(sample, frame, out)
+    }
+
+    /// Draw one sample's flip, offset and cutout (the random half of [`Augment::apply`]).
+    pub fn draw(&self, frame: [usize; 3], rng: &mut Rng) -> Placement {
         let [_, h, w] = frame;
         let flip = self.flip && rng.below(2) == 1;
         let p = self.translate as isize;
@@ -48,7 +53,34 @@ impl Augment {
         } else {
             (0..0, 0..0)
         };
-        // out[y][x] = in[y + dy][x' + dx] with x' = x or w - 1 - x; zero outside the input.
+        Placement {
+            flip,
+            dy,
+            dx,
+            cut_y: ys,
+            cut_x: xs,
+        }
+    }
+}
+
+/// Where one augmented sample's pixels come from: mirrored or not, shifted by `(dy, dx)` with
+/// zeros outside, and the rows `cut_y` by columns `cut_x` zeroed (cutout). Drawn on the host,
+/// applied there or, for a data set kept on a GPU, by the gather kernel.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub flip: bool,
+    pub dy: isize,
+    pub dx: isize,
+    pub cut_y: std::ops::Range<usize>,
+    pub cut_x: std::ops::Range<usize>,
+}
+
+impl Placement {
+    /// `out[y][x] = in[y + dy][x' + dx]` with `x' = x`, or `w - 1 - x` when flipped; zero
+    /// outside the input and inside the cutout. `sample` and `out` are `[steps, C, H, W]`.
+    pub fn apply(&self, sample: &[u8], frame: [usize; 3], out: &mut [u8]) {
+        let [_, h, w] = frame;
+        let (flip, dy, dx) = (self.flip, self.dy, self.dx);
         for (src, dst) in sample.chunks_exact(h * w).zip(out.chunks_exact_mut(h * w)) {
             for y in 0..h {
                 let sy = y as isize + dy;
@@ -68,8 +100,8 @@ impl Augment {
                     };
                 }
             }
-            for y in ys.clone() {
-                dst[y * w + xs.start..y * w + xs.end].fill(0);
+            for y in self.cut_y.clone() {
+                dst[y * w + self.cut_x.start..y * w + self.cut_x.end].fill(0);
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod events;
 pub mod idx;
 pub mod md5;
 pub mod nmnist;
+pub mod on_device;
 pub mod prefetch;
 
 use anyhow::{bail, Context, Result};

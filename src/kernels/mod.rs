@@ -121,6 +121,28 @@ pub struct SgdStep {
     pub lr: f32,
 }
 
+/// A batch of 8-bit images kept on the device, for [`Kernels::gather_images`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ImageGather {
+    /// Samples in the batch.
+    pub batch: usize,
+    /// `[C, H, W]` of one image.
+    pub frame: [usize; 3],
+    /// Stored value to intensity (1/255).
+    pub scale: f32,
+    /// Per-channel `(x - mean[c]) / std[c]` after scaling (`norm` holds means then stds).
+    pub normalize: bool,
+    /// Latency code over `time_steps` (else the direct code: intensities, one frame).
+    pub latency: bool,
+    pub time_steps: usize,
+    /// Latency code: zero intensities stay silent (else they fire at the last step).
+    pub zero_silent: bool,
+}
+
+/// Per-sample placement of [`Kernels::gather_images`]: `flip, dy, dx, y0, y1, x0, x1` (`dy`,
+/// `dx` as two's complement), see `data/augment.rs`.
+pub const PLACEMENT_LEN: usize = 7;
+
 /// Every operation a layer, the weight normalization, the decoder, the loss or the optimizer
 /// applies to numbers. Buffers live on the backend's device; outputs are resized by the
 /// kernel to the length stated (on the device of the inputs) unless said otherwise.
@@ -388,6 +410,23 @@ pub trait Kernels: Sync + Send {
 
     /// One SGD-with-momentum update.
     fn sgd_update(&self, value: &mut Buf<f32>, grad: &Buf<f32>, m: &mut Buf<f32>, s: &SgdStep);
+
+    // ---- data ------------------------------------------------------------------------
+
+    /// The network input of a batch of images kept on the device: sample `idx[j]` of `data`
+    /// (every image's bytes in a row, four to a `u32`, little end first), placed by
+    /// `place[j]` ([`PLACEMENT_LEN`] values: flip, shift, cutout), scaled, normalized
+    /// (`norm`: means then stds) and encoded into `out`, `[1, batch, F]` (direct) or
+    /// `[T, batch, F]` (latency): the values `data/batch.rs` assembles on the host.
+    fn gather_images(
+        &self,
+        g: &ImageGather,
+        data: &Buf<u32>,
+        idx: &Buf<u32>,
+        place: &Buf<u32>,
+        norm: &Buf<f32>,
+        out: &mut Buf<f32>,
+    );
 }
 
 /// Convolution inputs with at most this fraction of nonzeros take the event-driven path

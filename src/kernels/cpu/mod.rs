@@ -8,6 +8,7 @@ mod conv;
 mod elementwise;
 mod events;
 mod fold;
+mod gather;
 mod gemm;
 mod integrate_fire;
 pub mod loss;
@@ -19,7 +20,9 @@ pub mod weight_norm;
 
 pub use fold::folded_k;
 
-use super::{AdamStep, Buf, ConvGeom, Device, Events, IfParams, Kernels, PoolGeom, SgdStep};
+use super::{
+    AdamStep, Buf, ConvGeom, Device, Events, IfParams, ImageGather, Kernels, PoolGeom, SgdStep,
+};
 
 pub struct Cpu;
 
@@ -276,5 +279,16 @@ impl Kernels for Cpu {
     }
     fn sgd_update(&self, value: &mut Buf<f32>, grad: &Buf<f32>, m: &mut Buf<f32>, s: &SgdStep) {
         optim::sgd(value, grad, m, s)
+    }
+    fn gather_images(
+        &self,
+        g: &ImageGather,
+        data: &Buf<u32>,
+        idx: &Buf<u32>,
+        place: &Buf<u32>,
+        norm: &Buf<f32>,
+        dst: &mut Buf<f32>,
+    ) {
+        gather::images(g, data, idx, place, norm, out(dst, 0))
     }
 }

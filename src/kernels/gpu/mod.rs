@@ -22,7 +22,10 @@ pub mod emu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 
-use super::{AdamStep, Buf, ConvGeom, Device, Elem, Events, IfParams, Kernels, PoolGeom, SgdStep};
+use super::{
+    AdamStep, Buf, ConvGeom, Device, Elem, Events, IfParams, ImageGather, Kernels, PoolGeom,
+    SgdStep, PLACEMENT_LEN,
+};
 use crate::surrogate::SurrogateKind;
 use std::ffi::c_void;
 use std::sync::Mutex;
@@ -1011,6 +1014,51 @@ impl<E: Exec> Kernels for Gpu<E> {
                 Arg::F32(s.momentum),
                 flag(s.nesterov),
                 Arg::F32(s.lr),
+            ],
+        );
+    }
+
+    // ---- data ------------------------------------------------------------------------
+
+    fn gather_images(
+        &self,
+        g: &ImageGather,
+        data: &Buf<u32>,
+        idx: &Buf<u32>,
+        place: &Buf<u32>,
+        norm: &Buf<f32>,
+        out: &mut Buf<f32>,
+    ) {
+        let [c, h, w] = g.frame;
+        let (b, f) = (g.batch, c * h * w);
+        let t = if g.latency { g.time_steps } else { 1 };
+        let pd = self.exec.addr(data);
+        let pi = self.inp(idx, b, "gather_images idx");
+        let pp = self.inp(place, b * PLACEMENT_LEN, "gather_images place");
+        let pn = self.inp(
+            norm,
+            if g.normalize { 2 * c } else { 0 },
+            "gather_images norm",
+        );
+        let po = self.out(out, t * b * f);
+        self.run(
+            "gather_images",
+            b * f,
+            &[
+                Arg::Ptr(pd),
+                Arg::Ptr(pi),
+                Arg::Ptr(pp),
+                Arg::Ptr(pn),
+                Arg::Ptr(po),
+                int(b),
+                int(c),
+                int(h),
+                int(w),
+                Arg::F32(g.scale),
+                flag(g.normalize),
+                flag(g.latency),
+                int(g.time_steps),
+                flag(g.zero_silent),
             ],
         );
     }
