@@ -71,18 +71,6 @@ KERNEL frames_to_channels(const float* y, float* yt, int frames, int oc, int p)
     yt[o * frames * p + f * p + q] = y[i];
 }
 
-// x is [rows, cols], out is [rows]. One thread per row: out[r] = sum over c in order, from 0
-// (the bias gradient from frames_to_channels' yt).
-KERNEL row_sums(const float* x, float* out, int rows, int cols)
-{
-    const int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows) return;
-    const float* row = x + i * cols;
-    float acc = 0.0f;
-    for (int c = 0; c < cols; c++) acc += row[c];
-    out[i] = acc;
-}
-
 // w is [rows, k, k], folded is [rows, kf, kf], kf = s*(pool - 1) + k.
 // One thread per folded tap (u, v): the gather form of the CPU's fold_box,
 //   folded[r][u][v] = sum over a, b < pool of (1/pool^2) * w[r][u - s*a][v - s*b]

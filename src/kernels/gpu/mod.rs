@@ -124,8 +124,9 @@ struct Scratch {
     col: Buf<f32>,
     /// A chunk's output channel-major, `[out_c, frames * P]`.
     yt: Buf<f32>,
-    /// A chunk's bias gradient (chunks after the first), `[out_c]`.
-    dbias: Buf<f32>,
+    /// Ones, `[frames * P]` of a chunk: the bias gradient is `yt . ones` (a GEMM: one thread
+    /// per channel summing a whole chunk's row would leave the GPU idle).
+    ones: Buf<f32>,
     /// `sum_squares` partial sums.
     partial: Buf<f32>,
 }
@@ -135,7 +136,7 @@ impl Scratch {
         Scratch {
             col: Buf::Host(Vec::new()),
             yt: Buf::Host(Vec::new()),
-            dbias: Buf::Host(Vec::new()),
+            ones: Buf::Host(Vec::new()),
             partial: Buf::Host(Vec::new()),
         }
     }
@@ -471,19 +472,20 @@ impl<E: Exec> Kernels for Gpu<E> {
         let chunk = self.conv_chunk(g);
         let dev = self.exec.device();
         let mut s = self.scratch();
-        let Scratch {
-            col,
-            yt,
-            dbias: db_part,
-            ..
-        } = &mut *s;
+        let Scratch { col, yt, ones, .. } = &mut *s;
         col.resize_for_overwrite(dev, pl * chunk.min(frames) * p);
         yt.resize_for_overwrite(dev, oc * chunk.min(frames) * p);
-        db_part.resize_for_overwrite(dev, oc);
-        let (pcol, pyt, pdbp) = (
+        let n_ones = chunk.min(frames) * p;
+        ones.resize_for_overwrite(dev, n_ones);
+        let (pcol, pyt, pones) = (
             self.exec.addr_mut(col),
             self.exec.addr_mut(yt),
-            self.exec.addr_mut(db_part),
+            self.exec.addr_mut(ones),
+        );
+        self.run(
+            "fill",
+            n_ones,
+            &[Arg::Ptr(pones), Arg::F32(1.0), int(n_ones)],
         );
         for (ci, f0) in (0..frames).step_by(chunk).enumerate() {
             let fc = chunk.min(frames - f0);
@@ -506,21 +508,8 @@ impl<E: Exec> Kernels for Gpu<E> {
             // dw[OC, PL] (+)= yt[OC, fc*P] . col[PL, fc*P]^T
             let beta = if ci == 0 { 0.0 } else { 1.0 };
             self.gemm_at(oc, fc * p, pl, pyt, false, pcol, true, beta, pdw);
-            // dbias[o] (+)= sum of row o of yt
-            if ci == 0 {
-                self.run(
-                    "row_sums",
-                    oc,
-                    &[Arg::Ptr(pyt), Arg::Ptr(pdb), int(oc), int(fc * p)],
-                );
-            } else {
-                self.run(
-                    "row_sums",
-                    oc,
-                    &[Arg::Ptr(pyt), Arg::Ptr(pdbp), int(oc), int(fc * p)],
-                );
-                self.run("add_assign", oc, &[Arg::Ptr(pdb), Arg::Ptr(pdbp), int(oc)]);
-            }
+            // dbias[OC] (+)= yt[OC, fc*P] . ones[fc*P]
+            self.gemm_at(oc, fc * p, 1, pyt, false, pones, false, beta, pdb);
             if let Some(pdx) = pdx {
                 // dcol[PL, fc*P] = w[OC, PL]^T . yt[OC, fc*P] (into col, after the dw product
                 // read it: launches run in order)
