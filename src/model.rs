@@ -301,16 +301,11 @@ impl Model {
             self.next_input().len(),
             "input does not match the model's input shape"
         );
-        // The batch crosses to the device (on the CPU the buffers trade places: no copy),
-        // unless it was produced there.
+        // The batch crosses to the device, unless it was produced there.
         if self.input_on_device {
             self.input_on_device = false;
-        } else if self.device == Device::Cpu {
-            std::mem::swap(&mut self.acts[0], &mut self.input);
         } else {
-            let x = &mut self.acts[0];
-            x.reshape_for_overwrite(self.device, &shape);
-            x.data.write(&self.input.data);
+            self.acts[0].load_from_host(self.device, &mut self.input);
         }
         self.acts[0].shape = shape;
         let k = self.acts[0].data.kernels();

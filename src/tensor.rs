@@ -63,6 +63,17 @@ impl Tensor {
         self.shape.extend_from_slice(shape);
     }
 
+    /// Take the values and shape of `host` (a host tensor) onto `device`. On the CPU the two
+    /// trade buffers (no copy; `host` keeps this tensor's old buffer for its next writer).
+    pub fn load_from_host(&mut self, device: Device, host: &mut Tensor) {
+        if device == Device::Cpu {
+            std::mem::swap(self, host);
+        } else {
+            self.reshape_for_overwrite(device, &host.shape);
+            self.data.write(&host.data);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.data.len()
     }
