@@ -46,6 +46,8 @@ pub struct Checkpoint {
     pub epoch_progress: EpochProgress,
     /// Worker threads of the process that wrote it (bitwise reproducibility needs the same).
     pub threads: usize,
+    /// Processes of the data-parallel run that wrote it (1: one process).
+    pub ranks: usize,
     /// Best evaluation accuracy so far (the one `best.safetensors` holds).
     pub best_accuracy: f64,
     /// Evaluation accuracy of these parameters when saved at an epoch end, else NaN.
@@ -69,6 +71,7 @@ impl Checkpoint {
             rng: tr.rng.state,
             epoch_progress,
             threads: rayon::current_num_threads(),
+            ranks: tr.dist.size(),
             best_accuracy,
             accuracy: f64::NAN,
             params: params_of(&tr.model),
@@ -160,6 +163,7 @@ impl Checkpoint {
             serde_json::to_string(&self.epoch_progress)?,
         );
         put("threads", self.threads.to_string());
+        put("ranks", self.ranks.to_string());
         put("best_accuracy", json_f64(self.best_accuracy));
         put("accuracy", json_f64(self.accuracy));
         put("param_names", serde_json::to_string(&self.param_names())?);
@@ -265,6 +269,8 @@ impl Checkpoint {
                 .get("threads")
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(0),
+            // Written by every version since data-parallel training; earlier runs had one.
+            ranks: meta.get("ranks").and_then(|t| t.parse().ok()).unwrap_or(1),
             best_accuracy: parse_f64(get("best_accuracy")?),
             accuracy: parse_f64(get("accuracy")?),
             params,

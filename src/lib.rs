@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod collective;
 pub mod config;
 pub mod data;
 pub mod decoder;

@@ -4,7 +4,9 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use ttfs::checkpoint::{self, Checkpoint};
+use ttfs::collective::Collective;
 use ttfs::config::Config;
 use ttfs::kernels::Device;
 use ttfs::progress::Progress;
@@ -62,9 +64,9 @@ enum Cmd {
     Selftest(SelftestArgs),
 }
 
-fn dispatch(cmd: Cmd) -> Result<()> {
+fn dispatch(cmd: Cmd, dist: &Arc<dyn Collective>) -> Result<()> {
     match cmd {
-        Cmd::Train(a) => train(a),
+        Cmd::Train(a) => train(a, dist),
         Cmd::Eval(a) => eval(a),
         Cmd::Plot(a) => plot(a),
         Cmd::Info(a) => info(a),
@@ -226,9 +228,11 @@ struct TrainArgs {
     quiet: bool,
 }
 
-fn train(a: TrainArgs) -> Result<()> {
+fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
     let argv: Vec<String> = std::env::args().collect();
-    let mut progress = Progress::new(a.quiet);
+    // A data-parallel run (mpirun -np N): rank 0 owns the run directory and prints.
+    let (lead, ranks) = (dist.rank() == 0, dist.size());
+    let mut progress = Progress::new(a.quiet || !lead);
     let start = std::time::Instant::now();
     let (rd, mut tr, ck) = match &a.resume {
         Some(dir) => {
@@ -240,20 +244,41 @@ fn train(a: TrainArgs) -> Result<()> {
                     dir.display()
                 );
             }
-            let rd = RunDir::open(dir)?;
-            checkpoint::remove_stale_temporaries(&rd.path);
-            let last = rd.file(LAST);
-            if !last.exists() {
-                bail!(
-                    "{} has no {LAST}: the run stopped before its first checkpoint. Start it \
-                     again with `ttfs train --config {}/config.toml --out {}` after removing \
-                     the directory.",
-                    rd.path.display(),
-                    rd.path.display(),
-                    rd.path.display()
+            // Rank 0 reads the checkpoint and sends it to the others (no shared file system
+            // needed).
+            let rd = if lead {
+                RunDir::open(dir)?
+            } else {
+                RunDir { path: dir.clone() }
+            };
+            let mut bytes = Vec::new();
+            if lead {
+                checkpoint::remove_stale_temporaries(&rd.path);
+                let last = rd.file(LAST);
+                if !last.exists() {
+                    bail!(
+                        "{} has no {LAST}: the run stopped before its first checkpoint. Start it \
+                         again with `ttfs train --config {}/config.toml --out {}` after removing \
+                         the directory.",
+                        rd.path.display(),
+                        rd.path.display(),
+                        rd.path.display()
+                    );
+                }
+                bytes = std::fs::read(&last)
+                    .with_context(|| format!("cannot read checkpoint {}", last.display()))?;
+            }
+            dist.broadcast(&mut bytes);
+            let ck = Checkpoint::from_bytes(&bytes, &rd.file(LAST).display().to_string())?;
+            if ck.ranks != ranks && lead {
+                eprintln!(
+                    "warning: the run trained with {} process(es) so far and continues with \
+                     {ranks}: the same model (global batch, data order and augmentation do not \
+                     depend on the number of processes), up to float summation order, so not \
+                     bitwise the same as an uninterrupted run",
+                    ck.ranks
                 );
             }
-            let ck = Checkpoint::load(&last)?;
             let mut cfg = ck.config.clone();
             if let Some(t) = a.cfg.threads {
                 cfg.train.threads = t;
@@ -279,8 +304,13 @@ fn train(a: TrainArgs) -> Result<()> {
             }
             let mut tr = Trainer::new(&cfg)?;
             ck.restore(&mut tr)?;
-            rd.truncate_metrics(ck.epoch)?;
-            rd.write_command(&argv, threads)?;
+            if ranks > 1 {
+                tr.distribute(dist.clone())?;
+            }
+            if lead {
+                rd.truncate_metrics(ck.epoch)?;
+                rd.write_command(&argv, threads, ranks)?;
+            }
             progress.println(&format!(
                 "resuming {} at epoch {} step {} ({} steps into the epoch), {threads} threads",
                 rd.path.display(),
@@ -295,16 +325,37 @@ fn train(a: TrainArgs) -> Result<()> {
             let threads = init_threads(cfg.train.threads);
             // Load the data before creating the run directory: a missing data set leaves
             // nothing behind.
-            let tr = Trainer::new(&cfg)?;
-            let rd = RunDir::create(a.out.as_deref(), a.name.as_deref())?;
-            rd.write_config(&cfg)?;
-            rd.write_command(&argv, threads)?;
+            let mut tr = Trainer::new(&cfg)?;
+            if ranks > 1 {
+                // Before anything is written: processes started differently refuse here.
+                tr.distribute(dist.clone())?;
+            }
+            // Rank 0 creates the directory and tells the others its name.
+            let mut path = Vec::new();
+            if lead {
+                let rd = RunDir::create(a.out.as_deref(), a.name.as_deref())?;
+                rd.write_config(&cfg)?;
+                rd.write_command(&argv, threads, ranks)?;
+                path = rd.path.display().to_string().into_bytes();
+            }
+            dist.broadcast(&mut path);
+            let rd = RunDir {
+                path: String::from_utf8_lossy(&path).to_string().into(),
+            };
             (rd, tr, None)
         }
     };
     let cfg = tr.cfg.clone();
+    let procs = if ranks > 1 {
+        format!(
+            " per process, {ranks} processes (MPI), {:.2} MB of gradients summed per step",
+            tr.model.num_params() as f64 * 4.0 / 1e6
+        )
+    } else {
+        String::new()
+    };
     progress.println(&format!(
-        "run {}: data {} ({} train / {} test), model `{}` T={} ({} parameters), {} threads, device {}",
+        "run {}: data {} ({} train / {} test), model `{}` T={} ({} parameters), {} threads{procs}, device {}",
         rd.path.display(),
         cfg.data.name,
         tr.train.len(),
@@ -321,6 +372,9 @@ fn train(a: TrainArgs) -> Result<()> {
     } else {
         ms.last().unwrap().eval.clone()
     };
+    if !lead {
+        return Ok(());
+    }
     println!(
         "final test accuracy {:.2}% ({} samples), mean first output spike {:.2}, wall time {:.1}s",
         100.0 * test.accuracy,
@@ -650,10 +704,24 @@ fn data(cmd: DataCmd) -> Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    match dispatch(Cli::parse().cmd) {
+    let cmd = Cli::parse().cmd;
+    // One process, or one of the processes of `mpirun -np N` (feature `mpi`).
+    let dist = match ttfs::collective::from_environment() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match dispatch(cmd, &dist) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The chain of contexts, without a backtrace: errors are for users.
+            if dist.size() > 1 {
+                // The other processes may be waiting for this one: end the whole job.
+                eprintln!("error (rank {} of {}): {e:#}", dist.rank(), dist.size());
+                dist.abort(1);
+            }
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }

@@ -49,6 +49,32 @@ impl SpikeMonitor {
         self.first_output_sum / self.samples.max(1) as f64
     }
 
+    /// Sum (and for `max_events`, take the largest of) the statistics of every process of
+    /// `dist`, each of which recorded its share of a data set through the same model.
+    pub fn reduce(&mut self, dist: &dyn crate::collective::Collective) {
+        use crate::collective::Reduce;
+        let mut sums = vec![self.first_output_sum, self.samples as f64];
+        let mut maxes = Vec::new();
+        for l in &self.layers {
+            sums.extend([l.events, l.silent, l.samples as f64]);
+            sums.extend(l.first_time_hist.iter().map(|&c| c as f64));
+            maxes.push(l.max_events as f64);
+        }
+        dist.all_reduce_f64(&mut sums, Reduce::Sum);
+        dist.all_reduce_f64(&mut maxes, Reduce::Max);
+        let mut it = sums.into_iter();
+        let mut next = || it.next().expect("the same layers on every process");
+        self.first_output_sum = next();
+        self.samples = next() as usize;
+        for (l, m) in self.layers.iter_mut().zip(maxes) {
+            (l.events, l.silent, l.samples) = (next(), next(), next() as usize);
+            for c in l.first_time_hist.iter_mut() {
+                *c = next() as u64;
+            }
+            l.max_events = m as u32;
+        }
+    }
+
     /// Add the statistics of the model's last forward pass.
     pub fn record(&mut self, model: &Model) {
         let t = model.cfg.time_steps;

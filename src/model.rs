@@ -423,6 +423,13 @@ impl Model {
         }
     }
 
+    /// Multiply the loss gradient in `dlogits` by `factor` (a process's share of a batch
+    /// split over several processes: its mean loss weighs `local / global`).
+    pub fn scale_dlogits(&mut self, factor: f32) {
+        let k = self.dlogits.data.kernels();
+        k.scale(&mut self.dlogits.data, factor);
+    }
+
     pub fn dlogits_mut(&mut self) -> &mut Tensor {
         self.dlogits.reset(self.logits.device(), &self.logits.shape);
         &mut self.dlogits

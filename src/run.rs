@@ -34,6 +34,9 @@ pub fn train(
 ) -> Result<Vec<EpochMetrics>> {
     let epochs = tr.cfg.train.epochs;
     let every = tr.cfg.train.checkpoint_every_steps;
+    // In a data-parallel run every process trains the same model; rank 0 alone writes the run
+    // directory (metrics, evaluations, checkpoints) and prints.
+    let lead = tr.dist.rank() == 0;
     let mut best = resume.map_or(f64::NEG_INFINITY, |c| c.best_accuracy);
     let mut pending = resume
         .map(|c| c.epoch_progress.clone())
@@ -47,11 +50,11 @@ pub fn train(
         let m = tr.run_epoch(resume_at, |tr, s| {
             let p = s.progress;
             if !s.loss.is_finite() || s.loss > EXPLODED_LOSS {
-                failure = Some(diverged(tr, rd, p, best, s.loss));
+                failure = Some(diverged(tr, rd, p, best, s.loss, lead));
                 return false;
             }
             progress.update(p.seen, p.mean_loss() as f32, p.accuracy() as f32);
-            if every > 0 && tr.step.is_multiple_of(every) {
+            if lead && every > 0 && tr.step.is_multiple_of(every) {
                 if let Err(e) = Checkpoint::capture(tr, p.clone(), best).save(&rd.file(LAST)) {
                     failure = Some(e);
                     return false;
@@ -63,6 +66,12 @@ pub fn train(
         let Some(m) = m else {
             return Err(failure.unwrap_or_else(|| anyhow::anyhow!("the epoch stopped early")));
         };
+        // The processes of a data-parallel run must hold the same parameters, bit for bit.
+        tr.check_ranks_agree()?;
+        if !lead {
+            out.push(m);
+            continue;
+        }
         progress.println(&epoch_line(&m, epochs));
         for w in silent_layers(&m, tr.cfg.model.init_gain) {
             eprintln!("{w}");
@@ -110,11 +119,22 @@ pub fn silent_layers(m: &EpochMetrics, init_gain: f32) -> Vec<String> {
 }
 
 /// Save the state, then explain which layer blew up or went silent.
-fn diverged(tr: &Trainer, rd: &RunDir, ep: &EpochProgress, best: f64, loss: f32) -> anyhow::Error {
+fn diverged(
+    tr: &Trainer,
+    rd: &RunDir,
+    ep: &EpochProgress,
+    best: f64,
+    loss: f32,
+    lead: bool,
+) -> anyhow::Error {
     let path = rd.file(DIVERGED);
-    let saved = match Checkpoint::capture(tr, ep.clone(), best).save(&path) {
-        Ok(()) => format!("state saved to {}", path.display()),
-        Err(e) => format!("could not save the state: {e:#}"),
+    let saved = if !lead {
+        "rank 0 saves the state".to_string()
+    } else {
+        match Checkpoint::capture(tr, ep.clone(), best).save(&path) {
+            Ok(()) => format!("state saved to {}", path.display()),
+            Err(e) => format!("could not save the state: {e:#}"),
+        }
     };
     let last = rd.file(LAST);
     let good = if last.exists() {

@@ -143,8 +143,8 @@ impl RunDir {
     }
 
     /// Record the command line and the environment it ran in (appended on every resume).
-    pub fn write_command(&self, argv: &[String], threads: usize) -> Result<()> {
-        let text = command_record(argv, threads);
+    pub fn write_command(&self, argv: &[String], threads: usize, ranks: usize) -> Result<()> {
+        let text = command_record(argv, threads, ranks);
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -229,10 +229,11 @@ impl RunDir {
 }
 
 /// The text `command.txt` receives for one invocation.
-pub fn command_record(argv: &[String], threads: usize) -> String {
+/// `threads` per process, `ranks` processes (data parallel; 1 for one process).
+pub fn command_record(argv: &[String], threads: usize, ranks: usize) -> String {
     let quoted: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
     format!(
-        "command: {}\nttfs: {}\ngit: {}\nthreads: {threads}\nhost: {}\nstarted: {}\ncwd: {}\n\n",
+        "command: {}\nttfs: {}\ngit: {}\nthreads: {threads}\nranks: {ranks}\nhost: {}\nstarted: {}\ncwd: {}\n\n",
         quoted.join(" "),
         env!("CARGO_PKG_VERSION"),
         git_commit(),

@@ -1,6 +1,7 @@
 //! The training loop: shuffled mini-batches, forward, cross entropy, hand-written backward,
 //! optimizer step; evaluation with spike monitors after every epoch.
 
+use crate::collective::{self, Collective, Reduce, Solo};
 use crate::config::Config;
 use crate::data::augment::Augment;
 use crate::data::batch::{assemble, InputSpec};
@@ -99,6 +100,8 @@ pub struct Trainer {
     /// On a GPU, image data sets live there (training, validation, test splits): batches are
     /// gathered and encoded on the device instead of assembled on the host.
     on_device: Option<[Option<DeviceImages>; 3]>,
+    /// The processes training this model together (data parallel); one process: [`Solo`].
+    pub dist: std::sync::Arc<dyn Collective>,
 }
 
 impl Trainer {
@@ -166,6 +169,7 @@ impl Trainer {
         let on_device =
             upload(&train).map(|t| [Some(t), validation.as_ref().and_then(upload), upload(&test)]);
         Ok(Trainer {
+            dist: std::sync::Arc::new(Solo),
             on_device,
             opt: Optimizer::new(cfg.optimizer.clone()),
             cfg: cfg.clone(),
@@ -205,20 +209,39 @@ impl Trainer {
             &mut self.scratch,
         );
         let labels = std::mem::take(&mut self.labels);
-        let r = self.optimize(&labels);
+        let r = self.optimize(&labels, labels.len());
         self.labels = labels;
         r
     }
 
-    /// Forward, backward and update on the batch already in the model's input.
-    fn optimize(&mut self, labels: &[usize]) -> (f32, f32) {
+    /// Forward, backward and update on the batch already in the model's input: this process's
+    /// `labels.len()` samples of a batch of `global` samples split over the processes. Returns
+    /// the batch's mean loss and correct credit (over the whole batch).
+    fn optimize(&mut self, labels: &[usize], global: usize) -> (f32, f32) {
         let lr = self.current_lr();
-        self.model.forward();
         self.model.zero_grad();
-        let loss = self
-            .model
-            .backward_smoothed(labels, self.cfg.train.label_smoothing);
-        let correct = self.model.correct(labels);
+        let smoothing = self.cfg.train.label_smoothing;
+        let (mut loss, mut correct) = (0.0, 0.0);
+        if !labels.is_empty() {
+            self.model.forward();
+            loss = self.model.loss(labels, smoothing);
+            correct = self.model.correct(labels);
+            if global != labels.len() {
+                // The batch's loss is the mean over all its samples: this share weighs
+                // local / global.
+                self.model
+                    .scale_dlogits(labels.len() as f32 / global as f32);
+            }
+            self.model.backward_from_logits();
+        }
+        if self.dist.size() > 1 {
+            let mut sums = [loss as f64 * labels.len() as f64, correct as f64];
+            self.dist.all_reduce_f64(&mut sums, Reduce::Sum);
+            (loss, correct) = ((sums[0] / global as f64) as f32, sums[1] as f32);
+            let mut params = self.model.params_mut();
+            let mut grads: Vec<_> = params.iter_mut().map(|p| &mut p.grad).collect();
+            self.dist.all_reduce_sum(&mut grads);
+        }
         if !loss.is_finite() {
             // Leave parameters and optimizer untouched (the caller decides to stop) and the
             // batch's activations and gradients in place for diagnosis.
@@ -228,6 +251,76 @@ impl Trainer {
         self.opt.update(&mut params, lr);
         self.step += 1;
         (loss, correct)
+    }
+
+    /// This process's share `[start, end)` of `n` items split over the processes (the first
+    /// `n % size` processes take one more).
+    fn share(&self, n: usize) -> std::ops::Range<usize> {
+        let (r, size) = (self.dist.rank(), self.dist.size());
+        let at = |k: usize| k * (n / size) + k.min(n % size);
+        at(r)..at(r + 1)
+    }
+
+    /// Train together with the other processes of `dist`: each takes its share of every batch
+    /// and of every evaluation, and the gradients are summed. Fails, naming the ranks, when
+    /// the processes were started with different configs or data.
+    pub fn distribute(&mut self, dist: std::sync::Arc<dyn Collective>) -> Result<()> {
+        let mut h = collective::fnv1a(collective::FNV_START, self.shared_config().as_bytes());
+        for ds in [
+            Some(&self.train),
+            self.validation.as_ref(),
+            Some(&self.test),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            h = collective::fnv1a(h, &(ds.len() as u64).to_le_bytes());
+            let labels: Vec<u8> = ds.labels.iter().flat_map(|l| l.to_le_bytes()).collect();
+            h = collective::fnv1a(h, &labels);
+            h = collective::fnv1a(h, &ds.data);
+        }
+        collective::check_agree(
+            &dist.all_gather_u64(h),
+            "the configs or data sets (start every process with the same config, --set overrides and data files)",
+        )?;
+        let smallest = self
+            .validation
+            .as_ref()
+            .map_or(self.test.len(), |v| v.len().min(self.test.len()));
+        if smallest < dist.size() {
+            bail!(
+                "{} processes but an evaluation split of only {smallest} samples: use fewer processes",
+                dist.size()
+            );
+        }
+        self.dist = dist;
+        self.check_ranks_agree()
+    }
+
+    /// The config without what may differ between processes (threads, device).
+    fn shared_config(&self) -> String {
+        let mut c = self.cfg.clone();
+        c.train.threads = 0;
+        c.train.device = Default::default();
+        c.to_toml()
+    }
+
+    /// Fails, naming the ranks, when the processes' parameters are not bitwise the same.
+    pub fn check_ranks_agree(&self) -> Result<()> {
+        if self.dist.size() == 1 {
+            return Ok(());
+        }
+        let mut h = collective::FNV_START;
+        for p in self.model.params() {
+            let bytes: Vec<u8> = p
+                .value
+                .read()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            h = collective::fnv1a(h, &bytes);
+        }
+        collective::check_agree(&self.dist.all_gather_u64(h), "the parameters (hash)")
     }
 
     /// Train one epoch; `progress(done, total, loss, acc)` is called after every step.
@@ -274,14 +367,22 @@ impl Trainer {
         // Each batch's augmentation stream is forked now, in batch order, so that the draws
         // do not depend on when (or on which thread) the batch is prepared.
         let augmenting = self.augment.is_active();
-        let jobs: Vec<Job> = order
+        // Each process takes its share of every batch (all of it in one process).
+        let jobs: Vec<(Job, usize)> = order
             .chunks(bs)
-            .map(|c| Job {
-                idx: c.to_vec(),
-                rng: augmenting.then(|| self.rng.fork()),
+            .map(|c| {
+                let mine = self.share(c.len());
+                let job = Job {
+                    idx: c[mine.clone()].to_vec(),
+                    rng: augmenting.then(|| self.rng.fork()),
+                    skip: mine.start,
+                };
+                (job, c.len())
             })
             .skip(p.steps)
             .collect();
+        let globals: Vec<usize> = jobs.iter().map(|j| j.1).collect();
+        let jobs: Vec<Job> = jobs.into_iter().map(|j| j.0).collect();
         let seen_at_start = p.seen;
         // The training split leaves `self` for the epoch so that the preparing thread can read
         // it while the step mutates the model.
@@ -293,9 +394,11 @@ impl Trainer {
         self.train_len = n;
         let mut stopped = false;
         // One step on the batch in the model's input; false ends the epoch.
+        let mut k = 0;
         let mut step = |tr: &mut Trainer, labels: &[usize]| {
-            let (l, c) = tr.optimize(labels);
-            let bl = labels.len();
+            let bl = globals[k];
+            k += 1;
+            let (l, c) = tr.optimize(labels, bl);
             p.steps += 1;
             p.loss_sum += l as f64 * bl as f64;
             p.correct += c as f64;
@@ -312,9 +415,9 @@ impl Trainer {
             Some(mut dev) => {
                 let mut labels = Vec::new();
                 for mut job in jobs {
-                    let aug = job.rng.as_mut().map(|r| (&augment, r));
+                    let (idx, aug) = job.parts(&augment, train.frame);
                     let x = self.model.device_input_mut();
-                    dev.gather(&job.idx, aug, &input, x, &mut labels);
+                    dev.gather(idx, aug, &input, x, &mut labels);
                     if !step(self, &labels) {
                         stopped = true;
                         break;
@@ -376,7 +479,18 @@ impl Trainer {
         };
         let dev = self.on_device.as_mut().and_then(|d| d[split].as_mut());
         let batch = self.cfg.train.eval_batch_size;
-        evaluate_with(&mut self.model, ds, dev, &self.input, batch)
+        let (r, size) = (self.dist.rank(), self.dist.size());
+        let at = |k: usize| k * (ds.len() / size) + k.min(ds.len() % size);
+        let dist = &*self.dist;
+        evaluate_part(
+            &mut self.model,
+            ds,
+            dev,
+            &self.input,
+            batch,
+            at(r)..at(r + 1),
+            dist,
+        )
     }
 }
 
@@ -391,9 +505,23 @@ pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize
 pub fn evaluate_with(
     model: &mut Model,
     ds: &Dataset,
+    dev: Option<&mut DeviceImages>,
+    input: &InputSpec,
+    batch: usize,
+) -> Evaluation {
+    evaluate_part(model, ds, dev, input, batch, 0..ds.len(), &Solo)
+}
+
+/// [`evaluate_with`] split over the processes of `dist`: this one evaluates the samples
+/// `part`, and the sums of all the parts are reduced (every process gets the whole result).
+pub fn evaluate_part(
+    model: &mut Model,
+    ds: &Dataset,
     mut dev: Option<&mut DeviceImages>,
     input: &InputSpec,
     batch: usize,
+    part: std::ops::Range<usize>,
+    dist: &dyn Collective,
 ) -> Evaluation {
     let mut ev = Evaluation::default();
     let (mut labels, mut scratch) = (Vec::new(), Vec::new());
@@ -401,7 +529,7 @@ pub fn evaluate_with(
     let t = input.time_steps;
     let mut at = vec![0.0f64; t];
     let mut partial = vec![0.0f32; c];
-    let idx: Vec<usize> = (0..ds.len()).collect();
+    let idx: Vec<usize> = part.collect();
     for chunk in idx.chunks(batch) {
         match dev.as_mut() {
             Some(d) => d.gather(chunk, None, input, model.device_input_mut(), &mut labels),
@@ -425,6 +553,14 @@ pub fn evaluate_with(
                 *a += loss::correct_credit(&partial, y) as f64;
             }
         }
+    }
+    if dist.size() > 1 {
+        let mut sums = vec![ev.loss, ev.accuracy];
+        sums.extend(&at);
+        dist.all_reduce_f64(&mut sums, Reduce::Sum);
+        (ev.loss, ev.accuracy) = (sums[0], sums[1]);
+        at.copy_from_slice(&sums[2..]);
+        ev.monitor.reduce(dist);
     }
     let n = ds.len().max(1) as f64;
     ev.samples = ds.len();

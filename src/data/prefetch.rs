@@ -18,6 +18,29 @@ use std::sync::mpsc;
 pub struct Job {
     pub idx: Vec<usize>,
     pub rng: Option<Rng>,
+    /// Samples of the batch before `idx` (prepared by other processes of a data-parallel
+    /// run): their augmentation is drawn and dropped first, so each sample gets the draws it
+    /// gets in one process.
+    pub skip: usize,
+}
+
+impl Job {
+    /// The job's samples and its random stream with the draws of its `skip` earlier samples
+    /// consumed.
+    pub fn parts<'a>(
+        &'a mut self,
+        aug: &'a Augment,
+        frame: [usize; 3],
+    ) -> (&'a [usize], Option<(&'a Augment, &'a mut Rng)>) {
+        let skip = self.skip;
+        let stream = self.rng.as_mut().map(|r| {
+            for _ in 0..skip {
+                aug.draw(frame, r);
+            }
+            (aug, r)
+        });
+        (&self.idx, stream)
+    }
 }
 
 /// A prepared batch: input `[T, B, F]` and labels `[B]`.
@@ -29,10 +52,10 @@ pub struct Prepared {
 }
 
 fn prepare(ds: &Dataset, spec: &InputSpec, aug: &Augment, job: &mut Job, b: &mut Prepared) {
-    let a = job.rng.as_mut().map(|r| (aug, r));
+    let (idx, a) = job.parts(aug, ds.frame);
     assemble_with(
         ds,
-        &job.idx,
+        idx,
         spec,
         a,
         &mut b.input,
@@ -123,6 +146,7 @@ mod tests {
             order
                 .chunks(7)
                 .map(|c| Job {
+                    skip: 0,
                     idx: c.to_vec(),
                     rng: Some(r.fork()),
                 })

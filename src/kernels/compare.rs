@@ -463,6 +463,11 @@ impl Cmp {
             self.a.add_assign(&mut d.a, &src.a);
             self.b.add_assign(&mut d.b, &src.b);
             self.check("add_assign", format!("n={n}"), &d, ELEM);
+
+            let mut d = self.rand(n);
+            self.a.scale(&mut d.a, 0.37);
+            self.b.scale(&mut d.b, 0.37);
+            self.check("scale", format!("n={n}"), &d, ELEM);
         }
         for (n, times) in [(7, 8), (300, 1), (1, 5)] {
             let src = self.rand(n);

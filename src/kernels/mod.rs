@@ -326,6 +326,8 @@ pub trait Kernels: Sync + Send {
     fn copy(&self, src: &Buf<f32>, dst: &mut Buf<f32>);
     /// `dst += src` (same lengths).
     fn add_assign(&self, dst: &mut Buf<f32>, src: &Buf<f32>);
+    /// `x *= factor`.
+    fn scale(&self, x: &mut Buf<f32>, factor: f32);
     /// `dst` (`[times, len(src)]`) holds `src` `times` times.
     fn repeat(&self, src: &Buf<f32>, times: usize, dst: &mut Buf<f32>);
     /// `y[r, c] += bias[c]` for `y` of `[rows, cols]`.

@@ -192,6 +192,9 @@ impl Kernels for Cpu {
     fn add_assign(&self, dst: &mut Buf<f32>, src: &Buf<f32>) {
         elementwise::add_assign(dst, src)
     }
+    fn scale(&self, x: &mut Buf<f32>, factor: f32) {
+        x.iter_mut().for_each(|v| *v *= factor)
+    }
     fn repeat(&self, src: &Buf<f32>, times: usize, dst: &mut Buf<f32>) {
         elementwise::repeat(src, times, out(dst, 0))
     }

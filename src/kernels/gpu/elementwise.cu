@@ -18,6 +18,14 @@ KERNEL add_assign(float* dst, const float* src, int n)
     dst[i] += src[i];
 }
 
+// x is [n]. One thread per value: x *= factor.
+KERNEL scale(float* x, float factor, int n)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    x[i] *= factor;
+}
+
 // src is [n], dst is [times, n]. One thread per dst value: dst[k, j] = src[j].
 KERNEL repeat(const float* src, float* dst, int n, int times)
 {

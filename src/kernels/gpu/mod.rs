@@ -750,6 +750,12 @@ impl<E: Exec> Kernels for Gpu<E> {
         self.run("add_assign", n, &[Arg::Ptr(pd), Arg::Ptr(ps), int(n)]);
     }
 
+    fn scale(&self, x: &mut Buf<f32>, factor: f32) {
+        let n = x.len();
+        let px = self.inout(x, n, "scale x");
+        self.run("scale", n, &[Arg::Ptr(px), Arg::F32(factor), int(n)]);
+    }
+
     fn repeat(&self, src: &Buf<f32>, times: usize, dst: &mut Buf<f32>) {
         let n = src.len();
         let ps = self.inp(src, n, "repeat src");

@@ -1,0 +1,234 @@
+//! What data-parallel training needs from the processes it runs in: their number, this one's
+//! rank, sums of gradients across them, a broadcast and a barrier. One training over N
+//! processes (`mpirun -np N ttfs train ...`) goes through MPI ([`from_environment`], cargo
+//! feature `mpi`); a single process is [`Solo`]. The trainer sees only this trait, so NCCL
+//! between GPUs can implement it without touching the trainer.
+
+use crate::kernels::Buf;
+use anyhow::{bail, Result};
+use std::sync::Arc;
+
+/// How [`Collective::all_reduce_f64`] combines values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduce {
+    Sum,
+    Max,
+}
+
+pub trait Collective: Send + Sync {
+    /// `mpi`, `solo`.
+    fn name(&self) -> &'static str;
+    fn rank(&self) -> usize;
+    fn size(&self) -> usize;
+    /// Every buffer becomes the elementwise sum of its copies on all processes, with the same
+    /// bits everywhere (the sum is formed once, on rank 0, and sent back: an all-reduce whose
+    /// order of addition could differ between processes would let their parameters drift
+    /// apart).
+    fn all_reduce_sum(&self, bufs: &mut [&mut Buf<f32>]);
+    /// Small host values (metrics): sum or maximum over the processes, the same everywhere.
+    fn all_reduce_f64(&self, x: &mut [f64], op: Reduce);
+    /// Rank 0's bytes on every process (`bytes` is replaced elsewhere).
+    fn broadcast(&self, bytes: &mut Vec<u8>);
+    /// Each process's value, in rank order.
+    fn all_gather_u64(&self, x: u64) -> Vec<u64>;
+    fn barrier(&self);
+    /// End every process of the job now with `code` (after an error on one of them, which
+    /// would otherwise leave the others waiting in a collective).
+    fn abort(&self, code: i32) -> !;
+}
+
+/// One process: every collective is the identity.
+pub struct Solo;
+
+impl Collective for Solo {
+    fn name(&self) -> &'static str {
+        "solo"
+    }
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn all_reduce_sum(&self, _bufs: &mut [&mut Buf<f32>]) {}
+    fn all_reduce_f64(&self, _x: &mut [f64], _op: Reduce) {}
+    fn broadcast(&self, _bytes: &mut Vec<u8>) {}
+    fn all_gather_u64(&self, x: u64) -> Vec<u64> {
+        vec![x]
+    }
+    fn barrier(&self) {}
+    fn abort(&self, code: i32) -> ! {
+        std::process::exit(code)
+    }
+}
+
+/// The number of processes of the MPI job this process was started in, from the variables
+/// Open MPI, MPICH and Slurm set (None: not started by a launcher).
+fn launched_size() -> Option<usize> {
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_SIZE",
+        "SLURM_NTASKS",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok()?.parse().ok())
+}
+
+/// The processes of this training: MPI when started by `mpirun` / `srun` (feature `mpi`), else
+/// one process alone. Fails when started as one of several processes by a binary built
+/// without MPI (each would train alone, N times the same run).
+pub fn from_environment() -> Result<Arc<dyn Collective>> {
+    let launched = launched_size();
+    #[cfg(feature = "mpi")]
+    if launched.is_some() {
+        return Ok(Arc::new(mpi_world::MpiWorld::start()?));
+    }
+    if let Some(n) = launched.filter(|&n| n > 1) {
+        bail!(
+            "started as one of {n} processes (mpirun/srun), but this ttfs was built without MPI \
+             support: rebuild it with `cargo build --release --features mpi` (each process \
+             would otherwise train the whole model alone)"
+        );
+    }
+    Ok(Arc::new(Solo))
+}
+
+#[cfg(feature = "mpi")]
+mod mpi_world {
+    use super::{Collective, Reduce};
+    use crate::kernels::Buf;
+    use anyhow::{anyhow, Result};
+    use mpi::collective::SystemOperation;
+    use mpi::topology::SimpleCommunicator;
+    use mpi::traits::*;
+
+    /// MPI's world communicator (Open MPI through the `mpi` crate). MPI is finalized when
+    /// this is dropped.
+    pub struct MpiWorld {
+        world: SimpleCommunicator,
+        rank: usize,
+        size: usize,
+        /// Host staging of the gradients (one message per step).
+        staging: std::sync::Mutex<(Vec<f32>, Vec<f32>)>,
+        _universe: mpi::environment::Universe,
+    }
+
+    impl MpiWorld {
+        pub fn start() -> Result<MpiWorld> {
+            let universe = mpi::initialize()
+                .ok_or_else(|| anyhow!("MPI could not be initialized (twice in one process?)"))?;
+            let world = universe.world();
+            Ok(MpiWorld {
+                rank: world.rank() as usize,
+                size: world.size() as usize,
+                world,
+                staging: Default::default(),
+                _universe: universe,
+            })
+        }
+    }
+
+    impl Collective for MpiWorld {
+        fn name(&self) -> &'static str {
+            "mpi"
+        }
+        fn rank(&self) -> usize {
+            self.rank
+        }
+        fn size(&self) -> usize {
+            self.size
+        }
+        fn all_reduce_sum(&self, bufs: &mut [&mut Buf<f32>]) {
+            if self.size == 1 {
+                return;
+            }
+            let mut staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
+            let (send, recv) = &mut *staging;
+            send.clear();
+            for b in bufs.iter() {
+                send.extend_from_slice(&b.read());
+            }
+            recv.clear();
+            recv.resize(send.len(), 0.0);
+            // Reduce on rank 0, then broadcast: every process gets rank 0's bits.
+            let root = self.world.process_at_rank(0);
+            if self.rank == 0 {
+                root.reduce_into_root(&send[..], &mut recv[..], SystemOperation::sum());
+            } else {
+                root.reduce_into(&send[..], SystemOperation::sum());
+            }
+            root.broadcast_into(&mut recv[..]);
+            let mut at = 0;
+            for b in bufs.iter_mut() {
+                let n = b.len();
+                b.write(&recv[at..at + n]);
+                at += n;
+            }
+        }
+        fn all_reduce_f64(&self, x: &mut [f64], op: Reduce) {
+            if self.size == 1 {
+                return;
+            }
+            let send = x.to_vec();
+            let op = match op {
+                Reduce::Sum => SystemOperation::sum(),
+                Reduce::Max => SystemOperation::max(),
+            };
+            let root = self.world.process_at_rank(0);
+            if self.rank == 0 {
+                root.reduce_into_root(&send[..], x, op);
+            } else {
+                root.reduce_into(&send[..], op);
+            }
+            root.broadcast_into(x);
+        }
+        fn broadcast(&self, bytes: &mut Vec<u8>) {
+            let root = self.world.process_at_rank(0);
+            let mut len = bytes.len() as u64;
+            root.broadcast_into(&mut len);
+            bytes.resize(len as usize, 0);
+            root.broadcast_into(&mut bytes[..]);
+        }
+        fn all_gather_u64(&self, x: u64) -> Vec<u64> {
+            let mut all = vec![0u64; self.size];
+            self.world.all_gather_into(&x, &mut all[..]);
+            all
+        }
+        fn barrier(&self) {
+            self.world.barrier();
+        }
+        fn abort(&self, code: i32) -> ! {
+            self.world.abort(code)
+        }
+    }
+
+    // SAFETY: MPI is called from the thread that trains only (the prefetch thread never
+    // touches the communicator); its handles are plain process-wide values.
+    unsafe impl Send for MpiWorld {}
+    unsafe impl Sync for MpiWorld {}
+}
+
+/// FNV-1a of `bytes`, continuing from `h` (fingerprints of parameters, configs and data).
+pub fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// The FNV-1a offset basis.
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Fails, naming the ranks, when the processes' `values` (in rank order) differ.
+pub fn check_agree(values: &[u64], what: &str) -> Result<()> {
+    if let Some(r) = values.iter().position(|&v| v != values[0]) {
+        bail!(
+            "{what} differ between ranks: rank 0 has {:016x}, rank {r} has {:016x}",
+            values[0],
+            values[r]
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! Data-parallel training over MPI (`--features mpi`), run under `mpirun -np 2` on this machine:
+//! the same model as one process, the same bits run to run, a killed rank ends the job, a
+//! resumed job ends where an uninterrupted one does, and processes started differently refuse
+//! to train together. Needs Open MPI's `mpirun`; without it the tests say why and pass, except
+//! under CI (`CI` set), where they fail.
+#![cfg(feature = "mpi")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use ttfs::checkpoint::Checkpoint;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ttfs");
+
+fn mpirun_present() -> bool {
+    let ok = Command::new("mpirun")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let why = "mpirun (Open MPI) not found: apt-get install openmpi-bin libopenmpi-dev";
+        if std::env::var_os("CI").is_some() {
+            panic!("{why}");
+        }
+        eprintln!("skipped: {why}");
+    }
+    ok
+}
+
+fn mpirun(n: usize) -> Command {
+    let mut c = Command::new("mpirun");
+    c.args([
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "-np",
+        &n.to_string(),
+    ]);
+    c.arg(BIN);
+    c
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ttfs-mpi-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// 20 steps of 32 digits, augmented (the draws must not depend on the number of processes).
+const TWENTY_STEPS: &[&str] = &[
+    "train",
+    "-q",
+    "--threads",
+    "1",
+    "--epochs",
+    "1",
+    "--set",
+    "data.train_samples=640",
+    "--set",
+    "train.batch_size=32",
+    "--set",
+    "data.augment_crop=1",
+    "--set",
+    "model.spec=conv4k3p1 ap2 if fc10",
+];
+
+fn params(dir: &Path) -> Vec<(String, Vec<f32>)> {
+    let ck = Checkpoint::load(&dir.join("last.safetensors")).unwrap();
+    ck.params.into_iter().map(|t| (t.name, t.data)).collect()
+}
+
+fn run_ok(mut c: Command) -> String {
+    let o = c.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{text}");
+    text
+}
+
+#[test]
+fn two_ranks_train_the_model_one_process_trains() {
+    if !mpirun_present() {
+        return;
+    }
+    let d = tmp("same");
+    let mut one = Command::new(BIN);
+    one.args(TWENTY_STEPS).arg("--out").arg(d.join("one"));
+    run_ok(one);
+    for (k, name) in ["two", "two-again"].iter().enumerate() {
+        let mut two = mpirun(2);
+        two.args(TWENTY_STEPS).arg("--out").arg(d.join(name));
+        let text = run_ok(two);
+        if k == 0 {
+            assert!(
+                std::fs::read_to_string(d.join(name).join("command.txt"))
+                    .unwrap()
+                    .contains("ranks: 2"),
+                "the run directory records the processes"
+            );
+            assert!(!text.contains("error"), "{text}");
+        }
+    }
+    let (one, two, again) = (
+        params(&d.join("one")),
+        params(&d.join("two")),
+        params(&d.join("two-again")),
+    );
+    for ((name, a), (_, b)) in one.iter().zip(&two) {
+        let scale = a.iter().map(|v| v.abs()).fold(1e-12, f32::max);
+        let worst = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() / scale)
+            .fold(0.0, f32::max);
+        assert!(
+            worst < 1e-5,
+            "{name}: 1 and 2 processes differ by {worst:e}"
+        );
+    }
+    let bits = |p: &[(String, Vec<f32>)]| {
+        p.iter()
+            .flat_map(|(_, v)| v.iter().map(|x| x.to_bits()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bits(&two),
+        bits(&again),
+        "2 processes, twice: different bits"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_killed_rank_ends_the_job_and_resume_matches_an_uninterrupted_run() {
+    if !mpirun_present() {
+        return;
+    }
+    let d = tmp("kill");
+    let args = [
+        "train",
+        "-q",
+        "--threads",
+        "1",
+        "--epochs",
+        "40",
+        "--set",
+        "train.checkpoint_every_steps=7",
+        "--set",
+        "model.spec=fc32 if fc10",
+    ];
+    let mut whole = mpirun(2);
+    whole.args(args).arg("--out").arg(d.join("whole"));
+    run_ok(whole);
+
+    let mut job = mpirun(2);
+    job.args(args)
+        .arg("--out")
+        .arg(d.join("cut"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = job.spawn().unwrap();
+    let last = d.join("cut").join("last.safetensors");
+    let t0 = Instant::now();
+    while !last.exists() && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(last.exists(), "no checkpoint appeared");
+    // SIGKILL one rank (a child of mpirun): the whole job must end, non-zero, within seconds.
+    let ranks = String::from_utf8(
+        Command::new("pgrep")
+            .args(["-P", &child.id().to_string()])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let victim = ranks
+        .lines()
+        .last()
+        .expect("mpirun has rank processes")
+        .to_string();
+    let killed = Instant::now();
+    Command::new("kill").args(["-9", &victim]).status().unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "the job did not end after a rank was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        !status.success(),
+        "the job exited 0 after a rank was killed"
+    );
+    println!(
+        "job ended {:.1} s after the kill: {}",
+        killed.elapsed().as_secs_f64(),
+        err.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+    );
+    let mut resume = mpirun(2);
+    resume
+        .args(["train", "-q", "--threads", "1", "--resume"])
+        .arg(d.join("cut"));
+    run_ok(resume);
+    assert_eq!(
+        params(&d.join("whole")),
+        params(&d.join("cut")),
+        "the resumed job ended elsewhere than the uninterrupted one"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn processes_started_with_different_configs_refuse_to_train() {
+    if !mpirun_present() {
+        return;
+    }
+    let d = tmp("mismatch");
+    let t0 = Instant::now();
+    let o = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-np", "1", BIN])
+        .args(["train", "-q", "--epochs", "1", "--seed", "1", "--out"])
+        .arg(d.join("r"))
+        .args([":", "-np", "1", BIN])
+        .args(["train", "-q", "--epochs", "1", "--seed", "2", "--out"])
+        .arg(d.join("r"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "mismatched processes trained: {err}");
+    assert!(
+        err.contains("differ between ranks") && err.contains("rank 1"),
+        "{err}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    std::fs::remove_dir_all(&d).unwrap();
+}
