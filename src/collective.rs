@@ -84,7 +84,9 @@ pub fn from_environment() -> Result<Arc<dyn Collective>> {
     if launched.is_some() {
         return Ok(Arc::new(mpi_world::MpiWorld::start()?));
     }
-    if let Some(n) = launched.filter(|&n| n > 1) {
+    // (0: a PMIx launcher, which does not say how many.)
+    if let Some(n) = launched.filter(|&n| n != 1) {
+        let n = if n == 0 { "several".to_string() } else { n.to_string() };
         bail!(
             "started as one of {n} processes (mpirun/srun), but this ttfs was built without MPI \
              support: rebuild it with `cargo build --release --features mpi` (each process \
