@@ -86,7 +86,11 @@ pub fn from_environment() -> Result<Arc<dyn Collective>> {
     }
     // (0: a PMIx launcher, which does not say how many.)
     if let Some(n) = launched.filter(|&n| n != 1) {
-        let n = if n == 0 { "several".to_string() } else { n.to_string() };
+        let n = if n == 0 {
+            "several".to_string()
+        } else {
+            n.to_string()
+        };
         bail!(
             "started as one of {n} processes (mpirun/srun), but this ttfs was built without MPI \
              support: rebuild it with `cargo build --release --features mpi` (each process \
@@ -233,4 +237,32 @@ pub fn check_agree(values: &[u64], what: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disagreement_names_the_first_rank_that_differs() {
+        assert!(check_agree(&[7, 7, 7], "x").is_ok());
+        let e = check_agree(&[7, 7, 9, 9], "the parameters (hash)").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("rank 0") && msg.contains("rank 2"), "{msg}");
+        assert!(msg.starts_with("the parameters (hash) differ between ranks"));
+    }
+
+    #[test]
+    fn one_process_is_the_identity() {
+        let s = Solo;
+        let mut b: Buf<f32> = vec![1.0, 2.0].into();
+        s.all_reduce_sum(&mut [&mut b]);
+        let mut x = [3.0, 4.0];
+        s.all_reduce_f64(&mut x, Reduce::Max);
+        assert_eq!(
+            (b.to_vec(), x, s.all_gather_u64(5)),
+            (vec![1.0, 2.0], [3.0, 4.0], vec![5])
+        );
+        assert_ne!(fnv1a(FNV_START, b"a"), fnv1a(FNV_START, b"b"));
+    }
 }
