@@ -448,3 +448,21 @@ mod error_tests {
         assert!(e.contains("optimizer.lr must be positive"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod default_tests {
+    use super::*;
+
+    #[test]
+    fn event_data_sets_default_to_a_wide_surrogate_unless_set() {
+        let c = |o: &[&str]| {
+            let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
+            Config::from_toml("", "t", &o).unwrap().model.alpha
+        };
+        assert_eq!(c(&[]), ModelConfig::default().alpha);
+        assert_eq!(c(&["data.name=\"n-mnist\""]), EVENT_DATA_ALPHA);
+        assert_eq!(c(&["data.name=\"dvs-gesture\""]), EVENT_DATA_ALPHA);
+        assert_eq!(c(&["data.name=\"n-mnist\"", "model.alpha=8"]), 8.0);
+        assert_eq!(c(&["data.name=\"mnist\""]), ModelConfig::default().alpha);
+    }
+}
