@@ -8,7 +8,7 @@ use ttfs::checkpoint::{self, Checkpoint};
 use ttfs::config::Config;
 use ttfs::kernels::Device;
 use ttfs::progress::Progress;
-use ttfs::run_dir::{RunDir, LAST};
+use ttfs::run_dir::{RunDir, BEST, LAST};
 use ttfs::train::Trainer;
 
 const ABOUT: &str = "Train time-to-first-spike spiking neural networks from scratch, fast";
@@ -358,8 +358,8 @@ struct EvalArgs {
     /// Directory of the data set's files.
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Split: test or train.
-    #[arg(long, default_value = "test")]
+    /// Split: test, validation (the samples the run held out) or train (those it trained on).
+    #[arg(long, default_value = "test", value_parser = ["test", "validation", "train"])]
     split: String,
     /// Evaluation batch size (default: the run's train.eval_batch_size).
     #[arg(long)]
@@ -378,6 +378,12 @@ struct EvalArgs {
 fn eval(a: EvalArgs) -> Result<()> {
     init_threads(a.threads.unwrap_or(0));
     let file = checkpoint::resolve(&a.checkpoint)?;
+    if a.checkpoint.is_dir() && file.file_name().is_some_and(|n| n == LAST) {
+        println!(
+            "note: {} has no {BEST} (no epoch has finished yet): evaluating {LAST}",
+            a.checkpoint.display()
+        );
+    }
     let mut r = ttfs::run::restore(
         &file,
         a.data.as_deref(),
@@ -386,10 +392,20 @@ fn eval(a: EvalArgs) -> Result<()> {
         a.device,
     )?;
     let ck = &r.checkpoint;
+    let which = match file.file_name().and_then(|n| n.to_str()) {
+        Some(BEST) => "the best epoch's, ",
+        Some(LAST) => "the latest, ",
+        _ => "",
+    };
     println!(
-        "checkpoint {} (epoch {}, step {}, ttfs {}): model `{}` T={} on {} {} split",
+        "checkpoint {} ({which}after {} epochs{}, step {}, ttfs {}): model `{}` T={} on {} {} split",
         file.display(),
         ck.epoch,
+        if ck.epoch_progress.steps > 0 {
+            format!(" and {} steps", ck.epoch_progress.steps)
+        } else {
+            String::new()
+        },
         ck.step,
         ck.version,
         r.config.model.spec,

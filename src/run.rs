@@ -12,7 +12,7 @@ use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
 use crate::train::{evaluate, EpochMetrics, EpochProgress, Evaluation, Trainer};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -33,7 +33,12 @@ pub fn train(
 ) -> Result<Vec<EpochMetrics>> {
     let epochs = tr.cfg.train.epochs;
     let every = tr.cfg.train.checkpoint_every_steps;
-    let mut best = resume.map_or(f64::NEG_INFINITY, |c| c.best_accuracy);
+    // Checkpoints of older versions stored "no best yet" (minus infinity) as NaN, and every
+    // comparison with NaN is false: read both as "no best yet".
+    let mut best = resume
+        .map(|c| c.best_accuracy)
+        .filter(|b| !b.is_nan())
+        .unwrap_or(f64::NEG_INFINITY);
     let mut pending = resume
         .map(|c| c.epoch_progress.clone())
         .filter(|p| p.steps > 0);
@@ -258,8 +263,8 @@ pub struct Restored {
     pub input: InputSpec,
 }
 
-/// Load a checkpoint (file or run directory) and the `split` (`test` or `train`) of its data
-/// set, or of `data_name` / `data_dir` when given; the model goes to `device`.
+/// Load a checkpoint (file or run directory) and the `split` of its data set (`test`, the
+/// held-out `validation` samples, or the `train` samples the run trained on), or of `data_name` / `data_dir` when given; the model goes to `device`.
 pub fn restore(
     path: &Path,
     data_name: Option<&str>,
@@ -286,8 +291,17 @@ pub fn restore(
     )?;
     let ds = match split {
         "test" => splits.test,
-        "train" => splits.train,
-        s => bail!("unknown split `{s}` (test or train)"),
+        "train" => crate::train::hold_out(&cfg, splits.train)?.0,
+        "validation" => crate::train::hold_out(&cfg, splits.train)?
+            .1
+            .with_context(|| {
+                format!(
+                    "{}: the run holds out no validation samples (data.validation = 0): use \
+                     --split test or --split train",
+                    file.display()
+                )
+            })?,
+        s => bail!("unknown split `{s}` (test, validation or train)"),
     };
     let mut model = Model::new(&cfg.model, &ds.frame, &mut Rng::new(0))?;
     ck.load_params(&mut model)?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ttfs::checkpoint::Checkpoint;
 use ttfs::config::Config;
 use ttfs::progress::{Mode, Progress};
-use ttfs::run_dir::{RunDir, CSV_HEADER, LAST};
+use ttfs::run_dir::{RunDir, BEST, CSV_HEADER, LAST};
 use ttfs::train::Trainer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ttfs");
@@ -119,6 +119,97 @@ fn resume_mid_epoch_in_process_is_bitwise_identical() {
     );
     std::fs::remove_dir_all(&da).unwrap();
     std::fs::remove_dir_all(&db).unwrap();
+}
+
+#[test]
+fn resume_from_the_first_epoch_writes_the_best_checkpoint() {
+    let cfg = tiny_config(2, 0);
+    let dir = tmp("best-after-resume");
+    let rd = RunDir::open(&dir).unwrap();
+    // Stopped in the middle of epoch 1: no epoch has been evaluated, so no best yet.
+    let mut a = Trainer::new(&cfg).unwrap();
+    let mut bytes = Vec::new();
+    a.run_epoch(None, |tr, s| {
+        if s.progress.steps == 5 {
+            bytes = Checkpoint::capture(tr, s.progress.clone(), f64::NEG_INFINITY)
+                .to_bytes()
+                .unwrap();
+            return false;
+        }
+        true
+    });
+    let ck = Checkpoint::from_bytes(&bytes, "mem").unwrap();
+    assert_eq!(
+        ck.best_accuracy,
+        f64::NEG_INFINITY,
+        "stored as {}",
+        ck.best_accuracy
+    );
+    let mut b = Trainer::new(&ck.config).unwrap();
+    ck.restore(&mut b).unwrap();
+    let ms = ttfs::run::train(
+        &mut b,
+        &rd,
+        Some(&ck),
+        &mut Progress::with_mode(Mode::Quiet),
+    )
+    .unwrap();
+    let best = Checkpoint::load(&dir.join(BEST)).expect("no best.safetensors after the resume");
+    let top = ms.iter().map(|m| m.eval.accuracy).fold(0.0, f64::max);
+    assert_eq!(best.best_accuracy, top);
+    // `eval` of the run directory says which checkpoint it read.
+    let o = ttfs(&["eval", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("best.safetensors") && s.contains("best"), "{s}");
+    std::fs::remove_file(dir.join(BEST)).unwrap();
+    let o = ttfs(&["eval", dir.to_str().unwrap()]);
+    let s = text(&o);
+    assert!(
+        s.contains("last.safetensors") && s.contains("no best.safetensors"),
+        "{s}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn eval_of_the_validation_split_repeats_what_training_reported() {
+    let dir = tmp("eval-validation");
+    let out = dir.join("r");
+    let mut args: Vec<&str> = vec![
+        "train",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--set", "data.validation=300"]);
+    let o = ttfs(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let rec = &RunDir::open(&out).unwrap().read_metrics().unwrap()[0];
+    assert_eq!(rec.metrics.eval_split, "validation");
+    let o = ttfs(&[
+        "eval",
+        out.join(LAST).to_str().unwrap(),
+        "--split",
+        "validation",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let want = format!(
+        "accuracy {:.2}% on 300 samples",
+        100.0 * rec.metrics.eval.accuracy
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&want),
+        "{want}\n{}",
+        text(&o)
+    );
+    // The training samples are the 1437 - 300 the run trained on.
+    let o = ttfs(&["eval", out.to_str().unwrap(), "--split", "train"]);
+    assert!(text(&o).contains("on 1137 samples"), "{}", text(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
