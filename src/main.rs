@@ -3,12 +3,12 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use ttfs::checkpoint::{self, Checkpoint};
 use ttfs::config::Config;
 use ttfs::kernels::Device;
 use ttfs::progress::Progress;
-use ttfs::run_dir::{RunDir, BEST, LAST};
+use ttfs::run_dir::{Created, RunDir, BEST, LAST};
 use ttfs::train::Trainer;
 
 const ABOUT: &str = "Train time-to-first-spike spiking neural networks from scratch, fast";
@@ -85,7 +85,7 @@ struct SelftestArgs {
     #[arg(long, default_value = "cuda")]
     device: Device,
     /// Worker threads of the CPU backend (default: one per core).
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
 }
 
@@ -131,7 +131,7 @@ struct ConfigArgs {
     seed: Option<u64>,
     /// Worker threads (default: one per core). Results are bitwise reproducible for a fixed
     /// thread count.
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Where to train: cpu, cuda or cuda:N (shorthand for --set train.device=...; needs a
     /// binary built with --features cuda).
@@ -178,6 +178,16 @@ impl ConfigArgs {
     }
 }
 
+/// `--threads N`: a whole number, at least 1 (0 means "one per core" in a config, a surprise
+/// on the command line).
+fn threads_arg(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (leave --threads out for one thread per core)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number of threads".into()),
+    }
+}
+
 fn init_threads(n: usize) -> usize {
     if n > 0 {
         let _ = rayon::ThreadPoolBuilder::new()
@@ -221,6 +231,10 @@ struct TrainArgs {
     /// Continue the run in RUN_DIR from its last.safetensors, with its stored config.
     #[arg(long, value_name = "RUN_DIR")]
     resume: Option<PathBuf>,
+    /// Start again in a run directory that holds a run with checkpoints, deleting its
+    /// checkpoints, metrics and plots.
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
     /// No progress bar and no per-epoch lines: only the final result.
     #[arg(long, short)]
     quiet: bool,
@@ -246,14 +260,22 @@ fn train(a: TrainArgs) -> Result<()> {
             if !last.exists() {
                 bail!(
                     "{} has no {LAST}: the run stopped before its first checkpoint. Start it \
-                     again with `ttfs train --config {}/config.toml --out {}` after removing \
-                     the directory.",
+                     again with `ttfs train --config {}/config.toml --out {}`.",
                     rd.path.display(),
                     rd.path.display(),
                     rd.path.display()
                 );
             }
             let ck = Checkpoint::load(&last)?;
+            if ck.epoch >= ck.config.train.epochs {
+                bail!(
+                    "{} finished its {} epochs: nothing to resume (`ttfs eval {}` evaluates it; \
+                     to train longer, start a new run)",
+                    rd.path.display(),
+                    ck.epoch,
+                    rd.path.display()
+                );
+            }
             let mut cfg = ck.config.clone();
             if let Some(t) = a.cfg.threads {
                 cfg.train.threads = t;
@@ -280,7 +302,7 @@ fn train(a: TrainArgs) -> Result<()> {
             let mut tr = Trainer::new(&cfg)?;
             ck.restore(&mut tr)?;
             rd.truncate_metrics(ck.epoch)?;
-            rd.write_command(&argv, threads)?;
+            rd.write_command(&argv, threads, tr.data_dir.as_deref())?;
             progress.println(&format!(
                 "resuming {} at epoch {} step {} ({} steps into the epoch), {threads} threads",
                 rd.path.display(),
@@ -292,34 +314,58 @@ fn train(a: TrainArgs) -> Result<()> {
         }
         None => {
             let cfg = a.cfg.resolve()?;
+            if cfg.train.epochs == 0 {
+                bail!(
+                    "train.epochs is 0: there is nothing to train (to look at an untrained \
+                     model, use `ttfs info`)"
+                );
+            }
             let threads = init_threads(cfg.train.threads);
             // Load the data before creating the run directory: a missing data set leaves
             // nothing behind.
             let tr = Trainer::new(&cfg)?;
-            let rd = RunDir::create(a.out.as_deref(), a.name.as_deref())?;
+            let (rd, how) = RunDir::create(a.out.as_deref(), a.name.as_deref(), a.overwrite)?;
+            match how {
+                Created::Restarted => eprintln!(
+                    "note: {} held a run that stopped before its first checkpoint: starting \
+                     again in it",
+                    rd.path.display()
+                ),
+                Created::Overwritten => eprintln!(
+                    "note: --overwrite: removed the earlier run's checkpoints and metrics in {}",
+                    rd.path.display()
+                ),
+                Created::Fresh => {}
+            }
             rd.write_config(&cfg)?;
-            rd.write_command(&argv, threads)?;
+            rd.write_command(&argv, threads, tr.data_dir.as_deref())?;
             (rd, tr, None)
         }
     };
     let cfg = tr.cfg.clone();
     progress.println(&format!(
-        "run {}: data {} ({} train / {} test), model `{}` T={} ({} parameters), {} threads, device {}",
+        "run {}: data {} ({} train / {} test{}), model `{}` T={} ({} parameters), {} threads, device {}",
         rd.path.display(),
         cfg.data.name,
         tr.train.len(),
         tr.test.len(),
+        tr.data_dir
+            .as_ref()
+            .map(|d| format!(", from {}", d.display()))
+            .unwrap_or_default(),
         cfg.model.spec,
         cfg.model.time_steps,
         tr.model.num_params(),
         rayon::current_num_threads(),
         cfg.train.device
     ));
+    // From here on a signal stops the run cleanly instead of losing the epoch.
+    ttfs::interrupt::install()?;
     let ms = ttfs::run::train(&mut tr, &rd, ck.as_ref(), &mut progress)?;
-    let test = if tr.validation.is_some() || ms.is_empty() {
+    let test = if tr.validation.is_some() {
         tr.evaluate_test()
     } else {
-        ms.last().unwrap().eval.clone()
+        ms.last().expect("at least one epoch ran").eval.clone()
     };
     println!(
         "final test accuracy {:.2}% ({} samples), mean first output spike {:.2}, wall time {:.1}s",
@@ -334,6 +380,14 @@ fn train(a: TrainArgs) -> Result<()> {
         rd.path.display(),
         rd.path.display()
     );
+    if ttfs::run::at_chance(&test, tr.model.classes()) {
+        bail!(
+            "the final test accuracy {:.2}% is at chance level for {} classes: the run did not \
+             learn (see the warnings above)",
+            100.0 * test.accuracy,
+            tr.model.classes()
+        );
+    }
     Ok(())
 }
 
@@ -365,7 +419,7 @@ struct EvalArgs {
     #[arg(long)]
     batch: Option<usize>,
     /// Worker threads (default: one per core).
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Also write the evaluation (with the spike monitors) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
@@ -510,25 +564,8 @@ fn info(a: InfoArgs) -> Result<()> {
         }
         None => (a.cfg.resolve()?, None),
     };
-    let frame = match ttfs::data::load_with(
-        &cfg.data.name,
-        cfg.data.dir.as_deref().map(Path::new),
-        &cfg.data.load_options(cfg.model.time_steps),
-    ) {
-        Ok(s) => s.train.frame.to_vec(),
-        Err(_) => {
-            let f = if cfg.data.name == "digits" {
-                vec![1, 8, 8]
-            } else {
-                vec![1, 28, 28]
-            };
-            eprintln!(
-                "note: data set {} not found; assuming input frames {f:?}",
-                cfg.data.name
-            );
-            f
-        }
-    };
+    // The data set's known geometry: no need for its files.
+    let frame = ttfs::data::frame_of(&cfg.data.name, &cfg.data.load_options(cfg.model.time_steps))?;
     let model = ttfs::model::Model::new(&cfg.model, &frame, &mut ttfs::rng::Rng::new(0))?;
     print!("{}", ttfs::run::model_summary(&model, ev.as_ref()));
     Ok(())
@@ -559,7 +596,7 @@ struct BenchArgs {
     #[arg(long, default_value = "python3")]
     python: String,
     /// Worker threads for ttfs and the peer (default: one per core).
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Where ttfs trains: cpu, cuda or cuda:N. On a GPU the peer runs there too (DEVICE=cuda,
     /// unless DEVICE is already set).
@@ -642,8 +679,13 @@ fn bench(a: BenchArgs) -> Result<()> {
 
 const DATA_HELP: &str = "\
 Examples:
+  ttfs data info                       # the data sets ttfs reads
   ttfs data info mnist                 # where the files come from, expected layout
-  ttfs data check mnist data/mnist     # verify files, sizes, checksums, labels";
+  ttfs data check mnist                # verify the folder `ttfs train` would read
+  ttfs data check mnist ~/data/mnist   # verify files, sizes, checksums, labels
+
+Without a directory, a data set is looked for in: --data-dir / data.dir, $TTFS_DATA/NAME,
+data/NAME, /usr/share/datasets/NAME (the first that exists).";
 
 #[derive(Subcommand)]
 enum DataCmd {
@@ -651,16 +693,26 @@ enum DataCmd {
     Check {
         /// digits, mnist, fashion-mnist, cifar10, cifar100, n-mnist, dvs-gesture
         name: String,
-        dir: PathBuf,
+        /// The folder to check (default: where `ttfs train` looks).
+        dir: Option<PathBuf>,
     },
-    /// Where the official files come from and the directory layout ttfs expects.
-    Info { name: String },
+    /// Where the official files come from and the directory layout ttfs expects; without a
+    /// name, the list of data sets.
+    Info { name: Option<String> },
 }
 
 fn data(cmd: DataCmd) -> Result<()> {
     match cmd {
-        DataCmd::Check { name, dir } => print!("{}", ttfs::data::check::check(&name, &dir)?),
-        DataCmd::Info { name } => println!("{}", ttfs::data::check::info(&name)?),
+        DataCmd::Check { name, dir } => {
+            let dir = ttfs::data::locate::locate(&name, dir.as_deref())?;
+            if let Some(d) = &dir {
+                println!("checking {}", d.display());
+            }
+            let dir = dir.unwrap_or_default();
+            print!("{}", ttfs::data::check::check(&name, &dir)?)
+        }
+        DataCmd::Info { name: Some(name) } => println!("{}", ttfs::data::check::info(&name)?),
+        DataCmd::Info { name: None } => println!("{}", ttfs::data::check::list()),
     }
     Ok(())
 }
@@ -668,6 +720,11 @@ fn data(cmd: DataCmd) -> Result<()> {
 fn main() -> std::process::ExitCode {
     match dispatch(Cli::parse().cmd) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.is::<ttfs::interrupt::Interrupted>() => {
+            let i = e.downcast_ref::<ttfs::interrupt::Interrupted>().unwrap();
+            eprintln!("{i}");
+            std::process::ExitCode::from((128 + i.signal).clamp(1, 255) as u8)
+        }
         Err(e) => {
             // The chain of contexts, without a backtrace: errors are for users.
             eprintln!("error: {e:#}");

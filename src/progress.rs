@@ -119,6 +119,14 @@ impl Progress {
         }
     }
 
+    /// A warning: on stderr, also when quiet, above the bar if one is shown.
+    pub fn warn(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Print a line unless quiet, above the bar if one is shown.
     pub fn println(&self, line: &str) {
         match (&self.bar, self.mode) {

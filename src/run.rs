@@ -5,26 +5,26 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::config::Config;
 use crate::data::batch::{assemble, InputSpec};
 use crate::data::{self, Dataset};
+use crate::interrupt::{self, Interrupted};
 use crate::kernels::Device;
 use crate::metrics::SpikeMonitor;
 use crate::model::Model;
 use crate::progress::Progress;
 use crate::rng::Rng;
-use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
+use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, DIVERGED, LAST};
 use crate::train::{evaluate, EpochMetrics, EpochProgress, Evaluation, Trainer};
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// A finite mean batch loss above this is taken as exploded.
 pub const EXPLODED_LOSS: f32 = 1e4;
 
-/// File the state is saved to when training diverges.
-pub const DIVERGED: &str = "diverged.safetensors";
-
 /// Train `tr` to `tr.cfg.train.epochs` epochs, writing metrics, `eval.json` and checkpoints into
 /// `rd`. `resume` is the checkpoint `tr` was restored from (it may stop mid-epoch). Returns the
-/// metrics of the epochs run.
+/// metrics of the epochs run. A signal (see [`crate::interrupt`]) ends it after the current
+/// step with `last.safetensors` saved and an [`Interrupted`] error.
 pub fn train(
     tr: &mut Trainer,
     rd: &RunDir,
@@ -33,6 +33,7 @@ pub fn train(
 ) -> Result<Vec<EpochMetrics>> {
     let epochs = tr.cfg.train.epochs;
     let every = tr.cfg.train.checkpoint_every_steps;
+    let mut clock = CheckpointClock::new(tr.cfg.train.checkpoint_every_minutes);
     // Checkpoints of older versions stored "no best yet" (minus infinity) as NaN, and every
     // comparison with NaN is false: read both as "no best yet".
     let mut best = resume
@@ -44,6 +45,10 @@ pub fn train(
         .filter(|p| p.steps > 0);
     let mut out = Vec::new();
     while tr.epoch < epochs {
+        if let Some(sig) = interrupt::requested() {
+            // Between epochs: the epoch's checkpoint is already written.
+            return Err(interrupted(tr, rd, None, best, sig));
+        }
         let resume_at = pending.take();
         let seen = resume_at.as_ref().map_or(0, |p| p.seen);
         progress.start_epoch(tr.epoch + 1, epochs, tr.train.len(), seen);
@@ -55,11 +60,16 @@ pub fn train(
                 return false;
             }
             progress.update(p.seen, p.mean_loss() as f32, p.accuracy() as f32);
-            if every > 0 && tr.step.is_multiple_of(every) {
+            if let Some(sig) = interrupt::requested() {
+                failure = Some(interrupted(tr, rd, Some(p), best, sig));
+                return false;
+            }
+            if (every > 0 && tr.step.is_multiple_of(every)) || clock.due() {
                 if let Err(e) = Checkpoint::capture(tr, p.clone(), best).save(&rd.file(LAST)) {
                     failure = Some(e);
                     return false;
                 }
+                clock.reset();
             }
             true
         });
@@ -68,8 +78,8 @@ pub fn train(
             return Err(failure.unwrap_or_else(|| anyhow::anyhow!("the epoch stopped early")));
         };
         progress.println(&epoch_line(&m, epochs));
-        for w in silent_layers(&m, tr.cfg.model.init_gain) {
-            eprintln!("{w}");
+        for w in sanity_warnings(&m, tr.model.classes(), &tr.cfg) {
+            progress.warn(&w);
         }
         // Metrics first, checkpoint second: a resume drops metrics past its checkpoint.
         rd.append_metrics(&MetricsRecord {
@@ -89,28 +99,120 @@ pub fn train(
             ck.save(&rd.file(BEST))?;
         }
         ck.save(&rd.file(LAST))?;
+        clock.reset();
         out.push(m);
     }
     Ok(out)
 }
 
-/// Warnings for spiking layers that never fired during the epoch's evaluation: no gradient
-/// flows through them, so training cannot recover by itself.
-pub fn silent_layers(m: &EpochMetrics, init_gain: f32) -> Vec<String> {
-    m.eval
-        .monitor
-        .layers
-        .iter()
-        .filter(|l| l.what == "spikes" && l.samples > 0 && l.events == 0.0)
-        .map(|l| {
-            format!(
-                "warning: epoch {}: layer {} ({}) never fired on the {} split: no gradient \
-                 flows through a silent layer. Start again with a larger model.init_gain (now \
-                 {init_gain}) or a lower optimizer.lr.",
-                m.epoch, l.layer, l.name, m.eval_split
-            )
-        })
-        .collect()
+/// When a time-based checkpoint is due: `minutes` after the previous checkpoint, so that a
+/// long epoch is never lost whole (0: never).
+pub struct CheckpointClock {
+    interval: Option<Duration>,
+    last: Instant,
+}
+
+impl CheckpointClock {
+    pub fn new(minutes: f32) -> Self {
+        CheckpointClock {
+            interval: Duration::try_from_secs_f32(minutes * 60.0)
+                .ok()
+                .filter(|d| !d.is_zero()),
+            last: Instant::now(),
+        }
+    }
+
+    pub fn due(&self) -> bool {
+        self.interval.is_some_and(|i| self.last.elapsed() >= i)
+    }
+
+    /// A checkpoint was just written.
+    pub fn reset(&mut self) {
+        self.last = Instant::now();
+    }
+}
+
+/// Save the state in `last.safetensors` (`at`: the epoch in progress, `None` between epochs,
+/// when it is saved already) and say how to continue.
+fn interrupted(
+    tr: &Trainer,
+    rd: &RunDir,
+    at: Option<&EpochProgress>,
+    best: f64,
+    sig: i32,
+) -> anyhow::Error {
+    let last = rd.file(LAST);
+    let saved = match at {
+        Some(p) => Checkpoint::capture(tr, p.clone(), best).save(&last),
+        None => Ok(()),
+    };
+    let when = match at {
+        Some(p) => format!(
+            "in epoch {}, after {} of its {} steps",
+            tr.epoch + 1,
+            p.steps,
+            tr.steps_per_epoch()
+        ),
+        None => format!("after epoch {}", tr.epoch),
+    };
+    let message = match saved {
+        Ok(()) => format!(
+            "stopped by {} {when}; the state is saved in {}. Continue with: ttfs train \
+             --resume {}",
+            interrupt::name(sig),
+            last.display(),
+            rd.path.display()
+        ),
+        Err(e) => format!(
+            "stopped by {} {when}, but the state could not be saved: {e:#}",
+            interrupt::name(sig)
+        ),
+    };
+    Interrupted {
+        signal: sig,
+        message,
+    }
+    .into()
+}
+
+/// Whether an accuracy measured on `ev.samples` samples is indistinguishable from guessing
+/// among `classes`: at most three standard errors of a coin of chance `1 / classes` above it.
+pub fn at_chance(ev: &Evaluation, classes: usize) -> bool {
+    let p = 1.0 / classes.max(1) as f64;
+    let se = (p * (1.0 - p) / ev.samples.max(1) as f64).sqrt();
+    ev.accuracy <= p + 3.0 * se
+}
+
+/// Loud warnings after an epoch: an accuracy at chance level (the run learns nothing), and
+/// spiking layers that never fired during the evaluation (no gradient flows through a silent
+/// layer, so training cannot recover by itself).
+pub fn sanity_warnings(m: &EpochMetrics, classes: usize, cfg: &Config) -> Vec<String> {
+    let mut w = Vec::new();
+    if at_chance(&m.eval, classes) {
+        w.push(format!(
+            "WARNING: epoch {}: {} accuracy {:.2}% is at chance level ({:.2}% for {classes} \
+             classes): the network is not learning. Try a lower optimizer.lr (now {}) or \
+             another model.init_gain (now {}), and check the data with `ttfs data check {}`.",
+            m.epoch,
+            m.eval_split,
+            100.0 * m.eval.accuracy,
+            100.0 / classes as f64,
+            cfg.optimizer.lr,
+            cfg.model.init_gain,
+            cfg.data.name
+        ));
+    }
+    for l in m.eval.monitor.layers.iter() {
+        if l.what == "spikes" && l.samples > 0 && l.events == 0.0 {
+            w.push(format!(
+                "WARNING: epoch {}: every neuron of layer {} ({}) stayed silent on the {} \
+                 split: no gradient flows through a silent layer. Start again with a larger \
+                 model.init_gain (now {}) or a lower optimizer.lr (now {}).",
+                m.epoch, l.layer, l.name, m.eval_split, cfg.model.init_gain, cfg.optimizer.lr
+            ));
+        }
+    }
+    w
 }
 
 /// Save the state, then explain which layer blew up or went silent.
@@ -405,7 +507,7 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "model `{}`, T = {t}, input {:?}, decoder {:?}",
+        "model `{}`, T = {t}, input {:?}\ndecoder {}",
         model.cfg.spec, model.frames[0], model.cfg.decoder
     );
     // The layer column fits the longest description (a folded conv + pooling is long).

@@ -91,6 +91,8 @@ pub struct Trainer {
     pub augment: Augment,
     pub step: usize,
     pub epoch: usize,
+    /// Where the data set was read from (`None`: embedded, or given in memory).
+    pub data_dir: Option<std::path::PathBuf>,
     labels: Vec<usize>,
     scratch: Vec<f32>,
     /// Size of the training split while it is lent out during an epoch (0 otherwise).
@@ -101,12 +103,15 @@ impl Trainer {
     pub fn new(cfg: &Config) -> Result<Trainer> {
         // A device that cannot be used fails before the data set is read.
         cfg.train.device.kernels()?;
+        let dir = data::locate::locate(&cfg.data.name, cfg.data.dir.as_deref().map(Path::new))?;
         let splits = data::load_with(
             &cfg.data.name,
-            cfg.data.dir.as_deref().map(Path::new),
+            dir.as_deref(),
             &cfg.data.load_options(cfg.model.time_steps),
         )?;
-        Self::with_data(cfg, splits.train, splits.test)
+        let mut tr = Self::with_data(cfg, splits.train, splits.test)?;
+        tr.data_dir = dir;
+        Ok(tr)
     }
 
     pub fn with_data(cfg: &Config, train: Dataset, test: Dataset) -> Result<Trainer> {
@@ -145,6 +150,7 @@ impl Trainer {
             augment,
             step: 0,
             epoch: 0,
+            data_dir: None,
             labels: Vec::new(),
             scratch: Vec::new(),
             train_len: 0,

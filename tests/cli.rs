@@ -179,7 +179,7 @@ fn eval_of_the_validation_split_repeats_what_training_reported() {
     let mut args: Vec<&str> = vec![
         "train",
         "--epochs",
-        "1",
+        "4",
         "--quiet",
         "--out",
         out.to_str().unwrap(),
@@ -188,7 +188,7 @@ fn eval_of_the_validation_split_repeats_what_training_reported() {
     args.extend_from_slice(&["--set", "data.validation=300"]);
     let o = ttfs(&args);
     assert!(o.status.success(), "{}", text(&o));
-    let rec = &RunDir::open(&out).unwrap().read_metrics().unwrap()[0];
+    let rec = &RunDir::open(&out).unwrap().read_metrics().unwrap()[3];
     assert_eq!(rec.metrics.eval_split, "validation");
     let o = ttfs(&[
         "eval",
@@ -295,6 +295,244 @@ fn sigkill_and_resume_matches_an_uninterrupted_run() {
     assert!(
         cmd.contains("--resume") && cmd.contains("threads: 1"),
         "{cmd}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Send `sig` (`INT`, `TERM`) to a child process, as Ctrl-C or `kill` would.
+#[cfg(unix)]
+fn send(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{sig}"), child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} failed");
+}
+
+/// Wait until `path` exists (a child process writes it).
+fn wait_for(path: &Path) {
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn sigint_and_sigterm_save_the_epoch_and_the_run_resumes_exactly() {
+    let dir = tmp("signals");
+    // Steps of a few ms, so that the signal most likely lands in the middle of an epoch.
+    let args = [
+        "train",
+        "--epochs",
+        "4",
+        "--quiet",
+        "--threads",
+        "1",
+        "--set",
+        "model.spec=fc1024 if fc10",
+        "--set",
+        "train.batch_size=128",
+    ];
+    let a = dir.join("uninterrupted");
+    let o = Command::new(BIN)
+        .args(args)
+        .args(["--out", a.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+        let b = dir.join(sig);
+        let child = Command::new(BIN)
+            .args(args)
+            .args(["--out", b.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // After the first epoch's checkpoint the signal handler is in place; a little later
+        // the second epoch is under way.
+        wait_for(&b.join(LAST));
+        std::thread::sleep(Duration::from_millis(40));
+        send(&child, sig);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{}", text(&o));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains(&format!("SIG{sig}"))
+                && e.contains(&format!("ttfs train --resume {}", b.display())),
+            "{e}"
+        );
+        let ck = Checkpoint::load(&b.join(LAST)).unwrap();
+        assert!(ck.epoch < 4, "the run ended before the signal");
+        eprintln!(
+            "SIG{sig}: saved at epoch {} after {} steps of it",
+            ck.epoch + 1,
+            ck.epoch_progress.steps
+        );
+        let o = ttfs(&["train", "--resume", b.to_str().unwrap(), "--quiet"]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(
+            state_bits(&a.join(LAST)),
+            state_bits(&b.join(LAST)),
+            "SIG{sig} at epoch {} step {} of the epoch, then resumed: other parameters",
+            ck.epoch + 1,
+            ck.epoch_progress.steps
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+#[cfg(unix)]
+fn a_second_signal_exits_at_once() {
+    let dir = tmp("two-signals");
+    let out = dir.join("r");
+    // Steps of about 0.1 s: the second signal arrives long before the first step ends.
+    let child = Command::new(BIN)
+        .args(["train", "--epochs", "5", "--quiet", "--threads", "1"])
+        .args([
+            "--set",
+            "model.spec=fc2048 if fc10",
+            "--set",
+            "train.batch_size=1024",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&out.join("config.toml"));
+    std::thread::sleep(Duration::from_millis(300));
+    send(&child, "INT");
+    send(&child, "INT");
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("second signal") && !e.contains("--resume"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn checkpoints_are_also_written_by_time() {
+    let dir = tmp("time-checkpoints");
+    let out = dir.join("r");
+    // Every 6 ms instead of every 10 minutes; no step-based checkpoints.
+    let mut child = Command::new(BIN)
+        .args(["train", "--epochs", "2", "--quiet", "--threads", "1"])
+        .args([
+            "--set",
+            "model.spec=fc256 if fc10",
+            "--set",
+            "train.batch_size=16",
+        ])
+        .args(["--set", "train.checkpoint_every_minutes=0.0001"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&out.join(LAST));
+    let first = Checkpoint::load(&out.join(LAST)).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        first.epoch == 0 && first.epoch_progress.steps > 0,
+        "the first checkpoint is at epoch {} step {}: not written by time within epoch 1",
+        first.epoch,
+        first.epoch_progress.steps
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_directory_is_restarted_or_overwritten_on_request() {
+    let dir = tmp("overwrite");
+    let out = dir.join("r");
+    let o_s = out.to_str().unwrap();
+    let mut args: Vec<&str> = vec!["train", "--epochs", "1", "--quiet", "--out", o_s];
+    args.extend_from_slice(TINY);
+    // A run that stopped before its first checkpoint: --resume says how to start it again,
+    // and that works.
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("config.toml"), Config::default().to_toml()).unwrap();
+    let o = ttfs(&["train", "--resume", o_s]);
+    let e = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success() && e.contains("--config"), "{e}");
+    let again = format!("{o_s}/config.toml");
+    let o = ttfs(&[
+        "train", "--config", &again, "--out", o_s, "--epochs", "1", "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("starting again"), "{}", text(&o));
+    // A run with checkpoints: refused, then overwritten with --overwrite.
+    let o = ttfs(&args);
+    assert!(
+        !o.status.success() && text(&o).contains("--overwrite"),
+        "{}",
+        text(&o)
+    );
+    args.push("--overwrite");
+    let o = ttfs(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let recs = RunDir::open(&out).unwrap().read_metrics().unwrap();
+    assert_eq!(recs.len(), 1, "the old run's metrics were kept");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn runs_that_learn_nothing_say_so() {
+    let dir = tmp("sanity");
+    let out = dir.join("r");
+    let mut args: Vec<&str> = vec![
+        "train",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--set", "optimizer.lr=1e6"]);
+    let o = ttfs(&args);
+    assert!(!o.status.success(), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(e.matches("at chance level").count(), 3, "{e}");
+    // No training, no "final" accuracy.
+    let o = ttfs(&[
+        "train",
+        "--epochs",
+        "0",
+        "--out",
+        dir.join("zero").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("final test accuracy"), "{}", text(&o));
+    assert!(text(&o).contains("train.epochs is 0"), "{}", text(&o));
+    // A finished run has nothing to resume.
+    let mut args: Vec<&str> = vec![
+        "train",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--overwrite",
+    ];
+    args.extend_from_slice(TINY);
+    assert!(ttfs(&args).status.success());
+    let o = ttfs(&["train", "--resume", out.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && text(&o).contains("finished its 1 epochs"),
+        "{}",
+        text(&o)
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
