@@ -701,6 +701,141 @@ fn errors_tell_the_user_what_to_do() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A small MNIST-format data set: a bright row at the label's height, easy to learn.
+fn write_small_mnist(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (split, n) in [("train", 300), ("t10k", 100)] {
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let mut images = vec![0u8; n * 28 * 28];
+        for (i, &l) in labels.iter().enumerate() {
+            let row = 3 + 2 * l as usize;
+            images[i * 784 + row * 28..i * 784 + row * 28 + 28].fill(255);
+        }
+        let idx = ttfs::data::idx::encode;
+        std::fs::write(
+            dir.join(format!("{split}-images-idx3-ubyte")),
+            idx(&[n, 28, 28], &images),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("{split}-labels-idx1-ubyte")),
+            idx(&[n], &labels),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn data_is_found_through_ttfs_data_and_the_folder_is_recorded() {
+    let dir = tmp("ttfs-data");
+    let root = dir.join("datasets");
+    write_small_mnist(&root.join("mnist"));
+    let elsewhere = dir.join("cwd");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let run = |env: Option<&Path>, args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(args).current_dir(&elsewhere).env_remove("TTFS_DATA");
+        if let Some(e) = env {
+            c.env("TTFS_DATA", e);
+        }
+        c.output().unwrap()
+    };
+    let out = dir.join("r");
+    let train = [
+        "train",
+        "--data",
+        "mnist",
+        "--epochs",
+        "3",
+        "--quiet",
+        "--threads",
+        "1",
+        "--set",
+        "model.spec=fc32 if fc10",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    // Not found: the error names every place searched.
+    let o = run(None, &train);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("data/mnist") && e.contains("TTFS_DATA"),
+        "{e}"
+    );
+    assert!(e.trim().lines().count() == 1, "not one line: {e}");
+    // Found under $TTFS_DATA, and recorded in the run directory.
+    let o = run(Some(&root), &train);
+    assert!(o.status.success(), "{}", text(&o));
+    let cmd = std::fs::read_to_string(out.join("command.txt")).unwrap();
+    let found = std::fs::canonicalize(root.join("mnist")).unwrap();
+    assert!(cmd.contains(&format!("data: {}", found.display())), "{cmd}");
+    // `data check` without a folder looks where `train` looks.
+    let o = run(Some(&root), &["data", "check", "mnist"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.contains("checking") && s.contains("train: 300 samples"),
+        "{s}"
+    );
+    // `data info` without a name lists the data sets.
+    let o = run(None, &["data", "info"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    for n in ttfs::data::NAMES {
+        assert!(s.contains(n), "{n} missing: {s}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn info_knows_each_data_sets_geometry_without_its_files() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    for (name, frame) in [("cifar10", [3, 32, 32]), ("dvs-gesture", [2, 32, 32])] {
+        let p = configs.join(format!("{name}.toml"));
+        let o = ttfs(&[
+            "info",
+            "--config",
+            p.to_str().unwrap(),
+            "--data-dir",
+            "/nonexistent",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let s = String::from_utf8_lossy(&o.stdout);
+        assert!(s.contains(&format!("input {frame:?}")), "{name}: {s}");
+        let cfg = Config::load(Some(&p), &[]).unwrap();
+        let model =
+            ttfs::model::Model::new(&cfg.model, &frame, &mut ttfs::rng::Rng::new(0)).unwrap();
+        assert!(
+            s.contains(&format!("total: {} parameters", model.num_params())),
+            "{name}: {s}"
+        );
+        assert!(
+            s.contains("decoder temporal: fire-once output neurons")
+                && !s.contains("DecoderConfig"),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn command_line_mistakes_are_one_clear_line() {
+    let o = ttfs(&["train", "--threads", "0"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("at least 1"),
+        "{}",
+        text(&o)
+    );
+    let o = ttfs(&["train", "--set", "train.epochs=many"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("expected a whole number") && !e.contains("usize"),
+        "{e}"
+    );
+    let o = ttfs(&["train", "--set", "optimizer.lr=fast"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("expected a number") && !e.contains("f32"), "{e}");
+}
+
 #[test]
 fn every_command_has_help_with_examples() {
     for cmd in ["train", "eval", "plot", "info"] {
