@@ -523,7 +523,12 @@ fn plot(a: PlotArgs) -> Result<()> {
     )?);
     let mut r = ttfs::run::restore(&rd.path, None, a.data_dir.as_deref(), "test", Device::Cpu)?;
     let label = r.forward_one(a.sample)?;
-    written.extend(ttfs::plot::raster(&r.model, label, &dir.join("raster"))?);
+    written.extend(ttfs::plot::raster(
+        &r.model,
+        a.sample,
+        label,
+        &dir.join("raster"),
+    )?);
     for p in written {
         println!("wrote {}", p.display());
     }
