@@ -201,7 +201,7 @@ const TRAIN_HELP: &str = "\
 Examples:
   ttfs train                                        # embedded 8x8 digits, seconds
   ttfs train --config configs/mnist.toml --name mnist
-  ttfs train -c configs/fmnist-mlp.toml --set optimizer.lr=0.001 --epochs 5
+  ttfs train -c configs/fmnist-fc400-fc400-temporal.toml --set optimizer.lr=0.001 --epochs 5
   ttfs train -c configs/mnist.toml --data-dir ~/data/mnist --out /tmp/run1
   ttfs train --resume runs/mnist                    # continue an interrupted run
 
@@ -580,7 +580,7 @@ const BENCH_HELP: &str = "\
 Examples:
   ttfs bench
   ttfs bench --models mlp --steps 20 --threads 2
-  ttfs bench --peer ../shared/bench/ttfs_torch.py --python python3";
+  ttfs bench --peer bench/ttfs_torch.py --python python3";
 
 #[derive(Args)]
 struct BenchArgs {
@@ -595,7 +595,7 @@ struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     steps: usize,
     /// The PyTorch peer script; skipped when absent.
-    #[arg(long, default_value = "../shared/bench/ttfs_torch.py")]
+    #[arg(long, default_value = "bench/ttfs_torch.py")]
     peer: PathBuf,
     /// Python interpreter for the peer.
     #[arg(long, default_value = "python3")]
