@@ -601,3 +601,45 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
     );
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::LayerStats;
+
+    fn epoch(accuracy: f64, events: f64) -> EpochMetrics {
+        let mut m = EpochMetrics {
+            epoch: 3,
+            eval_split: "validation".into(),
+            ..Default::default()
+        };
+        m.eval.accuracy = accuracy;
+        m.eval.samples = 1000;
+        m.eval.monitor.layers.push(LayerStats {
+            layer: 1,
+            name: "fc1".into(),
+            what: "spikes".into(),
+            units: 100,
+            events,
+            samples: 1000,
+            ..Default::default()
+        });
+        m
+    }
+
+    #[test]
+    fn chance_level_and_silent_layers_are_warned_about() {
+        let cfg = Config::default();
+        assert!(sanity_warnings(&epoch(0.9, 5000.0), 10, &cfg).is_empty());
+        let w = sanity_warnings(&epoch(0.11, 5000.0), 10, &cfg);
+        assert!(w.len() == 1 && w[0].contains("at chance level"), "{w:?}");
+        let w = sanity_warnings(&epoch(0.9, 0.0), 10, &cfg);
+        assert!(
+            w.len() == 1 && w[0].contains("layer 1 (fc1) stayed silent"),
+            "{w:?}"
+        );
+        // Chance for 100 classes is 1%: 5% is learning something.
+        assert!(!at_chance(&epoch(0.05, 1.0).eval, 100));
+        assert!(at_chance(&epoch(0.012, 1.0).eval, 100));
+    }
+}
