@@ -523,6 +523,46 @@ mod tests {
         assert!(e.contains("not a usable ttfs checkpoint"), "{e}");
     }
 
+    /// Files of the earlier format (checksum over the tensors only, "no best yet" written as
+    /// NaN) still load: runs trained before the change can be evaluated and resumed.
+    #[test]
+    fn files_of_the_tensor_only_format_still_load() {
+        let tr = tiny();
+        let ck = Checkpoint::capture(&tr, Default::default(), f64::NEG_INFINITY);
+        let bytes = ck.to_bytes().unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let mut meta = header.metadata().clone().unwrap();
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
+            .collect();
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        meta.insert("format".into(), FORMAT_TENSORS_ONLY.into());
+        meta.insert("best_accuracy".into(), "NaN".into());
+        meta.insert(
+            "checksum".into(),
+            format!("{:016x}", checksum(None, &tensors)),
+        );
+        let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+            .iter()
+            .map(|(n, s, d)| {
+                let v = safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), d).unwrap();
+                (n.clone(), v)
+            })
+            .collect();
+        let old = safetensors::serialize(views, Some(meta)).unwrap();
+        let back = Checkpoint::from_bytes(&old, "old.safetensors").unwrap();
+        assert_eq!(back.params, ck.params);
+        assert!(back.best_accuracy.is_nan());
+        // A changed tensor is still caught.
+        let mut bad = old.clone();
+        let k = bad.len() - 5;
+        bad[k] ^= 4;
+        assert!(Checkpoint::from_bytes(&bad, "old").is_err());
+    }
+
     /// A writer that fails after `left` bytes, like a disk that fills up.
     struct Failing<'a> {
         inner: &'a mut dyn Write,

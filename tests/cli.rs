@@ -162,6 +162,25 @@ fn resume_from_the_first_epoch_writes_the_best_checkpoint() {
     assert!(o.status.success(), "{}", text(&o));
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("best.safetensors") && s.contains("best"), "{s}");
+    // Older versions wrote "no best yet" as NaN: read as no best yet, too.
+    let dir2 = tmp("best-after-resume-nan");
+    let mut old = ck.clone();
+    old.best_accuracy = f64::NAN;
+    let mut c = Trainer::new(&old.config).unwrap();
+    old.restore(&mut c).unwrap();
+    let rd2 = RunDir::open(&dir2).unwrap();
+    ttfs::run::train(
+        &mut c,
+        &rd2,
+        Some(&old),
+        &mut Progress::with_mode(Mode::Quiet),
+    )
+    .unwrap();
+    assert!(
+        dir2.join(BEST).is_file(),
+        "no best.safetensors after a NaN best"
+    );
+    std::fs::remove_dir_all(&dir2).unwrap();
     std::fs::remove_file(dir.join(BEST)).unwrap();
     let o = ttfs(&["eval", dir.to_str().unwrap()]);
     let s = text(&o);
