@@ -411,32 +411,66 @@ fn sigint_and_sigterm_save_the_epoch_and_the_run_resumes_exactly() {
 #[test]
 #[cfg(unix)]
 fn a_second_signal_exits_at_once() {
+    use std::io::BufRead;
     let dir = tmp("two-signals");
     let out = dir.join("r");
-    // Steps of about 0.1 s: the second signal arrives long before the first step ends.
-    let child = Command::new(BIN)
-        .args(["train", "--epochs", "5", "--quiet", "--threads", "1"])
+    // One step an epoch of about 0.3 s (all 1437 images, latency-coded so that fc1 runs on
+    // every step): the second signal lands while the first step is still running.
+    let mut child = Command::new(BIN)
+        .args(["train", "--epochs", "5", "--threads", "1"])
         .args([
             "--set",
-            "model.spec=fc2048 if fc10",
+            "model.spec=fc1024 if fc10",
             "--set",
-            "train.batch_size=1024",
+            "model.encoding=latency",
         ])
+        .args(["--set", "train.batch_size=1437"])
         .args(["--out", out.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for(&out.join("config.toml"));
-    std::thread::sleep(Duration::from_millis(300));
+    // Lines of stdout and stderr as they come.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let mut readers = Vec::new();
+    let stdout = Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>;
+    let stderr = Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>;
+    for pipe in [stdout, stderr] {
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines() {
+                let _ = tx.send(line.unwrap_or_default());
+            }
+        }));
+    }
+    drop(tx);
+    let mut seen = String::new();
+    let mut wait_line = |prefix: &str| loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no line starting with {prefix:?} in:\n{seen}"));
+        seen += &line;
+        seen.push('\n');
+        if line.starts_with(prefix) {
+            break;
+        }
+    };
+    // The signal handler is installed right after the run's first line.
+    wait_line("run ");
+    std::thread::sleep(Duration::from_millis(100));
     send(&child, "INT");
+    wait_line("SIGINT: finishing the current step");
     send(&child, "INT");
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
-    let e = String::from_utf8_lossy(&o.stderr);
+    let status = child.wait().unwrap();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let rest: Vec<String> = rx.iter().collect();
+    let all = format!("{seen}{}", rest.join("\n"));
+    assert_eq!(status.code(), Some(130), "{all}");
     assert!(
-        e.contains("second signal") && !e.contains("--resume"),
-        "{e}"
+        all.contains("second signal") && !all.contains("--resume"),
+        "{all}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
