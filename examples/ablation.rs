@@ -4,7 +4,7 @@
 //! currents vs max of spike maps vs first-spike max pooling), each row trained with several seeds.
 //!
 //!     cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]
-//!     e.g. cargo run --release --example ablation -- fashion-mnist ../shared/data/fashion-mnist 10000 1 3 ablation.jsonl
+//!     e.g. cargo run --release --example ablation -- fashion-mnist data/fashion-mnist 10000 1 3 ablation.jsonl
 //!
 //! SEEDS is a count (`3`: seeds 0, 1, 2), a range (`1..3`: seeds 1, 2) or a list (`0,2`).
 //! Two processes that share OUT and split the seeds (`RAYON_NUM_THREADS=1 ... 0..1 OUT` and

@@ -3,7 +3,7 @@
 //! against ETTFS initialization (no training).
 //!
 //! cargo run --release --example signal_diminishing -- [DATA] [DIR] [LAYERS] [SAMPLES] [PLOT_DIR]
-//! e.g.  cargo run --release --example signal_diminishing -- mnist ../shared/data/mnist 10 512
+//! e.g.  cargo run --release --example signal_diminishing -- mnist data/mnist 10 512
 //! (DATA `digits` needs no directory.) Prints a Markdown table and writes a CSV to stdout's
 //! last block; with PLOT_DIR, also `signal_firing.{png,svg}` and `signal_gradients.{png,svg}`.
 

@@ -50,7 +50,7 @@ row "selftest (all kernels, training)" "$([ $rc = 0 ] && echo pass || echo FAIL)
 
 say "== 2. bench: training step, T = 8, batch 64, against the PyTorch peer on the same GPU"
 peer=""
-for p in ../shared/bench/ttfs_torch.py "$bundle/ttfs_torch.py"; do [ -f "$p" ] && peer=$p && break; done
+for p in bench/ttfs_torch.py "$bundle/ttfs_torch.py"; do [ -f "$p" ] && peer=$p && break; done
 # ttfs bench runs the peer eager and under torch.compile (COMPILE=0 / 1) in the same run.
 if [ -n "$peer" ]; then
   DEVICE=cuda timeout 300 "$bin" bench --device cuda --peer "$peer" --steps 20 >"$out/bench.txt" 2>&1

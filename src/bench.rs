@@ -1,5 +1,5 @@
 //! Training-step benchmark of the two models of the PyTorch speed peer
-//! (`shared/bench/ttfs_torch.py`): same layers, same T and batch, same optimizer, time folded
+//! (`bench/ttfs_torch.py`): same layers, same T and batch, same optimizer, time folded
 //! into the batch, random latency-coded inputs.
 
 use crate::decoder::{DecoderConfig, DecoderKind, Weighting};

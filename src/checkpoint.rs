@@ -5,19 +5,24 @@
 //!
 //! Files are written atomically (temporary file in the same directory, fsync, rename, fsync of
 //! the directory): a crash or a full disk leaves the previous checkpoint intact. A checksum of
-//! the tensor bytes catches files damaged after writing.
+//! every metadata value and every tensor catches files damaged after writing: a changed epoch,
+//! step or generator state would otherwise silently change a resumed run.
 
 use crate::config::Config;
 use crate::model::Model;
 use crate::train::{EpochProgress, Trainer};
 use anyhow::{bail, Context, Result};
 use safetensors::{Dtype, SafeTensors};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Value of the `format` metadata key.
-pub const FORMAT: &str = "ttfs-checkpoint-1";
+pub const FORMAT: &str = "ttfs-checkpoint-2";
+
+/// Files written before the checksum covered the metadata: still read, their checksum covers
+/// the tensors only.
+pub const FORMAT_TENSORS_ONLY: &str = "ttfs-checkpoint-1";
 
 /// A tensor by name: shape and values.
 #[derive(Clone, Debug, PartialEq)]
@@ -147,7 +152,7 @@ impl Checkpoint {
             }
         }
         tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut meta = HashMap::new();
+        let mut meta = BTreeMap::new();
         let mut put = |k: &str, v: String| meta.insert(k.to_string(), v);
         put("format", FORMAT.into());
         put("version", self.version.clone());
@@ -164,10 +169,12 @@ impl Checkpoint {
         );
         put("threads", self.threads.to_string());
         put("ranks", self.ranks.to_string());
-        put("best_accuracy", json_f64(self.best_accuracy));
-        put("accuracy", json_f64(self.accuracy));
+        // `-inf` (no best yet) and NaN are written as such and read back as such.
+        put("best_accuracy", format!("{:?}", self.best_accuracy));
+        put("accuracy", format!("{:?}", self.accuracy));
         put("param_names", serde_json::to_string(&self.param_names())?);
-        put("checksum", format!("{:016x}", checksum(&tensors)));
+        let sum = checksum(Some(&meta), &tensors);
+        meta.insert("checksum".into(), format!("{sum:016x}"));
         let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
             .iter()
             .map(|(n, s, d)| {
@@ -177,7 +184,10 @@ impl Checkpoint {
                 ))
             })
             .collect::<Result<_, safetensors::SafeTensorError>>()?;
-        Ok(safetensors::serialize(views, Some(meta))?)
+        Ok(safetensors::serialize(
+            views,
+            Some(meta.into_iter().collect::<HashMap<_, _>>()),
+        )?)
     }
 
     fn param_names(&self) -> Vec<&str> {
@@ -195,22 +205,55 @@ impl Checkpoint {
         };
         let st = SafeTensors::deserialize(bytes).map_err(|e| damaged(format!("{e}")))?;
         let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| damaged(format!("{e}")))?;
-        let meta = header
+        let meta: BTreeMap<String, String> = header
             .metadata()
             .clone()
-            .ok_or_else(|| damaged("no metadata".into()))?;
+            .ok_or_else(|| damaged("no metadata".into()))?
+            .into_iter()
+            .collect();
         let get = |k: &str| -> Result<&str> {
             meta.get(k)
                 .map(|s| s.as_str())
                 .ok_or_else(|| damaged(format!("metadata key `{k}` is missing")))
         };
-        if get("format")? != FORMAT {
-            bail!(
-                "{origin}: checkpoint format `{}` is not `{FORMAT}` (written by another version?)",
-                get("format")?
-            );
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        let mut all: Vec<String> = st.names().iter().map(|s| s.to_string()).collect();
+        all.sort();
+        for n in &all {
+            let v = st.tensor(n).map_err(|e| damaged(format!("{e}")))?;
+            if v.dtype() != Dtype::F32 {
+                return Err(damaged(format!("tensor `{n}` is {:?}, not F32", v.dtype())));
+            }
+            tensors.push((n.clone(), v.shape().to_vec(), v.data().to_vec()));
+        }
+        // The checksum first: nothing is interpreted before it has been verified.
+        let covered = match get("format")? {
+            FORMAT => {
+                let mut m = meta.clone();
+                m.remove("checksum");
+                Some(m)
+            }
+            FORMAT_TENSORS_ONLY => None,
+            f => {
+                return Err(damaged(format!(
+                    "format `{f}` is none of `{FORMAT}`, `{FORMAT_TENSORS_ONLY}` (a file of \
+                     another ttfs version?)"
+                )))
+            }
+        };
+        let sum = format!("{:016x}", checksum(covered.as_ref(), &tensors));
+        if sum != get("checksum")? {
+            return Err(damaged(format!(
+                "checksum {sum} does not match the stored {}",
+                get("checksum")?
+            )));
         }
         let parse = |k: &str| -> Result<u64> {
+            get(k)?
+                .parse()
+                .map_err(|e| damaged(format!("metadata `{k}`: {e}")))
+        };
+        let parse_f64 = |k: &str| -> Result<f64> {
             get(k)?
                 .parse()
                 .map_err(|e| damaged(format!("metadata `{k}`: {e}")))
@@ -218,23 +261,6 @@ impl Checkpoint {
         let config = Config::from_toml(get("config")?, &format!("{origin} (stored config)"), &[])?;
         let names: Vec<String> = serde_json::from_str(get("param_names")?)
             .map_err(|e| damaged(format!("metadata `param_names`: {e}")))?;
-        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        let mut all: Vec<String> = st.names().iter().map(|s| s.to_string()).collect();
-        all.sort();
-        for n in &all {
-            let v = st.tensor(n).map_err(|e| damaged(format!("{e}")))?;
-            if v.dtype() != Dtype::F32 {
-                bail!("{origin}: tensor `{n}` is {:?}, expected F32", v.dtype());
-            }
-            tensors.push((n.clone(), v.shape().to_vec(), v.data().to_vec()));
-        }
-        let sum = format!("{:016x}", checksum(&tensors));
-        if sum != get("checksum")? {
-            return Err(damaged(format!(
-                "checksum {sum} of the tensors does not match the stored {}",
-                get("checksum")?
-            )));
-        }
         let find = |n: &str| tensors.iter().find(|t| t.0 == n);
         let mut params = Vec::new();
         let (mut opt_m, mut opt_v) = (Vec::new(), Vec::new());
@@ -265,14 +291,11 @@ impl Checkpoint {
             opt_step: parse("optimizer_step")?,
             rng,
             epoch_progress,
-            threads: meta
-                .get("threads")
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(0),
-            // Written by every version since data-parallel training; earlier runs had one.
+            threads: parse("threads")? as usize,
+            // Written since data-parallel training; earlier checkpoints came from one process.
             ranks: meta.get("ranks").and_then(|t| t.parse().ok()).unwrap_or(1),
-            best_accuracy: parse_f64(get("best_accuracy")?),
-            accuracy: parse_f64(get("accuracy")?),
+            best_accuracy: parse_f64("best_accuracy")?,
+            accuracy: parse_f64("accuracy")?,
             params,
             opt_m,
             opt_v,
@@ -399,25 +422,27 @@ fn bytes_f32(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-fn json_f64(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:?}")
-    } else {
-        "NaN".into()
-    }
-}
-
-fn parse_f64(s: &str) -> f64 {
-    s.parse().unwrap_or(f64::NAN)
-}
-
-/// FNV-1a over 64-bit words of every tensor's name and bytes (in name order).
-fn checksum(tensors: &[(String, Vec<usize>, Vec<u8>)]) -> u64 {
+/// FNV-1a over the metadata (every key and value, in key order, each preceded by its length;
+/// `None` for files whose checksum covers the tensors only), then over 64-bit words of every
+/// tensor's name, shape and bytes (in name order). Each step is a bijection of the state, so
+/// any single changed byte or word changes the sum.
+fn checksum(
+    meta: Option<&BTreeMap<String, String>>,
+    tensors: &[(String, Vec<usize>, Vec<u8>)],
+) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |w: u64| {
         h ^= w;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     };
+    for (k, v) in meta.into_iter().flatten() {
+        for text in [k, v] {
+            eat(text.len() as u64);
+            for b in text.bytes() {
+                eat(b as u64);
+            }
+        }
+    }
     for (n, s, d) in tensors {
         for b in n.bytes() {
             eat(b as u64);
@@ -502,6 +527,46 @@ mod tests {
         assert!(e.contains("checksum"), "{e}");
         let e = format!("{:#}", Checkpoint::from_bytes(b"hello", "c").unwrap_err());
         assert!(e.contains("not a usable ttfs checkpoint"), "{e}");
+    }
+
+    /// Files of the earlier format (checksum over the tensors only, "no best yet" written as
+    /// NaN) still load: runs trained before the change can be evaluated and resumed.
+    #[test]
+    fn files_of_the_tensor_only_format_still_load() {
+        let tr = tiny();
+        let ck = Checkpoint::capture(&tr, Default::default(), f64::NEG_INFINITY);
+        let bytes = ck.to_bytes().unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let mut meta = header.metadata().clone().unwrap();
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
+            .collect();
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        meta.insert("format".into(), FORMAT_TENSORS_ONLY.into());
+        meta.insert("best_accuracy".into(), "NaN".into());
+        meta.insert(
+            "checksum".into(),
+            format!("{:016x}", checksum(None, &tensors)),
+        );
+        let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+            .iter()
+            .map(|(n, s, d)| {
+                let v = safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), d).unwrap();
+                (n.clone(), v)
+            })
+            .collect();
+        let old = safetensors::serialize(views, Some(meta)).unwrap();
+        let back = Checkpoint::from_bytes(&old, "old.safetensors").unwrap();
+        assert_eq!(back.params, ck.params);
+        assert!(back.best_accuracy.is_nan());
+        // A changed tensor is still caught.
+        let mut bad = old.clone();
+        let k = bad.len() - 5;
+        bad[k] ^= 4;
+        assert!(Checkpoint::from_bytes(&bad, "old").is_err());
     }
 
     /// A writer that fails after `left` bytes, like a disk that fills up.

@@ -151,6 +151,9 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Also write `last.safetensors` every this many optimizer steps (0: at epoch ends only).
     pub checkpoint_every_steps: usize,
+    /// Also write `last.safetensors` when this many minutes have passed since the previous
+    /// checkpoint, so that a long epoch is never lost whole (0: off).
+    pub checkpoint_every_minutes: f32,
     /// Label smoothing of the training loss, in [0, 1) (0: one-hot targets). Evaluation
     /// always reports the plain cross entropy.
     pub label_smoothing: f32,
@@ -170,6 +173,7 @@ impl Default for TrainConfig {
             seed: 0,
             threads: 0,
             checkpoint_every_steps: 0,
+            checkpoint_every_minutes: 10.0,
             label_smoothing: 0.0,
             device: Device::Cpu,
             tf32: false,
@@ -202,8 +206,17 @@ pub struct Config {
 impl Config {
     /// Parse TOML text (`origin` names it in errors), then apply `key=value` overrides.
     pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Config> {
-        let mut value: toml::Value =
-            toml::from_str(text).with_context(|| format!("{origin}: invalid TOML"))?;
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| {
+            // One line: where, then what (the parser's own text draws the line in ASCII art).
+            let at = e.span().map_or(String::new(), |sp| {
+                let before = &text[..sp.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" at line {line}, column {col}")
+            });
+            let what = e.message().trim().replace('\n', "; ");
+            anyhow::anyhow!("{origin}: invalid TOML{at}: {what}")
+        })?;
         for o in overrides {
             apply_override(&mut value, o)?;
         }
@@ -211,10 +224,7 @@ impl Config {
             .clone()
             .try_into()
             .map_err(|e: toml::de::Error| config_error(&value, &e, origin, overrides))?;
-        let alpha_given = value
-            .get("model")
-            .and_then(|m| m.get("alpha"))
-            .is_some();
+        let alpha_given = value.get("model").and_then(|m| m.get("alpha")).is_some();
         if !alpha_given && EVENT_DATA_SETS.contains(&cfg.data.name.as_str()) {
             cfg.model.alpha = EVENT_DATA_ALPHA;
         }
@@ -250,6 +260,13 @@ impl Config {
             bail!(
                 "train.label_smoothing must be in [0, 1), got {}",
                 self.train.label_smoothing
+            );
+        }
+        let minutes = self.train.checkpoint_every_minutes;
+        if !minutes.is_finite() || minutes < 0.0 {
+            bail!(
+                "train.checkpoint_every_minutes must be 0 (off) or positive, got {}",
+                self.train.checkpoint_every_minutes
             );
         }
         if self.model.time_steps == 0 {
@@ -315,7 +332,7 @@ fn config_error(
         }),
         Ok(_) => None,
     };
-    let msg = e.message().trim().to_string();
+    let msg = plain_words(e.message().trim());
     match located {
         Some(key) if !key.is_empty() => {
             let from = overrides
@@ -327,6 +344,49 @@ fn config_error(
         }
         _ => anyhow::anyhow!("{origin}: {msg}"),
     }
+}
+
+/// serde's message with the Rust type names it uses replaced by what a user types:
+/// "invalid type: string \"abc\", expected usize" becomes "got \"abc\", expected a whole
+/// number".
+fn plain_words(msg: &str) -> String {
+    let mut m = msg.to_string();
+    for (rust, plain) in [
+        ("invalid type: string ", "got "),
+        ("invalid type: integer ", "got "),
+        ("invalid type: floating point ", "got "),
+        ("invalid type: boolean ", "got "),
+        ("invalid type: sequence", "got a list"),
+        ("invalid value: integer ", "got "),
+        ("invalid value: floating point ", "got "),
+    ] {
+        m = m.replace(rust, plain);
+    }
+    // "got `3`" -> "got 3"
+    if let Some(i) = m.find("got `") {
+        if let Some(j) = m[i + 5..].find('`') {
+            m = format!("{}got {}{}", &m[..i], &m[i + 5..i + 5 + j], &m[i + 6 + j..]);
+        }
+    }
+    for (rust, plain) in [
+        ("usize", "a whole number (0 or more)"),
+        ("u64", "a whole number (0 or more)"),
+        ("u32", "a whole number (0 or more)"),
+        ("u16", "a whole number (0 or more)"),
+        ("u8", "a whole number (0 or more)"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+        ("a boolean", "true or false"),
+        ("a sequence", "a list such as [0.5, 0.5]"),
+        ("a string", "text in quotes"),
+    ] {
+        if let Some(head) = m.strip_suffix(&format!("expected {rust}")) {
+            m = format!("{head}expected {plain}");
+        }
+    }
+    m
 }
 
 /// Apply `a.b.c=value` to a TOML tree. The value is parsed as TOML (numbers, booleans,
@@ -431,7 +491,16 @@ mod error_tests {
         assert!(e.contains("`kind`"), "{e}");
         let e = err("", &["train.epochs=abc"]);
         assert!(
-            e.contains("train.epochs") && e.contains("expected usize"),
+            e.contains("train.epochs") && e.contains("got \"abc\", expected a whole number"),
+            "{e}"
+        );
+        let e = err("", &["optimizer.lr=fast"]);
+        assert!(e.contains("expected a number") && !e.contains("f32"), "{e}");
+        let e = err("[train]\nepochs = 1.5\n", &[]);
+        assert!(e.contains("got 1.5, expected a whole number"), "{e}");
+        let e = err("[train]\nepochs = \n", &[]);
+        assert!(
+            e.contains("x.toml: invalid TOML at line 2, column 10") && !e.contains('\n'),
             "{e}"
         );
         let e = err("", &["model.decoder.kind=foo"]);

@@ -63,6 +63,38 @@ impl Default for DecoderConfig {
     }
 }
 
+/// For reports (`ttfs info`): what the output layer is and how logits are read from it.
+impl std::fmt::Display for DecoderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let weights = match self.weighting {
+            Weighting::Exp => format!("weights {}^-t", self.base),
+            Weighting::Linear => "weights (T - t)".into(),
+            Weighting::Uniform => "equal weights".into(),
+            Weighting::Last => "the last step only".into(),
+        };
+        let s = self.scale;
+        match self.kind {
+            DecoderKind::Temporal => write!(
+                f,
+                "temporal: fire-once output neurons, logits = their spikes with {weights} \
+                 summing to {s}"
+            ),
+            DecoderKind::FirstSpike => write!(
+                f,
+                "first_spike: fire-once output neurons, logit = -{s} x first spike step / T"
+            ),
+            DecoderKind::Count => write!(
+                f,
+                "count: output neurons firing repeatedly, logit = {s} / T x spike count"
+            ),
+            DecoderKind::Membrane => write!(
+                f,
+                "membrane: non-spiking output, logits = potentials with {weights} summing to {s}"
+            ),
+        }
+    }
+}
+
 /// Time weights `w[t]` for `t = 0..T`.
 pub fn time_weights(cfg: &DecoderConfig, t: usize) -> Vec<f32> {
     let raw: Vec<f32> = match cfg.kind {

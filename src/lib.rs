@@ -17,6 +17,7 @@ pub mod data;
 pub mod decoder;
 pub mod encoding;
 pub mod ettfs_init;
+pub mod interrupt;
 pub mod kernels;
 pub mod layers;
 pub mod loss;

@@ -3,14 +3,14 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use ttfs::checkpoint::{self, Checkpoint};
 use ttfs::collective::Collective;
 use ttfs::config::Config;
 use ttfs::kernels::Device;
 use ttfs::progress::Progress;
-use ttfs::run_dir::{RunDir, LAST};
+use ttfs::run_dir::{Created, RunDir, BEST, LAST};
 use ttfs::train::Trainer;
 
 const ABOUT: &str = "Train time-to-first-spike spiking neural networks from scratch, fast";
@@ -87,7 +87,7 @@ struct SelftestArgs {
     #[arg(long, default_value = "cuda")]
     device: Device,
     /// Worker threads of the CPU backend (default: one per core).
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
 }
 
@@ -133,7 +133,7 @@ struct ConfigArgs {
     seed: Option<u64>,
     /// Worker threads (default: one per core). Results are bitwise reproducible for a fixed
     /// thread count.
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Where to train: cpu, cuda or cuda:N (shorthand for --set train.device=...; needs a
     /// binary built with --features cuda).
@@ -180,6 +180,16 @@ impl ConfigArgs {
     }
 }
 
+/// `--threads N`: a whole number, at least 1 (0 means "one per core" in a config, a surprise
+/// on the command line).
+fn threads_arg(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (leave --threads out for one thread per core)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number of threads".into()),
+    }
+}
+
 fn init_threads(n: usize) -> usize {
     if n > 0 {
         let _ = rayon::ThreadPoolBuilder::new()
@@ -193,7 +203,7 @@ const TRAIN_HELP: &str = "\
 Examples:
   ttfs train                                        # embedded 8x8 digits, seconds
   ttfs train --config configs/mnist.toml --name mnist
-  ttfs train -c configs/fmnist-mlp.toml --set optimizer.lr=0.001 --epochs 5
+  ttfs train -c configs/fmnist-fc400-fc400-temporal.toml --set optimizer.lr=0.001 --epochs 5
   ttfs train -c configs/mnist.toml --data-dir ~/data/mnist --out /tmp/run1
   ttfs train --resume runs/mnist                    # continue an interrupted run
 
@@ -223,6 +233,10 @@ struct TrainArgs {
     /// Continue the run in RUN_DIR from its last.safetensors, with its stored config.
     #[arg(long, value_name = "RUN_DIR")]
     resume: Option<PathBuf>,
+    /// Start again in a run directory that holds a run with checkpoints, deleting its
+    /// checkpoints, metrics and plots.
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
     /// No progress bar and no per-epoch lines: only the final result.
     #[arg(long, short)]
     quiet: bool,
@@ -258,8 +272,7 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
                 if !last.exists() {
                     bail!(
                         "{} has no {LAST}: the run stopped before its first checkpoint. Start it \
-                         again with `ttfs train --config {}/config.toml --out {}` after removing \
-                         the directory.",
+                         again with `ttfs train --config {}/config.toml --out {}`.",
                         rd.path.display(),
                         rd.path.display(),
                         rd.path.display()
@@ -270,6 +283,15 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
             }
             dist.broadcast(&mut bytes);
             let ck = Checkpoint::from_bytes(&bytes, &rd.file(LAST).display().to_string())?;
+            if ck.epoch >= ck.config.train.epochs {
+                bail!(
+                    "{} finished its {} epochs: nothing to resume (`ttfs eval {}` evaluates it; \
+                     to train longer, start a new run)",
+                    rd.path.display(),
+                    ck.epoch,
+                    rd.path.display()
+                );
+            }
             if ck.ranks != ranks && lead {
                 eprintln!(
                     "warning: the run trained with {} process(es) so far and continues with \
@@ -309,7 +331,7 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
             }
             if lead {
                 rd.truncate_metrics(ck.epoch)?;
-                rd.write_command(&argv, threads, ranks)?;
+                rd.write_command(&argv, threads, ranks, tr.data_dir.as_deref())?;
             }
             progress.println(&format!(
                 "resuming {} at epoch {} step {} ({} steps into the epoch), {threads} threads",
@@ -322,6 +344,12 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
         }
         None => {
             let cfg = a.cfg.resolve()?;
+            if cfg.train.epochs == 0 {
+                bail!(
+                    "train.epochs is 0: there is nothing to train (to look at an untrained \
+                     model, use `ttfs info`)"
+                );
+            }
             let threads = init_threads(cfg.train.threads);
             // Load the data before creating the run directory: a missing data set leaves
             // nothing behind.
@@ -333,9 +361,21 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
             // Rank 0 creates the directory and tells the others its name.
             let mut path = Vec::new();
             if lead {
-                let rd = RunDir::create(a.out.as_deref(), a.name.as_deref())?;
+                let (rd, how) = RunDir::create(a.out.as_deref(), a.name.as_deref(), a.overwrite)?;
+                match how {
+                    Created::Restarted => eprintln!(
+                        "note: {} held a run that stopped before its first checkpoint: starting \
+                         again in it",
+                        rd.path.display()
+                    ),
+                    Created::Overwritten => eprintln!(
+                        "note: --overwrite: removed the earlier run's checkpoints and metrics in {}",
+                        rd.path.display()
+                    ),
+                    Created::Fresh => {}
+                }
                 rd.write_config(&cfg)?;
-                rd.write_command(&argv, threads, ranks)?;
+                rd.write_command(&argv, threads, ranks, tr.data_dir.as_deref())?;
                 path = rd.path.display().to_string().into_bytes();
             }
             dist.broadcast(&mut path);
@@ -355,22 +395,28 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
         String::new()
     };
     progress.println(&format!(
-        "run {}: data {} ({} train / {} test), model `{}` T={} ({} parameters), {} threads{procs}, device {}",
+        "run {}: data {} ({} train / {} test{}), model `{}` T={} ({} parameters), {} threads{procs}, device {}",
         rd.path.display(),
         cfg.data.name,
         tr.train.len(),
         tr.test.len(),
+        tr.data_dir
+            .as_ref()
+            .map(|d| format!(", from {}", d.display()))
+            .unwrap_or_default(),
         cfg.model.spec,
         cfg.model.time_steps,
         tr.model.num_params(),
         rayon::current_num_threads(),
         cfg.train.device
     ));
+    // From here on a signal stops the run cleanly instead of losing the epoch.
+    ttfs::interrupt::install()?;
     let ms = ttfs::run::train(&mut tr, &rd, ck.as_ref(), &mut progress)?;
-    let test = if tr.validation.is_some() || ms.is_empty() {
+    let test = if tr.validation.is_some() {
         tr.evaluate_test()
     } else {
-        ms.last().unwrap().eval.clone()
+        ms.last().expect("at least one epoch ran").eval.clone()
     };
     if !lead {
         return Ok(());
@@ -388,6 +434,14 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
         rd.path.display(),
         rd.path.display()
     );
+    if ttfs::run::at_chance(&test, tr.model.classes()) {
+        bail!(
+            "the final test accuracy {:.2}% is at chance level for {} classes: the run did not \
+             learn (see the warnings above)",
+            100.0 * test.accuracy,
+            tr.model.classes()
+        );
+    }
     Ok(())
 }
 
@@ -412,14 +466,14 @@ struct EvalArgs {
     /// Directory of the data set's files.
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Split: test or train.
-    #[arg(long, default_value = "test")]
+    /// Split: test, validation (the samples the run held out) or train (those it trained on).
+    #[arg(long, default_value = "test", value_parser = ["test", "validation", "train"])]
     split: String,
     /// Evaluation batch size (default: the run's train.eval_batch_size).
     #[arg(long)]
     batch: Option<usize>,
     /// Worker threads (default: one per core).
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Also write the evaluation (with the spike monitors) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
@@ -432,6 +486,12 @@ struct EvalArgs {
 fn eval(a: EvalArgs) -> Result<()> {
     init_threads(a.threads.unwrap_or(0));
     let file = checkpoint::resolve(&a.checkpoint)?;
+    if a.checkpoint.is_dir() && file.file_name().is_some_and(|n| n == LAST) {
+        println!(
+            "note: {} has no {BEST} (no epoch has finished yet): evaluating {LAST}",
+            a.checkpoint.display()
+        );
+    }
     let mut r = ttfs::run::restore(
         &file,
         a.data.as_deref(),
@@ -440,10 +500,20 @@ fn eval(a: EvalArgs) -> Result<()> {
         a.device,
     )?;
     let ck = &r.checkpoint;
+    let which = match file.file_name().and_then(|n| n.to_str()) {
+        Some(BEST) => "the best epoch's, ",
+        Some(LAST) => "the latest, ",
+        _ => "",
+    };
     println!(
-        "checkpoint {} (epoch {}, step {}, ttfs {}): model `{}` T={} on {} {} split",
+        "checkpoint {} ({which}after {} epochs{}, step {}, ttfs {}): model `{}` T={} on {} {} split",
         file.display(),
         ck.epoch,
+        if ck.epoch_progress.steps > 0 {
+            format!(" and {} steps", ck.epoch_progress.steps)
+        } else {
+            String::new()
+        },
         ck.step,
         ck.version,
         r.config.model.spec,
@@ -507,7 +577,12 @@ fn plot(a: PlotArgs) -> Result<()> {
     )?);
     let mut r = ttfs::run::restore(&rd.path, None, a.data_dir.as_deref(), "test", Device::Cpu)?;
     let label = r.forward_one(a.sample)?;
-    written.extend(ttfs::plot::raster(&r.model, label, &dir.join("raster"))?);
+    written.extend(ttfs::plot::raster(
+        &r.model,
+        a.sample,
+        label,
+        &dir.join("raster"),
+    )?);
     for p in written {
         println!("wrote {}", p.display());
     }
@@ -548,25 +623,8 @@ fn info(a: InfoArgs) -> Result<()> {
         }
         None => (a.cfg.resolve()?, None),
     };
-    let frame = match ttfs::data::load_with(
-        &cfg.data.name,
-        cfg.data.dir.as_deref().map(Path::new),
-        &cfg.data.load_options(cfg.model.time_steps),
-    ) {
-        Ok(s) => s.train.frame.to_vec(),
-        Err(_) => {
-            let f = if cfg.data.name == "digits" {
-                vec![1, 8, 8]
-            } else {
-                vec![1, 28, 28]
-            };
-            eprintln!(
-                "note: data set {} not found; assuming input frames {f:?}",
-                cfg.data.name
-            );
-            f
-        }
-    };
+    // The data set's known geometry: no need for its files.
+    let frame = ttfs::data::frame_of(&cfg.data.name, &cfg.data.load_options(cfg.model.time_steps))?;
     let model = ttfs::model::Model::new(&cfg.model, &frame, &mut ttfs::rng::Rng::new(0))?;
     print!("{}", ttfs::run::model_summary(&model, ev.as_ref()));
     Ok(())
@@ -576,7 +634,7 @@ const BENCH_HELP: &str = "\
 Examples:
   ttfs bench
   ttfs bench --models mlp --steps 20 --threads 2
-  ttfs bench --peer ../shared/bench/ttfs_torch.py --python python3";
+  ttfs bench --peer bench/ttfs_torch.py --python python3";
 
 #[derive(Args)]
 struct BenchArgs {
@@ -591,13 +649,13 @@ struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     steps: usize,
     /// The PyTorch peer script; skipped when absent.
-    #[arg(long, default_value = "../shared/bench/ttfs_torch.py")]
+    #[arg(long, default_value = "bench/ttfs_torch.py")]
     peer: PathBuf,
     /// Python interpreter for the peer.
     #[arg(long, default_value = "python3")]
     python: String,
     /// Worker threads for ttfs and the peer (default: one per core).
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Where ttfs trains: cpu, cuda or cuda:N. On a GPU the peer runs there too (DEVICE=cuda,
     /// unless DEVICE is already set).
@@ -680,8 +738,13 @@ fn bench(a: BenchArgs) -> Result<()> {
 
 const DATA_HELP: &str = "\
 Examples:
+  ttfs data info                       # the data sets ttfs reads
   ttfs data info mnist                 # where the files come from, expected layout
-  ttfs data check mnist data/mnist     # verify files, sizes, checksums, labels";
+  ttfs data check mnist                # verify the folder `ttfs train` would read
+  ttfs data check mnist ~/data/mnist   # verify files, sizes, checksums, labels
+
+Without a directory, a data set is looked for in: --data-dir / data.dir, $TTFS_DATA/NAME,
+data/NAME, /usr/share/datasets/NAME (the first that exists).";
 
 #[derive(Subcommand)]
 enum DataCmd {
@@ -689,16 +752,26 @@ enum DataCmd {
     Check {
         /// digits, mnist, fashion-mnist, cifar10, cifar100, n-mnist, dvs-gesture
         name: String,
-        dir: PathBuf,
+        /// The folder to check (default: where `ttfs train` looks).
+        dir: Option<PathBuf>,
     },
-    /// Where the official files come from and the directory layout ttfs expects.
-    Info { name: String },
+    /// Where the official files come from and the directory layout ttfs expects; without a
+    /// name, the list of data sets.
+    Info { name: Option<String> },
 }
 
 fn data(cmd: DataCmd) -> Result<()> {
     match cmd {
-        DataCmd::Check { name, dir } => print!("{}", ttfs::data::check::check(&name, &dir)?),
-        DataCmd::Info { name } => println!("{}", ttfs::data::check::info(&name)?),
+        DataCmd::Check { name, dir } => {
+            let dir = ttfs::data::locate::locate(&name, dir.as_deref())?;
+            if let Some(d) = &dir {
+                println!("checking {}", d.display());
+            }
+            let dir = dir.unwrap_or_default();
+            print!("{}", ttfs::data::check::check(&name, &dir)?)
+        }
+        DataCmd::Info { name: Some(name) } => println!("{}", ttfs::data::check::info(&name)?),
+        DataCmd::Info { name: None } => println!("{}", ttfs::data::check::list()),
     }
     Ok(())
 }
@@ -715,6 +788,11 @@ fn main() -> std::process::ExitCode {
     };
     match dispatch(cmd, &dist) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.is::<ttfs::interrupt::Interrupted>() => {
+            let i = e.downcast_ref::<ttfs::interrupt::Interrupted>().unwrap();
+            eprintln!("{i}");
+            std::process::ExitCode::from((128 + i.signal).clamp(1, 255) as u8)
+        }
         Err(e) => {
             // The chain of contexts, without a backtrace: errors are for users.
             if dist.size() > 1 {

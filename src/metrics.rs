@@ -81,8 +81,9 @@ impl SpikeMonitor {
         let b = model.acts[0].shape[1];
         let mut carries_spikes = model.cfg.encoding == crate::encoding::Encoding::Latency;
         let mut k = 0;
+        let names = model.layer_names();
         for (i, layer) in model.layers.iter().enumerate() {
-            let desc = layer.describe();
+            let desc = &names[i];
             let kind = layer.kind();
             let is_pool = kind == LayerKind::Pool;
             let what = if layer.is_neuron() {
@@ -93,7 +94,7 @@ impl SpikeMonitor {
                 None
             };
             if let Some(what) = what {
-                self.add(k, i, &desc, what, &model.acts[i + 1].data.read(), t, b);
+                self.add(k, i, desc, what, &model.acts[i + 1].data.read(), t, b);
                 k += 1;
             }
             // Spike maps stay spike maps through pooling and flattening only.

@@ -230,6 +230,29 @@ impl Model {
         self.frames.last().unwrap().iter().product()
     }
 
+    /// A reader's name for every layer, after the names its synapses have in checkpoints:
+    /// a synapse is `conv1` or `fc2`, the neurons it feeds carry its name too (a monitor shows
+    /// their spikes as that layer's), a pooling after them is `conv1 + first-spike pool k2 s2`.
+    pub fn layer_names(&self) -> Vec<String> {
+        let mut synapse = String::from("input");
+        self.layers
+            .iter()
+            .map(|l| match l.kind() {
+                LayerKind::Synapse => {
+                    let params = l.params();
+                    let name = params
+                        .first()
+                        .map_or("synapse", |p| p.name.split('.').next().unwrap_or(&p.name));
+                    synapse = name.to_string();
+                    synapse.clone()
+                }
+                LayerKind::Neuron => synapse.clone(),
+                LayerKind::Pool => format!("{synapse} + {}", l.describe()),
+                LayerKind::Reshape => l.describe(),
+            })
+            .collect()
+    }
+
     /// Set the neurons to smooth mode (forward uses the surrogate's primitive): gradient
     /// checks only.
     pub fn set_smooth(&mut self, smooth: bool) {

@@ -72,17 +72,30 @@ pub fn curves(records: &[MetricsRecord], base: &Path) -> Result<Vec<PathBuf>> {
     render!(base, (1200, 450), draw_curves, records)
 }
 
+/// The epoch with the best evaluation accuracy (the first, on ties) and that accuracy: the
+/// epoch `best.safetensors` holds.
+pub fn best_epoch(recs: &[MetricsRecord]) -> Option<(usize, f64)> {
+    recs.iter()
+        .map(|r| (r.metrics.epoch, r.metrics.eval.accuracy))
+        .fold(None, |b, (e, a)| match b {
+            Some((_, ba)) if ba >= a => b,
+            _ => Some((e, a)),
+        })
+}
+
 fn draw_curves<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     recs: &[MetricsRecord],
 ) -> Result<()> {
     let panels = root.split_evenly((1, 2));
+    let best = best_epoch(recs);
     let x: Vec<f64> = recs.iter().map(|r| r.metrics.epoch as f64).collect();
     let (x0, x1) = (0.5, x.iter().copied().fold(1.0, f64::max) + 0.5);
     let split = recs
         .first()
         .map(|r| r.metrics.eval_split.clone())
         .unwrap_or_else(|| "test".into());
+    let split_name = split.clone();
     type Series = (String, Vec<f64>, RGBColor);
     let loss: Vec<Series> = vec![
         (
@@ -152,6 +165,24 @@ fn draw_curves<DB: DrawingBackend>(
                 .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                 .map_err(pe)?;
         }
+        // The best epoch (the one best.safetensors holds): a dashed line on both panels.
+        if let Some((e, acc)) = best {
+            let grey = RGBColor(90, 90, 90);
+            let style = grey.stroke_width(2);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(e as f64, y0), (e as f64, y1)],
+                    6,
+                    4,
+                    style,
+                ))
+                .map_err(pe)?
+                .label(format!(
+                    "best {split_name}: epoch {e} ({:.2}%)",
+                    100.0 * acc
+                ))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        }
         chart
             .configure_series_labels()
             .label_font(font(16))
@@ -188,7 +219,7 @@ fn draw_hists<DB: DrawingBackend>(
     let root = root
         .titled(
             &format!(
-                "First spike time per layer, epoch {} {} ({} samples; grey: never fired)",
+                "First spike step of the units that fired, epoch {} {} split ({} samples)",
                 rec.epoch, rec.split, ev.monitor.samples
             ),
             font(22),
@@ -196,30 +227,34 @@ fn draw_hists<DB: DrawingBackend>(
         .map_err(pe)?;
     let panels = root.split_evenly((rows, cols));
     for (area, l) in panels.iter().zip(&ev.monitor.layers) {
-        let total: u64 = l.first_time_hist.iter().sum::<u64>().max(1);
+        // In a sparse network most units never fire: that share is given as a number, and
+        // the bars show when the others fired, on their own scale.
         let t = l.first_time_hist.len().saturating_sub(1);
-        let frac: Vec<f64> = l
-            .first_time_hist
+        let fired = &l.first_time_hist[..t];
+        let total: u64 = l.first_time_hist.iter().sum();
+        let n_fired: u64 = fired.iter().sum();
+        let never = 100.0 * (total - n_fired) as f64 / total.max(1) as f64;
+        let frac: Vec<f64> = fired
             .iter()
-            .map(|&c| c as f64 / total as f64)
+            .map(|&c| c as f64 / n_fired.max(1) as f64)
             .collect();
         let ymax = frac.iter().copied().fold(0.0, f64::max).max(0.01) * 1.1;
         let mut chart = ChartBuilder::on(area)
             .caption(
-                format!("layer {} {} ({})", l.layer, l.name, l.what),
+                format!("{} ({}): {never:.1}% never fired", l.name, l.what),
                 font(16),
             )
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(55)
-            .build_cartesian_2d(-0.5f64..t as f64 + 0.5, 0f64..ymax)
+            .build_cartesian_2d(-0.5f64..t as f64 - 0.5, 0f64..ymax)
             .map_err(pe)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_desc(format!("first spike step (T = {t}: never)"))
-            .y_desc("fraction of units")
-            .x_labels(t + 1)
+            .x_desc("first spike step")
+            .y_desc("share of the units that fired")
+            .x_labels(t.min(32))
             .x_label_formatter(&|v| format!("{}", v.round() as i64))
             .label_style(font(13))
             .axis_desc_style(font(14))
@@ -227,12 +262,10 @@ fn draw_hists<DB: DrawingBackend>(
             .map_err(pe)?;
         chart
             .draw_series(frac.iter().enumerate().map(|(k, &f)| {
-                let color = if k == t {
-                    RGBColor(150, 150, 150)
-                } else {
-                    RGBColor(40, 90, 180)
-                };
-                Rectangle::new([(k as f64 - 0.4, 0.0), (k as f64 + 0.4, f)], color.filled())
+                Rectangle::new(
+                    [(k as f64 - 0.4, 0.0), (k as f64 + 0.4, f)],
+                    RGBColor(40, 90, 180).filled(),
+                )
             }))
             .map_err(pe)?;
     }
@@ -290,25 +323,45 @@ fn draw_acc_time<DB: DrawingBackend>(
     Ok(())
 }
 
+/// What a raster panel shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    /// Analog input (direct encoding), the same frame every step: shade = intensity.
+    Analog,
+    /// Spikes of the input or a hidden layer: the units that fired, ordered by first spike.
+    Spikes,
+    /// Output spikes, one row per class.
+    OutputSpikes,
+    /// Output membrane potentials (membrane decoder), one line per class.
+    Potentials,
+}
+
 /// One panel of the raster: a `[T, units]` slice of one sample.
 struct RasterPanel {
     title: String,
     /// `values[t][unit]`.
     values: Vec<Vec<f32>>,
-    /// Spikes (dots) or potentials (lines, for a membrane decoder).
-    spikes: bool,
-    /// The output layer (the label's unit is drawn in red).
-    output: bool,
-    /// Analog values (direct-encoded input) rather than spikes.
-    analog: bool,
+    kind: Panel,
 }
 
-/// At most this many units are drawn per layer (evenly spaced).
+/// At most this many units are drawn per layer.
 pub const RASTER_UNITS: usize = 256;
 
-/// Spike raster of the sample last run through `model` (batch of one): the encoded input, every
-/// spiking layer and the output neurons (or output potentials for a membrane decoder).
-pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> {
+/// The units of a `values[t][unit]` panel that fired, as `(unit, first step)`, earliest
+/// first (ties by unit).
+pub fn fired_by_time(values: &[Vec<f32>]) -> Vec<(usize, usize)> {
+    let units = values.first().map_or(0, |v| v.len());
+    let mut fired: Vec<(usize, usize)> = (0..units)
+        .filter_map(|u| values.iter().position(|row| row[u] != 0.0).map(|t| (u, t)))
+        .collect();
+    fired.sort_by_key(|&(u, t)| (t, u));
+    fired
+}
+
+/// Spike raster of test sample `sample` (label `label`), the last one run through `model`
+/// (batch of one): the encoded input, every spiking layer and the output neurons (or output
+/// potentials for a membrane decoder).
+pub fn raster(model: &Model, sample: usize, label: usize, base: &Path) -> Result<Vec<PathBuf>> {
     let mut panels = Vec::new();
     let t = model.cfg.time_steps;
     // A direct-encoded input holds one frame (the same at every step): draw it at each step.
@@ -327,140 +380,236 @@ pub fn raster(model: &Model, label: usize, base: &Path) -> Result<Vec<PathBuf>> 
             "input spikes (latency encoding)".into()
         },
         values: slice(&model.acts[0]),
-        spikes: true,
-        output: false,
-        analog: direct,
+        kind: if direct { Panel::Analog } else { Panel::Spikes },
     });
+    let names = model.layer_names();
     for (i, l) in model.layers.iter().enumerate() {
-        if l.is_neuron() {
+        if l.is_neuron() || l.latches_first_spike() {
             panels.push(RasterPanel {
-                title: format!("layer {i} {}", l.describe()),
+                title: names[i].clone(),
                 values: slice(&model.acts[i + 1]),
-                spikes: true,
-                output: false,
-                analog: false,
+                kind: Panel::Spikes,
             });
         }
     }
+    let logits = model.logits.data.read();
+    let predicted = (0..model.classes())
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap_or(0);
     let out = &model.decoder.out;
     panels.push(RasterPanel {
         title: if model.decoder.spiking() {
-            format!("output spikes (label {label} in red)")
+            format!("output spikes (class {label}, the true one, in red)")
         } else {
-            format!("output membrane potentials (label {label} in red)")
+            "output membrane potentials".into()
         },
         values: slice(out),
-        spikes: model.decoder.spiking(),
-        output: true,
-        analog: false,
+        kind: if model.decoder.spiking() {
+            Panel::OutputSpikes
+        } else {
+            Panel::Potentials
+        },
     });
+    let title = format!("Spikes of test sample {sample}: label {label}, predicted {predicted}");
     let h = 240 * panels.len() as u32 + 40;
-    render!(base, (900, h), draw_raster, &panels, label)
+    render!(
+        base,
+        (900, h),
+        draw_raster,
+        &panels,
+        &title,
+        label,
+        predicted
+    )
 }
 
 fn draw_raster<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     panels: &[RasterPanel],
+    title: &str,
     label: usize,
+    predicted: usize,
 ) -> Result<()> {
-    let root = root
-        .titled("Spike raster of one sample", font(22))
-        .map_err(pe)?;
+    let root = root.titled(title, font(22)).map_err(pe)?;
     let areas = root.split_evenly((panels.len(), 1));
     for (area, p) in areas.iter().zip(panels) {
         let t = p.values.len();
         let units = p.values.first().map_or(0, |v| v.len());
-        if p.spikes {
-            let stride = units.div_ceil(RASTER_UNITS).max(1);
-            let shown: Vec<usize> = (0..units).step_by(stride).collect();
-            let fired = (0..units)
-                .filter(|&u| p.values.iter().any(|row| row[u] != 0.0))
-                .count();
-            let verb = if p.analog { "nonzero" } else { "fired" };
-            let title = if stride > 1 {
-                format!(
-                    "{}: {units} units, {fired} {verb} (1 in {stride} shown)",
-                    p.title
+        if p.kind == Panel::Potentials {
+            draw_potentials(area, p, label, predicted)?;
+            continue;
+        }
+        // Rows: (unit, value at each step) in drawing order, and the panel's caption.
+        let (rows, caption): (Vec<usize>, String) = match p.kind {
+            Panel::Spikes => {
+                let fired = fired_by_time(&p.values);
+                let shown = fired.len().min(RASTER_UNITS);
+                let more = if fired.len() > shown {
+                    format!(
+                        ", the {shown} earliest shown ({} more not shown)",
+                        fired.len() - shown
+                    )
+                } else {
+                    String::new()
+                };
+                (
+                    fired[..shown].iter().map(|&(u, _)| u).collect(),
+                    format!(
+                        "{}: {} of {units} units fired, by first spike{more}; {} silent",
+                        p.title,
+                        fired.len(),
+                        units - fired.len()
+                    ),
                 )
-            } else {
-                format!("{}: {units} units, {fired} {verb}", p.title)
-            };
-            let mut chart = ChartBuilder::on(area)
-                .caption(title, font(15))
-                .margin(8)
-                .x_label_area_size(38)
-                .y_label_area_size(50)
-                .build_cartesian_2d(-0.5f64..t as f64 - 0.5, 0f64..shown.len().max(1) as f64)
-                .map_err(pe)?;
-            let unit_of = |v: &f64| format!("{}", (v.max(0.0) as usize) * stride);
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .x_labels(t.min(32))
-                .x_label_formatter(&|v| format!("{}", v.round() as i64))
-                .y_label_formatter(&unit_of)
-                .x_desc("time step")
-                .y_desc("unit")
-                .label_style(font(12))
-                .axis_desc_style(font(13))
-                .draw()
-                .map_err(pe)?;
-            let mut dots = Vec::new();
-            for (row, &u) in shown.iter().enumerate() {
-                for (k, vals) in p.values.iter().enumerate() {
-                    let v = vals[u];
-                    if v != 0.0 {
-                        let shade = (v.abs().min(1.0) * 255.0) as u8;
-                        let c = RGBColor(255 - shade, 255 - shade, 255 - shade / 3);
-                        let c = if p.output && u == label {
-                            RED
-                        } else if v.abs() >= 1.0 {
-                            BLACK
-                        } else {
-                            c
-                        };
-                        dots.push(Rectangle::new(
-                            [
-                                (k as f64 - 0.35, row as f64 + 0.05),
-                                (k as f64 + 0.35, row as f64 + 0.95),
-                            ],
-                            c.filled(),
-                        ));
-                    }
+            }
+            Panel::Analog => {
+                let stride = units.div_ceil(RASTER_UNITS).max(1);
+                let note = if stride > 1 {
+                    format!(" (1 in {stride} of {units} shown)")
+                } else {
+                    format!(" ({units} units)")
+                };
+                (
+                    (0..units).step_by(stride).collect(),
+                    format!("{}{note}", p.title),
+                )
+            }
+            _ => ((0..units).collect(), p.title.clone()),
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, font(15))
+            .margin(8)
+            .x_label_area_size(38)
+            .y_label_area_size(50)
+            .build_cartesian_2d(-0.5f64..t as f64 - 0.5, 0f64..rows.len().max(1) as f64)
+            .map_err(pe)?;
+        let y_desc = match p.kind {
+            Panel::Spikes => "units, earliest first",
+            Panel::OutputSpikes => "class",
+            _ => "unit",
+        };
+        // Spike panels count the fired units in order; the others name the unit.
+        let spikes = p.kind == Panel::Spikes;
+        let unit_of = |v: &f64| {
+            let row = v.max(0.0) as usize;
+            match rows.get(row) {
+                Some(_) if spikes => row.to_string(),
+                Some(u) => u.to_string(),
+                None => String::new(),
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(t.min(32))
+            .x_label_formatter(&|v| format!("{}", v.round() as i64))
+            .y_label_formatter(&unit_of)
+            .x_desc("time step")
+            .y_desc(y_desc)
+            .label_style(font(12))
+            .axis_desc_style(font(13))
+            .draw()
+            .map_err(pe)?;
+        let mut dots = Vec::new();
+        for (row, &u) in rows.iter().enumerate() {
+            for (k, vals) in p.values.iter().enumerate() {
+                let v = vals[u];
+                if v != 0.0 {
+                    let shade = (v.abs().min(1.0) * 255.0) as u8;
+                    let c = RGBColor(255 - shade, 255 - shade, 255 - shade / 3);
+                    let c = if p.kind == Panel::OutputSpikes && u == label {
+                        RED
+                    } else if v.abs() >= 1.0 {
+                        BLACK
+                    } else {
+                        c
+                    };
+                    dots.push(Rectangle::new(
+                        [
+                            (k as f64 - 0.35, row as f64 + 0.05),
+                            (k as f64 + 0.35, row as f64 + 0.95),
+                        ],
+                        c.filled(),
+                    ));
                 }
             }
-            chart.draw_series(dots).map_err(pe)?;
-        } else {
-            let (y0, y1) = range_of(p.values.iter().flatten().map(|&v| v as f64), 0.08);
-            let mut chart = ChartBuilder::on(area)
-                .caption(p.title.clone(), font(15))
-                .margin(8)
-                .x_label_area_size(30)
-                .y_label_area_size(50)
-                .build_cartesian_2d(-0.5f64..t as f64 - 0.5, y0..y1)
-                .map_err(pe)?;
-            chart
-                .configure_mesh()
-                .x_desc("time step")
-                .y_desc("v")
-                .x_labels(t.min(32))
-                .x_label_formatter(&|v| format!("{}", v.round() as i64))
-                .label_style(font(12))
-                .axis_desc_style(font(13))
-                .draw()
-                .map_err(pe)?;
-            for u in 0..units {
-                let pts: Vec<(f64, f64)> =
-                    (0..t).map(|k| (k as f64, p.values[k][u] as f64)).collect();
-                let style = if u == label {
-                    RED.stroke_width(3)
-                } else {
-                    Palette99::pick(u).stroke_width(1)
-                };
-                chart.draw_series(LineSeries::new(pts, style)).map_err(pe)?;
-            }
+        }
+        chart.draw_series(dots).map_err(pe)?;
+    }
+    Ok(())
+}
+
+/// Output potentials over time, one line per class: the true class in red, a wrong
+/// prediction in blue, the others grey, with a legend.
+fn draw_potentials<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &RasterPanel,
+    label: usize,
+    predicted: usize,
+) -> Result<()> {
+    let t = p.values.len();
+    let units = p.values.first().map_or(0, |v| v.len());
+    let (y0, y1) = range_of(p.values.iter().flatten().map(|&v| v as f64), 0.08);
+    let mut chart = ChartBuilder::on(area)
+        .caption(p.title.clone(), font(15))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.5f64..t as f64 - 0.5, y0..y1)
+        .map_err(pe)?;
+    chart
+        .configure_mesh()
+        .x_desc("time step")
+        .y_desc("potential")
+        .x_labels(t.min(32))
+        .x_label_formatter(&|v| format!("{}", v.round() as i64))
+        .label_style(font(12))
+        .axis_desc_style(font(13))
+        .draw()
+        .map_err(pe)?;
+    let line = |u: usize| -> Vec<(f64, f64)> {
+        (0..t).map(|k| (k as f64, p.values[k][u] as f64)).collect()
+    };
+    let grey = RGBColor(170, 170, 170);
+    let mut others_labelled = false;
+    for u in (0..units).filter(|&u| u != label && u != predicted) {
+        let s = chart
+            .draw_series(LineSeries::new(line(u), grey.stroke_width(1)))
+            .map_err(pe)?;
+        if !others_labelled {
+            s.label("other classes").legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
+            });
+            others_labelled = true;
         }
     }
+    if predicted != label && predicted < units {
+        chart
+            .draw_series(LineSeries::new(line(predicted), BLUE.stroke_width(3)))
+            .map_err(pe)?
+            .label(format!("class {predicted} (predicted)"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+    }
+    if label < units {
+        let what = if predicted == label {
+            "true and predicted"
+        } else {
+            "true"
+        };
+        chart
+            .draw_series(LineSeries::new(line(label), RED.stroke_width(3)))
+            .map_err(pe)?
+            .label(format!("class {label} ({what})"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(font(13))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(pe)?;
     Ok(())
 }
 
@@ -558,4 +707,33 @@ fn draw_per_layer<DB: DrawingBackend>(
             .map_err(pe)?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fired_units_are_ordered_by_their_first_spike() {
+        // 3 steps, 4 units: unit 2 fires at 0, unit 0 at 2, unit 3 at 0, unit 1 never.
+        let v = vec![
+            vec![0.0, 0.0, 1.0, 1.0],
+            vec![0.0, 0.0, 0.0, 0.0],
+            vec![1.0, 0.0, 0.0, 0.0],
+        ];
+        assert_eq!(fired_by_time(&v), vec![(2, 0), (3, 0), (0, 2)]);
+    }
+
+    #[test]
+    fn the_best_epoch_is_the_first_with_the_highest_accuracy() {
+        let rec = |epoch, acc| {
+            let mut r = MetricsRecord::default();
+            r.metrics.epoch = epoch;
+            r.metrics.eval.accuracy = acc;
+            r
+        };
+        let recs = [rec(1, 0.5), rec(2, 0.9), rec(3, 0.9), rec(4, 0.7)];
+        assert_eq!(best_epoch(&recs), Some((2, 0.9)));
+        assert_eq!(best_epoch(&[]), None);
+    }
 }

@@ -67,11 +67,11 @@ impl Progress {
                 ProgressDrawTarget::stderr_with_hz(8),
             );
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:>12} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({elapsed}<{eta})",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                // Times come from `msg`: indicatif's estimate counts the samples a resumed
+                // epoch had already done as if they had just taken no time.
+                ProgressStyle::with_template("{prefix:>12} [{bar:30.cyan/blue}] {pos}/{len} {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             bar.set_prefix(self.label.clone());
             bar.set_position(seen as u64);
@@ -83,6 +83,15 @@ impl Progress {
         (seen - self.start_seen.min(seen)) as f64 / self.start.elapsed().as_secs_f64().max(1e-9)
     }
 
+    /// "12s, 1m05s left": time in this epoch and an estimate of what remains.
+    fn times(&self, seen: usize) -> String {
+        let el = self.start.elapsed();
+        match remaining(self.start_seen, seen, self.total, el) {
+            Some(left) => format!("{}, {} left", clock(el), clock(left)),
+            None => clock(el),
+        }
+    }
+
     /// After a step: `seen` samples of the epoch done, running mean loss and accuracy.
     pub fn update(&mut self, seen: usize, loss: f32, acc: f32) {
         match self.mode {
@@ -90,9 +99,10 @@ impl Progress {
                 if let Some(b) = &self.bar {
                     b.set_position(seen as u64);
                     b.set_message(format!(
-                        "loss {loss:.4} acc {:.2}% {:.0} samples/s",
+                        "loss {loss:.4} acc {:.2}% {:.0} samples/s ({})",
                         100.0 * acc,
-                        self.rate(seen)
+                        self.rate(seen),
+                        self.times(seen)
                     ));
                 }
             }
@@ -100,11 +110,12 @@ impl Progress {
                 if self.last_line.elapsed() >= LINE_INTERVAL {
                     self.last_line = Instant::now();
                     println!(
-                        "{} {seen}/{} loss {loss:.4} acc {:.2}% {:.0} samples/s",
+                        "{} {seen}/{} loss {loss:.4} acc {:.2}% {:.0} samples/s ({})",
                         self.label,
                         self.total,
                         100.0 * acc,
-                        self.rate(seen)
+                        self.rate(seen),
+                        self.times(seen)
                     );
                 }
             }
@@ -119,6 +130,14 @@ impl Progress {
         }
     }
 
+    /// A warning: on stderr, also when quiet, above the bar if one is shown.
+    pub fn warn(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Print a line unless quiet, above the bar if one is shown.
     pub fn println(&self, line: &str) {
         match (&self.bar, self.mode) {
@@ -126,5 +145,48 @@ impl Progress {
             (Some(b), _) => b.println(line),
             (None, _) => println!("{line}"),
         }
+    }
+}
+
+/// Time left in an epoch of `total` samples with `seen` done, at the rate of this process: the
+/// samples done since it began the epoch at `start_seen` (a resumed epoch starts past 0) over
+/// `elapsed`. `None` before the first step.
+pub fn remaining(
+    start_seen: usize,
+    seen: usize,
+    total: usize,
+    elapsed: Duration,
+) -> Option<Duration> {
+    let done = seen.checked_sub(start_seen).filter(|&d| d > 0)?;
+    let per_sample = elapsed.as_secs_f64() / done as f64;
+    Some(Duration::from_secs_f64(
+        per_sample * total.saturating_sub(seen) as f64,
+    ))
+}
+
+/// `42s`, `3m07s`, `2h05m`.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_epoch_estimates_from_its_own_samples() {
+        let s = Duration::from_secs;
+        // Resumed at 600 of 1000 samples, 100 more in 10 s: 300 left at 10 per second.
+        assert_eq!(remaining(600, 700, 1000, s(10)), Some(s(30)));
+        // A fresh epoch: 100 in 10 s, 900 left.
+        assert_eq!(remaining(0, 100, 1000, s(10)), Some(s(90)));
+        assert_eq!(remaining(600, 600, 1000, s(1)), None);
+        assert_eq!(clock(s(65)), "1m05s");
+        assert_eq!(clock(s(7505)), "2h05m");
     }
 }

@@ -6,26 +6,26 @@ use crate::config::Config;
 use crate::data::batch::{assemble, InputSpec};
 use crate::data::on_device::DeviceImages;
 use crate::data::{self, Dataset};
+use crate::interrupt::{self, Interrupted};
 use crate::kernels::Device;
 use crate::metrics::SpikeMonitor;
 use crate::model::Model;
 use crate::progress::Progress;
 use crate::rng::Rng;
-use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
+use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, DIVERGED, LAST};
 use crate::train::{evaluate_with, EpochMetrics, EpochProgress, Evaluation, Trainer};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// A finite mean batch loss above this is taken as exploded.
 pub const EXPLODED_LOSS: f32 = 1e4;
 
-/// File the state is saved to when training diverges.
-pub const DIVERGED: &str = "diverged.safetensors";
-
 /// Train `tr` to `tr.cfg.train.epochs` epochs, writing metrics, `eval.json` and checkpoints into
 /// `rd`. `resume` is the checkpoint `tr` was restored from (it may stop mid-epoch). Returns the
-/// metrics of the epochs run.
+/// metrics of the epochs run. A signal (see [`crate::interrupt`]) ends it after the current
+/// step with `last.safetensors` saved and an [`Interrupted`] error.
 pub fn train(
     tr: &mut Trainer,
     rd: &RunDir,
@@ -37,12 +37,22 @@ pub fn train(
     // In a data-parallel run every process trains the same model; rank 0 alone writes the run
     // directory (metrics, evaluations, checkpoints) and prints.
     let lead = tr.dist.rank() == 0;
-    let mut best = resume.map_or(f64::NEG_INFINITY, |c| c.best_accuracy);
+    let mut clock = CheckpointClock::new(tr.cfg.train.checkpoint_every_minutes);
+    // Checkpoints of older versions stored "no best yet" (minus infinity) as NaN, and every
+    // comparison with NaN is false: read both as "no best yet".
+    let mut best = resume
+        .map(|c| c.best_accuracy)
+        .filter(|b| !b.is_nan())
+        .unwrap_or(f64::NEG_INFINITY);
     let mut pending = resume
         .map(|c| c.epoch_progress.clone())
         .filter(|p| p.steps > 0);
     let mut out = Vec::new();
     while tr.epoch < epochs {
+        if let Some(sig) = stop_requested(tr) {
+            // Between epochs: the epoch's checkpoint is already written.
+            return Err(interrupted(tr, rd, None, best, sig));
+        }
         let resume_at = pending.take();
         let seen = resume_at.as_ref().map_or(0, |p| p.seen);
         progress.start_epoch(tr.epoch + 1, epochs, tr.train.len(), seen);
@@ -54,11 +64,16 @@ pub fn train(
                 return false;
             }
             progress.update(p.seen, p.mean_loss() as f32, p.accuracy() as f32);
-            if lead && every > 0 && tr.step.is_multiple_of(every) {
+            if let Some(sig) = stop_requested(tr) {
+                failure = Some(interrupted(tr, rd, Some(p), best, sig));
+                return false;
+            }
+            if lead && ((every > 0 && tr.step.is_multiple_of(every)) || clock.due()) {
                 if let Err(e) = Checkpoint::capture(tr, p.clone(), best).save(&rd.file(LAST)) {
                     failure = Some(e);
                     return false;
                 }
+                clock.reset();
             }
             true
         });
@@ -73,8 +88,8 @@ pub fn train(
             continue;
         }
         progress.println(&epoch_line(&m, epochs));
-        for w in silent_layers(&m, tr.cfg.model.init_gain) {
-            eprintln!("{w}");
+        for w in sanity_warnings(&m, tr.model.classes(), &tr.cfg) {
+            progress.warn(&w);
         }
         // Metrics first, checkpoint second: a resume drops metrics past its checkpoint.
         rd.append_metrics(&MetricsRecord {
@@ -94,28 +109,135 @@ pub fn train(
             ck.save(&rd.file(BEST))?;
         }
         ck.save(&rd.file(LAST))?;
+        clock.reset();
         out.push(m);
     }
     Ok(out)
 }
 
-/// Warnings for spiking layers that never fired during the epoch's evaluation: no gradient
-/// flows through them, so training cannot recover by itself.
-pub fn silent_layers(m: &EpochMetrics, init_gain: f32) -> Vec<String> {
-    m.eval
-        .monitor
-        .layers
-        .iter()
-        .filter(|l| l.what == "spikes" && l.samples > 0 && l.events == 0.0)
-        .map(|l| {
-            format!(
-                "warning: epoch {}: layer {} ({}) never fired on the {} split: no gradient \
-                 flows through a silent layer. Start again with a larger model.init_gain (now \
-                 {init_gain}) or a lower optimizer.lr.",
-                m.epoch, l.layer, l.name, m.eval_split
-            )
-        })
-        .collect()
+/// When a time-based checkpoint is due: `minutes` after the previous checkpoint, so that a
+/// long epoch is never lost whole (0: never).
+pub struct CheckpointClock {
+    interval: Option<Duration>,
+    last: Instant,
+}
+
+impl CheckpointClock {
+    pub fn new(minutes: f32) -> Self {
+        CheckpointClock {
+            interval: Duration::try_from_secs_f32(minutes * 60.0)
+                .ok()
+                .filter(|d| !d.is_zero()),
+            last: Instant::now(),
+        }
+    }
+
+    pub fn due(&self) -> bool {
+        self.interval.is_some_and(|i| self.last.elapsed() >= i)
+    }
+
+    /// A checkpoint was just written.
+    pub fn reset(&mut self) {
+        self.last = Instant::now();
+    }
+}
+
+/// Save the state in `last.safetensors` (`at`: the epoch in progress, `None` between epochs,
+/// when it is saved already) and say how to continue.
+/// The signal that asks the run to stop, if any. In a data-parallel run every process must
+/// stop after the same step (a signal reaches them at different moments), so they agree on it
+/// first: a process stops when any of them was signalled.
+fn stop_requested(tr: &Trainer) -> Option<i32> {
+    let mine = interrupt::requested();
+    if tr.dist.size() == 1 {
+        return mine;
+    }
+    let mut sig = [mine.unwrap_or(0) as f64];
+    tr.dist
+        .all_reduce_f64(&mut sig, crate::collective::Reduce::Max);
+    (sig[0] > 0.0).then_some(sig[0] as i32)
+}
+
+fn interrupted(
+    tr: &Trainer,
+    rd: &RunDir,
+    at: Option<&EpochProgress>,
+    best: f64,
+    sig: i32,
+) -> anyhow::Error {
+    let last = rd.file(LAST);
+    // Rank 0 owns the run directory.
+    let saved = match at {
+        Some(p) if tr.dist.rank() == 0 => Checkpoint::capture(tr, p.clone(), best).save(&last),
+        _ => Ok(()),
+    };
+    let when = match at {
+        Some(p) => format!(
+            "in epoch {}, after {} of its {} steps",
+            tr.epoch + 1,
+            p.steps,
+            tr.steps_per_epoch()
+        ),
+        None => format!("after epoch {}", tr.epoch),
+    };
+    let message = match saved {
+        Ok(()) => format!(
+            "stopped by {} {when}; the state is saved in {}. Continue with: ttfs train \
+             --resume {}",
+            interrupt::name(sig),
+            last.display(),
+            rd.path.display()
+        ),
+        Err(e) => format!(
+            "stopped by {} {when}, but the state could not be saved: {e:#}",
+            interrupt::name(sig)
+        ),
+    };
+    Interrupted {
+        signal: sig,
+        message,
+    }
+    .into()
+}
+
+/// Whether an accuracy measured on `ev.samples` samples is indistinguishable from guessing
+/// among `classes`: at most three standard errors of a coin of chance `1 / classes` above it.
+pub fn at_chance(ev: &Evaluation, classes: usize) -> bool {
+    let p = 1.0 / classes.max(1) as f64;
+    let se = (p * (1.0 - p) / ev.samples.max(1) as f64).sqrt();
+    ev.accuracy <= p + 3.0 * se
+}
+
+/// Loud warnings after an epoch: an accuracy at chance level (the run learns nothing), and
+/// spiking layers that never fired during the evaluation (no gradient flows through a silent
+/// layer, so training cannot recover by itself).
+pub fn sanity_warnings(m: &EpochMetrics, classes: usize, cfg: &Config) -> Vec<String> {
+    let mut w = Vec::new();
+    if at_chance(&m.eval, classes) {
+        w.push(format!(
+            "WARNING: epoch {}: {} accuracy {:.2}% is at chance level ({:.2}% for {classes} \
+             classes): the network is not learning. Try a lower optimizer.lr (now {}) or \
+             another model.init_gain (now {}), and check the data with `ttfs data check {}`.",
+            m.epoch,
+            m.eval_split,
+            100.0 * m.eval.accuracy,
+            100.0 / classes as f64,
+            cfg.optimizer.lr,
+            cfg.model.init_gain,
+            cfg.data.name
+        ));
+    }
+    for l in m.eval.monitor.layers.iter() {
+        if l.what == "spikes" && l.samples > 0 && l.events == 0.0 {
+            w.push(format!(
+                "WARNING: epoch {}: every neuron of layer {} ({}) stayed silent on the {} \
+                 split: no gradient flows through a silent layer. Start again with a larger \
+                 model.init_gain (now {}) or a lower optimizer.lr (now {}).",
+                m.epoch, l.layer, l.name, m.eval_split, cfg.model.init_gain, cfg.optimizer.lr
+            ));
+        }
+    }
+    w
 }
 
 /// Save the state, then explain which layer blew up or went silent.
@@ -279,8 +401,8 @@ pub struct Restored {
     pub input: InputSpec,
 }
 
-/// Load a checkpoint (file or run directory) and the `split` (`test` or `train`) of its data
-/// set, or of `data_name` / `data_dir` when given; the model goes to `device`.
+/// Load a checkpoint (file or run directory) and the `split` of its data set (`test`, the
+/// held-out `validation` samples, or the `train` samples the run trained on), or of `data_name` / `data_dir` when given; the model goes to `device`.
 pub fn restore(
     path: &Path,
     data_name: Option<&str>,
@@ -307,8 +429,17 @@ pub fn restore(
     )?;
     let ds = match split {
         "test" => splits.test,
-        "train" => splits.train,
-        s => bail!("unknown split `{s}` (test or train)"),
+        "train" => crate::train::hold_out(&cfg, splits.train)?.0,
+        "validation" => crate::train::hold_out(&cfg, splits.train)?
+            .1
+            .with_context(|| {
+                format!(
+                    "{}: the run holds out no validation samples (data.validation = 0): use \
+                     --split test or --split train",
+                    file.display()
+                )
+            })?,
+        s => bail!("unknown split `{s}` (test, validation or train)"),
     };
     let mut model = Model::new(&cfg.model, &ds.frame, &mut Rng::new(0))?;
     ck.load_params(&mut model)?;
@@ -423,7 +554,7 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "model `{}`, T = {t}, input {:?}, decoder {:?}",
+        "model `{}`, T = {t}, input {:?}\ndecoder {}",
         model.cfg.spec, model.frames[0], model.cfg.decoder
     );
     // The layer column fits the longest description (a folded conv + pooling is long).
@@ -516,4 +647,46 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
         td as f64 / ts.max(1.0)
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::LayerStats;
+
+    fn epoch(accuracy: f64, events: f64) -> EpochMetrics {
+        let mut m = EpochMetrics {
+            epoch: 3,
+            eval_split: "validation".into(),
+            ..Default::default()
+        };
+        m.eval.accuracy = accuracy;
+        m.eval.samples = 1000;
+        m.eval.monitor.layers.push(LayerStats {
+            layer: 1,
+            name: "fc1".into(),
+            what: "spikes".into(),
+            units: 100,
+            events,
+            samples: 1000,
+            ..Default::default()
+        });
+        m
+    }
+
+    #[test]
+    fn chance_level_and_silent_layers_are_warned_about() {
+        let cfg = Config::default();
+        assert!(sanity_warnings(&epoch(0.9, 5000.0), 10, &cfg).is_empty());
+        let w = sanity_warnings(&epoch(0.11, 5000.0), 10, &cfg);
+        assert!(w.len() == 1 && w[0].contains("at chance level"), "{w:?}");
+        let w = sanity_warnings(&epoch(0.9, 0.0), 10, &cfg);
+        assert!(
+            w.len() == 1 && w[0].contains("layer 1 (fc1) stayed silent"),
+            "{w:?}"
+        );
+        // Chance for 100 classes is 1%: 5% is learning something.
+        assert!(!at_chance(&epoch(0.05, 1.0).eval, 100));
+        assert!(at_chance(&epoch(0.012, 1.0).eval, 100));
+    }
 }

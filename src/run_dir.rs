@@ -11,6 +11,7 @@
 //! | `last.safetensors` | checkpoint of the latest state (epoch end or every N steps)     |
 //! | `best.safetensors` | checkpoint of the epoch with the best evaluation accuracy       |
 //! | `plots/`           | written by `ttfs plot`                                          |
+//! | `diverged.safetensors` | the state when training diverged                            |
 
 use crate::checkpoint::write_atomic;
 use crate::config::Config;
@@ -27,6 +28,32 @@ pub const METRICS_CSV: &str = "metrics.csv";
 pub const EVAL: &str = "eval.json";
 pub const LAST: &str = "last.safetensors";
 pub const BEST: &str = "best.safetensors";
+/// The state saved when training diverges.
+pub const DIVERGED: &str = "diverged.safetensors";
+pub const PLOTS: &str = "plots";
+
+/// Everything `ttfs train` and `ttfs plot` write into a run directory.
+const RUN_FILES: &[&str] = &[
+    CONFIG,
+    COMMAND,
+    METRICS_JSONL,
+    METRICS_CSV,
+    EVAL,
+    LAST,
+    BEST,
+    DIVERGED,
+];
+
+/// How [`RunDir::create`] found the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// New or empty.
+    Fresh,
+    /// It held a run that stopped before its first checkpoint: started again in it.
+    Restarted,
+    /// It held a run with checkpoints, removed as `--overwrite` asked.
+    Overwritten,
+}
 
 /// One line of `metrics.jsonl`: the epoch's metrics and the optimizer step reached.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -79,14 +106,21 @@ pub struct EvalRecord {
     pub eval: Evaluation,
 }
 
+#[derive(Debug)]
 pub struct RunDir {
     pub path: PathBuf,
 }
 
 impl RunDir {
-    /// Create `out` (or `runs/<name>`, or `runs/<UTC timestamp>`) for a new run. Refuses a
-    /// directory that already holds a run.
-    pub fn create(out: Option<&Path>, name: Option<&str>) -> Result<RunDir> {
+    /// Create `out` (or `runs/<name>`, or `runs/<UTC timestamp>`) for a new run. A directory
+    /// holding a run with checkpoints is refused unless `overwrite`, which removes that run's
+    /// files first; one whose run stopped before its first checkpoint (nothing to resume) is
+    /// started again.
+    pub fn create(
+        out: Option<&Path>,
+        name: Option<&str>,
+        overwrite: bool,
+    ) -> Result<(RunDir, Created)> {
         let path = match (out, name) {
             (Some(o), _) => o.to_path_buf(),
             (None, Some(n)) => Path::new("runs").join(n),
@@ -102,17 +136,46 @@ impl RunDir {
                 p
             }
         };
-        if path.join(CONFIG).exists() || path.join(LAST).exists() {
+        let rd = RunDir { path };
+        let checkpoints = [LAST, BEST, DIVERGED].iter().any(|f| rd.file(f).exists());
+        let how = if checkpoints && !overwrite {
             bail!(
-                "{} already holds a run: continue it with `ttfs train --resume {}`, or choose \
-                 another --name / --out",
-                path.display(),
-                path.display()
+                "{} already holds a run with checkpoints: continue it with `ttfs train --resume \
+                 {}`, start it again with --overwrite (deletes its checkpoints and metrics), or \
+                 choose another --name / --out",
+                rd.path.display(),
+                rd.path.display()
             );
+        } else if checkpoints {
+            Created::Overwritten
+        } else if rd.file(CONFIG).exists() {
+            Created::Restarted
+        } else {
+            Created::Fresh
+        };
+        if how != Created::Fresh {
+            rd.remove_run_files()?;
         }
-        std::fs::create_dir_all(&path)
-            .with_context(|| format!("cannot create run directory {}", path.display()))?;
-        Ok(RunDir { path })
+        std::fs::create_dir_all(&rd.path)
+            .with_context(|| format!("cannot create run directory {}", rd.path.display()))?;
+        Ok((rd, how))
+    }
+
+    /// Remove what a run wrote (and nothing else the directory may hold).
+    fn remove_run_files(&self) -> Result<()> {
+        for f in RUN_FILES {
+            let p = self.file(f);
+            if p.exists() {
+                std::fs::remove_file(&p)
+                    .with_context(|| format!("cannot remove {}", p.display()))?;
+            }
+        }
+        let plots = self.file(PLOTS);
+        if plots.is_dir() {
+            std::fs::remove_dir_all(&plots)
+                .with_context(|| format!("cannot remove {}", plots.display()))?;
+        }
+        Ok(())
     }
 
     /// An existing run directory (for `--resume`, `eval`, `plot`).
@@ -142,9 +205,16 @@ impl RunDir {
         write_atomic(&self.file(CONFIG), |w| w.write_all(text.as_bytes()))
     }
 
-    /// Record the command line and the environment it ran in (appended on every resume).
-    pub fn write_command(&self, argv: &[String], threads: usize, ranks: usize) -> Result<()> {
-        let text = command_record(argv, threads, ranks);
+    /// Record the command line, the environment it ran in and the data folder it read
+    /// (appended on every resume); `threads` per process, `ranks` processes (data parallel).
+    pub fn write_command(
+        &self,
+        argv: &[String],
+        threads: usize,
+        ranks: usize,
+        data: Option<&Path>,
+    ) -> Result<()> {
+        let text = command_record(argv, threads, ranks, data);
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -230,10 +300,23 @@ impl RunDir {
 
 /// The text `command.txt` receives for one invocation.
 /// `threads` per process, `ranks` processes (data parallel; 1 for one process).
-pub fn command_record(argv: &[String], threads: usize, ranks: usize) -> String {
+pub fn command_record(
+    argv: &[String],
+    threads: usize,
+    ranks: usize,
+    data: Option<&Path>,
+) -> String {
     let quoted: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
+    // The folder as found, made absolute so that it still says where from another directory.
+    let data = match data {
+        Some(d) => std::fs::canonicalize(d)
+            .unwrap_or_else(|_| d.to_path_buf())
+            .display()
+            .to_string(),
+        None => "embedded".into(),
+    };
     format!(
-        "command: {}\nttfs: {}\ngit: {}\nthreads: {threads}\nranks: {ranks}\nhost: {}\nstarted: {}\ncwd: {}\n\n",
+        "command: {}\nttfs: {}\ngit: {}\nthreads: {threads}\nranks: {ranks}\ndata: {data}\nhost: {}\nstarted: {}\ncwd: {}\n\n",
         quoted.join(" "),
         env!("CARGO_PKG_VERSION"),
         git_commit(),
@@ -344,7 +427,8 @@ mod tests {
     fn metrics_files_round_trip_and_truncate() {
         let dir = std::env::temp_dir().join(format!("ttfs-rundir-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let rd = RunDir::create(Some(&dir), None).unwrap();
+        let (rd, how) = RunDir::create(Some(&dir), None, false).unwrap();
+        assert_eq!(how, Created::Fresh);
         for e in 1..=3 {
             let mut r = MetricsRecord {
                 step: e * 10,
@@ -364,8 +448,24 @@ mod tests {
         assert_eq!(lines.len(), 3);
         let cols = CSV_HEADER.split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols));
+        // A run that stopped before its first checkpoint starts again in its directory.
         std::fs::write(rd.file(CONFIG), "").unwrap();
-        assert!(RunDir::create(Some(&dir), None).is_err());
+        let (_, how) = RunDir::create(Some(&dir), None, false).unwrap();
+        assert_eq!(how, Created::Restarted);
+        assert!(!rd.file(METRICS_JSONL).exists());
+        // One with a checkpoint is kept unless --overwrite.
+        std::fs::write(rd.file(LAST), "").unwrap();
+        std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let e = format!("{:#}", RunDir::create(Some(&dir), None, false).unwrap_err());
+        assert!(e.contains("--resume") && e.contains("--overwrite"), "{e}");
+        assert!(rd.file(LAST).exists());
+        let (_, how) = RunDir::create(Some(&dir), None, true).unwrap();
+        assert_eq!(how, Created::Overwritten);
+        assert!(!rd.file(LAST).exists());
+        assert!(
+            dir.join("notes.txt").exists(),
+            "a file the run did not write was removed"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -93,6 +93,8 @@ pub struct Trainer {
     pub augment: Augment,
     pub step: usize,
     pub epoch: usize,
+    /// Where the data set was read from (`None`: embedded, or given in memory).
+    pub data_dir: Option<std::path::PathBuf>,
     labels: Vec<usize>,
     scratch: Vec<f32>,
     /// Size of the training split while it is lent out during an epoch (0 otherwise).
@@ -108,37 +110,22 @@ impl Trainer {
     pub fn new(cfg: &Config) -> Result<Trainer> {
         // A device that cannot be used fails before the data set is read.
         cfg.train.device.kernels()?;
+        let dir = data::locate::locate(&cfg.data.name, cfg.data.dir.as_deref().map(Path::new))?;
         let splits = data::load_with(
             &cfg.data.name,
-            cfg.data.dir.as_deref().map(Path::new),
+            dir.as_deref(),
             &cfg.data.load_options(cfg.model.time_steps),
         )?;
-        Self::with_data(cfg, splits.train, splits.test)
+        let mut tr = Self::with_data(cfg, splits.train, splits.test)?;
+        tr.data_dir = dir;
+        Ok(tr)
     }
 
     pub fn with_data(cfg: &Config, train: Dataset, test: Dataset) -> Result<Trainer> {
         cfg.validate()?;
         let mut init_rng = Rng::new(cfg.train.seed);
         let rng = Rng::new(cfg.train.seed ^ 0x5EED_DA7A);
-        let (train, validation) = if cfg.data.validation > 0 || cfg.data.train_samples > 0 {
-            let (held, used) = (cfg.data.validation, cfg.data.train_samples);
-            if held >= train.len() || held + used > train.len() {
-                bail!(
-                    "data.validation = {held} and data.train_samples = {used} but the training \
-                     split has only {} samples",
-                    train.len()
-                );
-            }
-            // A fixed shuffle (its own seed) so the held-out set and the training subset are
-            // the same for every run.
-            let mut idx: Vec<usize> = (0..train.len()).collect();
-            Rng::new(VALIDATION_SPLIT_SEED).shuffle(&mut idx);
-            let (v, t) = idx.split_at(held);
-            let t = if used > 0 { &t[..used] } else { t };
-            (train.subset(t), (held > 0).then(|| train.subset(v)))
-        } else {
-            (train, None)
-        };
+        let (train, validation) = hold_out(cfg, train)?;
         let mut model = Model::new(&cfg.model, &train.frame, &mut init_rng)?;
         crate::kernels::set_tf32(cfg.train.tf32);
         model.to_device(cfg.train.device)?;
@@ -182,6 +169,7 @@ impl Trainer {
             augment,
             step: 0,
             epoch: 0,
+            data_dir: None,
             labels: Vec::new(),
             scratch: Vec::new(),
             train_len: 0,
@@ -492,6 +480,28 @@ impl Trainer {
             dist,
         )
     }
+}
+
+/// Split a data set's training split into the samples trained on and the held-out validation
+/// samples (`data.validation`, `data.train_samples`). A fixed shuffle with its own seed makes
+/// both the same for every run of a config, and for `ttfs eval --split validation`.
+pub fn hold_out(cfg: &Config, train: Dataset) -> Result<(Dataset, Option<Dataset>)> {
+    if cfg.data.validation == 0 && cfg.data.train_samples == 0 {
+        return Ok((train, None));
+    }
+    let (held, used) = (cfg.data.validation, cfg.data.train_samples);
+    if held >= train.len() || held + used > train.len() {
+        bail!(
+            "data.validation = {held} and data.train_samples = {used} but the training \
+             split has only {} samples",
+            train.len()
+        );
+    }
+    let mut idx: Vec<usize> = (0..train.len()).collect();
+    Rng::new(VALIDATION_SPLIT_SEED).shuffle(&mut idx);
+    let (v, t) = idx.split_at(held);
+    let t = if used > 0 { &t[..used] } else { t };
+    Ok((train.subset(t), (held > 0).then(|| train.subset(v))))
 }
 
 /// Forward passes over all of `ds` in batches of `batch`: loss, accuracy (ties share

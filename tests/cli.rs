@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ttfs::checkpoint::Checkpoint;
 use ttfs::config::Config;
 use ttfs::progress::{Mode, Progress};
-use ttfs::run_dir::{RunDir, CSV_HEADER, LAST};
+use ttfs::run_dir::{RunDir, BEST, CSV_HEADER, LAST};
 use ttfs::train::Trainer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ttfs");
@@ -122,6 +122,116 @@ fn resume_mid_epoch_in_process_is_bitwise_identical() {
 }
 
 #[test]
+fn resume_from_the_first_epoch_writes_the_best_checkpoint() {
+    let cfg = tiny_config(2, 0);
+    let dir = tmp("best-after-resume");
+    let rd = RunDir::open(&dir).unwrap();
+    // Stopped in the middle of epoch 1: no epoch has been evaluated, so no best yet.
+    let mut a = Trainer::new(&cfg).unwrap();
+    let mut bytes = Vec::new();
+    a.run_epoch(None, |tr, s| {
+        if s.progress.steps == 5 {
+            bytes = Checkpoint::capture(tr, s.progress.clone(), f64::NEG_INFINITY)
+                .to_bytes()
+                .unwrap();
+            return false;
+        }
+        true
+    });
+    let ck = Checkpoint::from_bytes(&bytes, "mem").unwrap();
+    assert_eq!(
+        ck.best_accuracy,
+        f64::NEG_INFINITY,
+        "stored as {}",
+        ck.best_accuracy
+    );
+    let mut b = Trainer::new(&ck.config).unwrap();
+    ck.restore(&mut b).unwrap();
+    let ms = ttfs::run::train(
+        &mut b,
+        &rd,
+        Some(&ck),
+        &mut Progress::with_mode(Mode::Quiet),
+    )
+    .unwrap();
+    let best = Checkpoint::load(&dir.join(BEST)).expect("no best.safetensors after the resume");
+    let top = ms.iter().map(|m| m.eval.accuracy).fold(0.0, f64::max);
+    assert_eq!(best.best_accuracy, top);
+    // `eval` of the run directory says which checkpoint it read.
+    let o = ttfs(&["eval", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("best.safetensors") && s.contains("best"), "{s}");
+    // Older versions wrote "no best yet" as NaN: read as no best yet, too.
+    let dir2 = tmp("best-after-resume-nan");
+    let mut old = ck.clone();
+    old.best_accuracy = f64::NAN;
+    let mut c = Trainer::new(&old.config).unwrap();
+    old.restore(&mut c).unwrap();
+    let rd2 = RunDir::open(&dir2).unwrap();
+    ttfs::run::train(
+        &mut c,
+        &rd2,
+        Some(&old),
+        &mut Progress::with_mode(Mode::Quiet),
+    )
+    .unwrap();
+    assert!(
+        dir2.join(BEST).is_file(),
+        "no best.safetensors after a NaN best"
+    );
+    std::fs::remove_dir_all(&dir2).unwrap();
+    std::fs::remove_file(dir.join(BEST)).unwrap();
+    let o = ttfs(&["eval", dir.to_str().unwrap()]);
+    let s = text(&o);
+    assert!(
+        s.contains("last.safetensors") && s.contains("no best.safetensors"),
+        "{s}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn eval_of_the_validation_split_repeats_what_training_reported() {
+    let dir = tmp("eval-validation");
+    let out = dir.join("r");
+    let mut args: Vec<&str> = vec![
+        "train",
+        "--epochs",
+        "4",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--set", "data.validation=300"]);
+    let o = ttfs(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let rec = &RunDir::open(&out).unwrap().read_metrics().unwrap()[3];
+    assert_eq!(rec.metrics.eval_split, "validation");
+    let o = ttfs(&[
+        "eval",
+        out.join(LAST).to_str().unwrap(),
+        "--split",
+        "validation",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let want = format!(
+        "accuracy {:.2}% on 300 samples",
+        100.0 * rec.metrics.eval.accuracy
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&want),
+        "{want}\n{}",
+        text(&o)
+    );
+    // The training samples are the 1437 - 300 the run trained on.
+    let o = ttfs(&["eval", out.to_str().unwrap(), "--split", "train"]);
+    assert!(text(&o).contains("on 1137 samples"), "{}", text(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn training_is_deterministic_for_a_fixed_thread_count() {
     let cfg = Config::from_toml(
         "",
@@ -204,6 +314,278 @@ fn sigkill_and_resume_matches_an_uninterrupted_run() {
     assert!(
         cmd.contains("--resume") && cmd.contains("threads: 1"),
         "{cmd}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Send `sig` (`INT`, `TERM`) to a child process, as Ctrl-C or `kill` would.
+#[cfg(unix)]
+fn send(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{sig}"), child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} failed");
+}
+
+/// Wait until `path` exists (a child process writes it).
+fn wait_for(path: &Path) {
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn sigint_and_sigterm_save_the_epoch_and_the_run_resumes_exactly() {
+    let dir = tmp("signals");
+    // Steps of a few ms, so that the signal most likely lands in the middle of an epoch.
+    let args = [
+        "train",
+        "--epochs",
+        "4",
+        "--quiet",
+        "--threads",
+        "1",
+        "--set",
+        "model.spec=fc1024 if fc10",
+        "--set",
+        "train.batch_size=128",
+    ];
+    let a = dir.join("uninterrupted");
+    let o = Command::new(BIN)
+        .args(args)
+        .args(["--out", a.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+        let b = dir.join(sig);
+        let child = Command::new(BIN)
+            .args(args)
+            .args(["--out", b.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // After the first epoch's checkpoint the signal handler is in place; a little later
+        // the second epoch is under way.
+        wait_for(&b.join(LAST));
+        std::thread::sleep(Duration::from_millis(40));
+        send(&child, sig);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{}", text(&o));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains(&format!("SIG{sig}"))
+                && e.contains(&format!("ttfs train --resume {}", b.display())),
+            "{e}"
+        );
+        let ck = Checkpoint::load(&b.join(LAST)).unwrap();
+        assert!(ck.epoch < 4, "the run ended before the signal");
+        eprintln!(
+            "SIG{sig}: saved at epoch {} after {} steps of it",
+            ck.epoch + 1,
+            ck.epoch_progress.steps
+        );
+        let o = ttfs(&["train", "--resume", b.to_str().unwrap(), "--quiet"]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(
+            state_bits(&a.join(LAST)),
+            state_bits(&b.join(LAST)),
+            "SIG{sig} at epoch {} step {} of the epoch, then resumed: other parameters",
+            ck.epoch + 1,
+            ck.epoch_progress.steps
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+#[cfg(unix)]
+fn a_second_signal_exits_at_once() {
+    use std::io::BufRead;
+    let dir = tmp("two-signals");
+    let out = dir.join("r");
+    // One step an epoch of about 0.3 s (all 1437 images, latency-coded so that fc1 runs on
+    // every step): the second signal lands while the first step is still running.
+    let mut child = Command::new(BIN)
+        .args(["train", "--epochs", "5", "--threads", "1"])
+        .args([
+            "--set",
+            "model.spec=fc1024 if fc10",
+            "--set",
+            "model.encoding=latency",
+        ])
+        .args(["--set", "train.batch_size=1437"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Lines of stdout and stderr as they come.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let mut readers = Vec::new();
+    let stdout = Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>;
+    let stderr = Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>;
+    for pipe in [stdout, stderr] {
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines() {
+                let _ = tx.send(line.unwrap_or_default());
+            }
+        }));
+    }
+    drop(tx);
+    let mut seen = String::new();
+    let mut wait_line = |prefix: &str| loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no line starting with {prefix:?} in:\n{seen}"));
+        seen += &line;
+        seen.push('\n');
+        if line.starts_with(prefix) {
+            break;
+        }
+    };
+    // The signal handler is installed right after the run's first line.
+    wait_line("run ");
+    std::thread::sleep(Duration::from_millis(100));
+    send(&child, "INT");
+    wait_line("SIGINT: finishing the current step");
+    send(&child, "INT");
+    let status = child.wait().unwrap();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let rest: Vec<String> = rx.iter().collect();
+    let all = format!("{seen}{}", rest.join("\n"));
+    assert_eq!(status.code(), Some(130), "{all}");
+    assert!(
+        all.contains("second signal") && !all.contains("--resume"),
+        "{all}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn checkpoints_are_also_written_by_time() {
+    let dir = tmp("time-checkpoints");
+    let out = dir.join("r");
+    // Every 6 ms instead of every 10 minutes; no step-based checkpoints.
+    let mut child = Command::new(BIN)
+        .args(["train", "--epochs", "2", "--quiet", "--threads", "1"])
+        .args([
+            "--set",
+            "model.spec=fc256 if fc10",
+            "--set",
+            "train.batch_size=16",
+        ])
+        .args(["--set", "train.checkpoint_every_minutes=0.0001"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&out.join(LAST));
+    let first = Checkpoint::load(&out.join(LAST)).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        first.epoch == 0 && first.epoch_progress.steps > 0,
+        "the first checkpoint is at epoch {} step {}: not written by time within epoch 1",
+        first.epoch,
+        first.epoch_progress.steps
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_directory_is_restarted_or_overwritten_on_request() {
+    let dir = tmp("overwrite");
+    let out = dir.join("r");
+    let o_s = out.to_str().unwrap();
+    let mut args: Vec<&str> = vec!["train", "--epochs", "1", "--quiet", "--out", o_s];
+    args.extend_from_slice(TINY);
+    // A run that stopped before its first checkpoint: --resume says how to start it again,
+    // and that works.
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("config.toml"), Config::default().to_toml()).unwrap();
+    let o = ttfs(&["train", "--resume", o_s]);
+    let e = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success() && e.contains("--config"), "{e}");
+    let again = format!("{o_s}/config.toml");
+    let o = ttfs(&[
+        "train", "--config", &again, "--out", o_s, "--epochs", "1", "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("starting again"), "{}", text(&o));
+    // A run with checkpoints: refused, then overwritten with --overwrite.
+    let o = ttfs(&args);
+    assert!(
+        !o.status.success() && text(&o).contains("--overwrite"),
+        "{}",
+        text(&o)
+    );
+    args.push("--overwrite");
+    let o = ttfs(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let recs = RunDir::open(&out).unwrap().read_metrics().unwrap();
+    assert_eq!(recs.len(), 1, "the old run's metrics were kept");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn runs_that_learn_nothing_say_so() {
+    let dir = tmp("sanity");
+    let out = dir.join("r");
+    let mut args: Vec<&str> = vec![
+        "train",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--set", "optimizer.lr=1e6"]);
+    let o = ttfs(&args);
+    assert!(!o.status.success(), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(e.matches("at chance level").count(), 3, "{e}");
+    // No training, no "final" accuracy.
+    let o = ttfs(&[
+        "train",
+        "--epochs",
+        "0",
+        "--out",
+        dir.join("zero").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("final test accuracy"), "{}", text(&o));
+    assert!(text(&o).contains("train.epochs is 0"), "{}", text(&o));
+    // A finished run has nothing to resume.
+    let mut args: Vec<&str> = vec![
+        "train",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--overwrite",
+    ];
+    args.extend_from_slice(TINY);
+    assert!(ttfs(&args).status.success());
+    let o = ttfs(&["train", "--resume", out.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && text(&o).contains("finished its 1 epochs"),
+        "{}",
+        text(&o)
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -297,6 +679,70 @@ fn run_directory_metrics_eval_and_plots() {
 }
 
 #[test]
+fn plots_of_a_sparse_network_say_what_they_show() {
+    let dir = tmp("plots");
+    let out = dir.join("r");
+    let o = ttfs(&[
+        "train",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "model.spec=fc1024 if fc10",
+        "--set",
+        "model.init_gain=0.6",
+        "--set",
+        "model.decoder.kind=membrane",
+        "--set",
+        "model.decoder.scale=10",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ttfs(&["plot", out.to_str().unwrap(), "--sample", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let svg =
+        |n: &str| std::fs::read_to_string(out.join("plots").join(format!("{n}.svg"))).unwrap();
+    let best =
+        ttfs::plot::best_epoch(&RunDir::open(&out).unwrap().read_metrics().unwrap()).unwrap();
+    assert!(svg("curves").contains(&format!("best test: epoch {}", best.0)));
+    // The never-fired share as a number; panels named as in checkpoints.
+    let h = svg("first_spike_hist");
+    assert!(
+        h.contains("fc1 (spikes): ") && h.contains("% never fired"),
+        "{h}"
+    );
+    // The raster: which sample, the fired neurons in order, how many are left out.
+    let r = svg("raster");
+    assert!(r.contains("Spikes of test sample 2: label"), "raster title");
+    let line = r
+        .lines()
+        .find(|l| l.starts_with("fc1: "))
+        .expect("fc1 panel");
+    assert!(
+        line.contains("units fired, by first spike") && line.contains("silent"),
+        "{line}"
+    );
+    if !line.contains("more not shown") {
+        let fired: usize = line["fc1: ".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(fired <= ttfs::plot::RASTER_UNITS, "{line}");
+    }
+    // The output potentials have a legend naming the true class.
+    assert!(
+        r.contains("(true") && r.contains("other classes"),
+        "no legend"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn damaged_checkpoints_are_rejected_with_a_clear_message() {
     let dir = tmp("damaged");
     let out = dir.join("r");
@@ -372,6 +818,141 @@ fn errors_tell_the_user_what_to_do() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A small MNIST-format data set: a bright row at the label's height, easy to learn.
+fn write_small_mnist(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (split, n) in [("train", 300), ("t10k", 100)] {
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let mut images = vec![0u8; n * 28 * 28];
+        for (i, &l) in labels.iter().enumerate() {
+            let row = 3 + 2 * l as usize;
+            images[i * 784 + row * 28..i * 784 + row * 28 + 28].fill(255);
+        }
+        let idx = ttfs::data::idx::encode;
+        std::fs::write(
+            dir.join(format!("{split}-images-idx3-ubyte")),
+            idx(&[n, 28, 28], &images),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("{split}-labels-idx1-ubyte")),
+            idx(&[n], &labels),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn data_is_found_through_ttfs_data_and_the_folder_is_recorded() {
+    let dir = tmp("ttfs-data");
+    let root = dir.join("datasets");
+    write_small_mnist(&root.join("mnist"));
+    let elsewhere = dir.join("cwd");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let run = |env: Option<&Path>, args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(args).current_dir(&elsewhere).env_remove("TTFS_DATA");
+        if let Some(e) = env {
+            c.env("TTFS_DATA", e);
+        }
+        c.output().unwrap()
+    };
+    let out = dir.join("r");
+    let train = [
+        "train",
+        "--data",
+        "mnist",
+        "--epochs",
+        "3",
+        "--quiet",
+        "--threads",
+        "1",
+        "--set",
+        "model.spec=fc32 if fc10",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    // Not found: the error names every place searched.
+    let o = run(None, &train);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("data/mnist") && e.contains("TTFS_DATA"),
+        "{e}"
+    );
+    assert!(e.trim().lines().count() == 1, "not one line: {e}");
+    // Found under $TTFS_DATA, and recorded in the run directory.
+    let o = run(Some(&root), &train);
+    assert!(o.status.success(), "{}", text(&o));
+    let cmd = std::fs::read_to_string(out.join("command.txt")).unwrap();
+    let found = std::fs::canonicalize(root.join("mnist")).unwrap();
+    assert!(cmd.contains(&format!("data: {}", found.display())), "{cmd}");
+    // `data check` without a folder looks where `train` looks.
+    let o = run(Some(&root), &["data", "check", "mnist"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.contains("checking") && s.contains("train: 300 samples"),
+        "{s}"
+    );
+    // `data info` without a name lists the data sets.
+    let o = run(None, &["data", "info"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    for n in ttfs::data::NAMES {
+        assert!(s.contains(n), "{n} missing: {s}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn info_knows_each_data_sets_geometry_without_its_files() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    for (name, frame) in [("cifar10", [3, 32, 32]), ("dvs-gesture", [2, 32, 32])] {
+        let p = configs.join(format!("{name}.toml"));
+        let o = ttfs(&[
+            "info",
+            "--config",
+            p.to_str().unwrap(),
+            "--data-dir",
+            "/nonexistent",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let s = String::from_utf8_lossy(&o.stdout);
+        assert!(s.contains(&format!("input {frame:?}")), "{name}: {s}");
+        let cfg = Config::load(Some(&p), &[]).unwrap();
+        let model =
+            ttfs::model::Model::new(&cfg.model, &frame, &mut ttfs::rng::Rng::new(0)).unwrap();
+        assert!(
+            s.contains(&format!("total: {} parameters", model.num_params())),
+            "{name}: {s}"
+        );
+        assert!(
+            s.contains("decoder temporal: fire-once output neurons")
+                && !s.contains("DecoderConfig"),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn command_line_mistakes_are_one_clear_line() {
+    let o = ttfs(&["train", "--threads", "0"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("at least 1"),
+        "{}",
+        text(&o)
+    );
+    let o = ttfs(&["train", "--set", "train.epochs=many"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("expected a whole number") && !e.contains("usize"),
+        "{e}"
+    );
+    let o = ttfs(&["train", "--set", "optimizer.lr=fast"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("expected a number") && !e.contains("f32"), "{e}");
+}
+
 #[test]
 fn every_command_has_help_with_examples() {
     for cmd in ["train", "eval", "plot", "info"] {
@@ -396,8 +977,42 @@ fn shipped_configs_are_valid() {
         if p.extension().is_some_and(|x| x == "toml") {
             let cfg = Config::load(Some(&p), &[]).unwrap_or_else(|e| panic!("{e:#}"));
             ttfs::spec::parse(&cfg.model.spec).unwrap();
+            // A config named for its readout or its layers has that readout and those layers.
+            let name = p.file_stem().unwrap().to_string_lossy().to_string();
+            let kind = format!("{:?}", cfg.model.decoder.kind).to_lowercase();
+            for readout in ["temporal", "membrane"] {
+                if name.ends_with(&format!("-{readout}")) {
+                    assert_eq!(kind, readout, "{name}");
+                }
+            }
+            if name.contains("-fc400-") {
+                let layers: Vec<&str> = name.split('-').filter(|t| t.starts_with("fc")).collect();
+                let mut want: Vec<String> = layers.iter().map(|l| format!("{l} if")).collect();
+                want.push("fc10".into());
+                assert_eq!(cfg.model.spec, want.join(" "), "{name}");
+            }
             n += 1;
         }
     }
     assert!(n >= 6, "only {n} configs in {}", dir.display());
+}
+
+#[test]
+fn documentation_points_only_inside_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for dir in ["docs", "configs"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "md" || x == "toml") {
+                files.push(p);
+            }
+        }
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for bad in ["../shared", "/work/", "../../"] {
+            assert!(!text.contains(bad), "{} mentions {bad}", f.display());
+        }
+    }
 }

@@ -202,6 +202,57 @@ pub fn summary(name: &str, s: &Splits) -> String {
     r
 }
 
+/// One line per data set: its name, what it is, its classes and frame.
+pub fn list() -> String {
+    let rows = [
+        (
+            "digits",
+            "UCI 8x8 handwritten digits, embedded (no download)",
+            "10, [1, 8, 8]",
+        ),
+        (
+            "mnist",
+            "handwritten digits, 60,000 train / 10,000 test",
+            "10, [1, 28, 28]",
+        ),
+        (
+            "fashion-mnist",
+            "Zalando's clothing images, 60,000 / 10,000",
+            "10, [1, 28, 28]",
+        ),
+        (
+            "cifar10",
+            "colour images, 50,000 / 10,000",
+            "10, [3, 32, 32]",
+        ),
+        (
+            "cifar100",
+            "colour images, 50,000 / 10,000",
+            "100 (or 20), [3, 32, 32]",
+        ),
+        (
+            "n-mnist",
+            "MNIST seen by an event camera, 60,000 / 10,000",
+            "10, [2, 34, 34] events",
+        ),
+        (
+            "dvs-gesture",
+            "IBM DVS128 hand gestures",
+            "11, [2, 128, 128] events",
+        ),
+    ];
+    let mut r = String::from("data sets (`ttfs data info NAME` says where to get one):\n");
+    for (n, what, shape) in rows {
+        let _ = writeln!(r, "  {n:<14} {what:<52} {shape}");
+    }
+    let _ = write!(
+        r,
+        "searched, in this order: --data-dir / data.dir, $TTFS_DATA/NAME, data/NAME, \
+         /usr/share/datasets/NAME"
+    );
+    r
+}
+
 /// Where the official files come from and what layout `ttfs` expects.
 pub fn info(name: &str) -> Result<String> {
     Ok(match name {
@@ -274,6 +325,8 @@ mod tests {
         );
         std::fs::write(dir.join("data_batch_5.bin"), &file).unwrap();
         let r = check("cifar10", &dir).unwrap();
+        let known = crate::data::frame_of("cifar10", &Default::default()).unwrap();
+        assert!(r.contains(&format!("frame {known:?}")), "{r}");
         assert!(r.contains("train: 50000 samples"), "{r}");
         assert!(r.contains("per class 0:5000 1:5000"), "{r}");
         assert!(r.contains("match the official release"), "{r}");
@@ -282,6 +335,7 @@ mod tests {
         assert!(e.contains("is not a directory"), "{e}");
         for n in NAMES {
             assert!(info(n).unwrap().len() > 50);
+            assert!(list().contains(&format!("  {n} ")), "{n} not listed");
         }
         assert!(info("imagenet").is_err());
     }

@@ -85,6 +85,8 @@ mod tests {
         assert_eq!(s.train.len(), 1437);
         assert_eq!(s.test.len(), 360);
         assert_eq!(s.train.sample_len(), 64);
+        let known = crate::data::frame_of("digits", &Default::default()).unwrap();
+        assert_eq!(known, s.train.frame);
         assert!(s.train.class_counts().iter().all(|&c| c > 100));
         let again = load().unwrap();
         assert_eq!(again.test.labels, s.test.labels);

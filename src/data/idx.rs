@@ -138,35 +138,17 @@ pub fn load_dir(name: &str, dir: &Path) -> Result<Splits> {
     })
 }
 
-/// Where to look when no directory is given.
-pub fn default_dir(name: &str) -> Result<PathBuf> {
-    let candidates: Vec<PathBuf> = match name {
-        "fashion-mnist" => vec![
-            "/usr/share/datasets/fashion-mnist".into(),
-            "data/fashion-mnist".into(),
-        ],
-        _ => vec!["data/mnist".into(), "../shared/data/mnist".into()],
-    };
-    for c in &candidates {
-        if c.is_dir() {
-            return Ok(c.clone());
-        }
-    }
-    bail!(
-        "{name}: no data directory given and none found in {candidates:?}.\n{}",
-        download_hint(name)
-    )
-}
-
 pub fn download_hint(name: &str) -> String {
     match name {
         "fashion-mnist" => "Fashion-MNIST: `apt-get install dataset-fashion-mnist` (files land in \
-             /usr/share/datasets/fashion-mnist/) or download the four *-ubyte.gz files from \
-             https://github.com/zalandoresearch/fashion-mnist and pass their directory with --data-dir"
+             /usr/share/datasets/fashion-mnist/, where ttfs looks) or download the four \
+             *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist into \
+             data/fashion-mnist/ (or pass their directory with --data-dir)"
             .into(),
         _ => "MNIST: download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, \
              t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (e.g. from \
-             https://ossci-datasets.s3.amazonaws.com/mnist/) into one directory and pass it with --data-dir"
+             https://ossci-datasets.s3.amazonaws.com/mnist/) into data/mnist/ (or pass their \
+             directory with --data-dir)"
             .into(),
     }
 }

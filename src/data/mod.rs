@@ -13,12 +13,13 @@ pub mod digits;
 pub mod dvs_gesture;
 pub mod events;
 pub mod idx;
+pub mod locate;
 pub mod md5;
 pub mod nmnist;
 pub mod on_device;
 pub mod prefetch;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
 /// How the stored values reach the network.
@@ -138,13 +139,11 @@ pub fn load_train_test(
     load: impl Fn(&str) -> Result<Dataset>,
 ) -> Result<Splits> {
     if !dir.is_dir() {
-        bail!(
-            "{name}: directory {} does not exist.\n{hint}",
-            dir.display()
-        );
+        bail!("{name}: directory {} does not exist. {hint}", dir.display());
     }
-    let train = load(names.0).with_context(|| hint.to_string())?;
-    let test = load(names.1).with_context(|| hint.to_string())?;
+    let with_hint = |e: anyhow::Error| anyhow::anyhow!("{e:#}. {hint}");
+    let train = load(names.0).map_err(with_hint)?;
+    let test = load(names.1).map_err(with_hint)?;
     Ok(Splits { train, test })
 }
 
@@ -191,43 +190,46 @@ impl Default for LoadOptions {
     }
 }
 
-/// Load data set `name` from `dir` (ignored for the embedded `digits`) with default options.
+/// The `[C, H, W]` frame of data set `name` as `opt` reads it, known without its files (for
+/// `ttfs info`).
+pub fn frame_of(name: &str, opt: &LoadOptions) -> Result<[usize; 3]> {
+    Ok(match name {
+        "digits" => [1, 8, 8],
+        "mnist" | "fashion-mnist" => [1, 28, 28],
+        "cifar10" | "cifar100" => cifar::FRAME,
+        "n-mnist" => opt.events.frame(nmnist::SENSOR)?,
+        "dvs-gesture" => opt.events.frame(dvs_gesture::SENSOR)?,
+        _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
+    })
+}
+
+/// Load data set `name` from `dir` (found by [`locate`](locate::locate) when `None`; ignored
+/// for the embedded `digits`) with default options.
 pub fn load(name: &str, dir: Option<&Path>) -> Result<Splits> {
     load_with(name, dir, &LoadOptions::default())
 }
 
-/// Load data set `name` from `dir` (its usual location when `None`).
+/// Load data set `name` from `dir`, or when `None` from where [`locate`](locate::locate)
+/// finds it.
 pub fn load_with(name: &str, dir: Option<&Path>, opt: &LoadOptions) -> Result<Splits> {
-    let need_dir = |hint: String| -> Result<PathBuf> {
-        match dir {
-            Some(d) => Ok(d.to_path_buf()),
-            None => bail!("{name}: no data directory given (--data-dir or data.dir).\n{hint}"),
-        }
+    let dir = locate::locate(name, dir)?;
+    let dir = || {
+        dir.clone()
+            .expect("every data set but digits has a directory")
     };
     let cache = opt.cache_dir.as_deref();
     match name {
         "digits" => digits::load(),
-        "mnist" | "fashion-mnist" => {
-            let dir = match dir {
-                Some(d) => d.to_path_buf(),
-                None => idx::default_dir(name)?,
-            };
-            idx::load_dir(name, &dir)
-        }
-        "cifar10" => {
-            let v = cifar::Variant::Cifar10;
-            cifar::load_dir(name, &need_dir(cifar::download_hint(v))?, v)
-        }
+        "mnist" | "fashion-mnist" => idx::load_dir(name, &dir()),
+        "cifar10" => cifar::load_dir(name, &dir(), cifar::Variant::Cifar10),
         "cifar100" => {
             let v = cifar::Variant::Cifar100 {
                 coarse: opt.coarse_labels,
             };
-            cifar::load_dir(name, &need_dir(cifar::download_hint(v))?, v)
+            cifar::load_dir(name, &dir(), v)
         }
-        "n-mnist" => nmnist::load_dir(&need_dir(nmnist::download_hint())?, &opt.events, cache),
-        "dvs-gesture" => {
-            dvs_gesture::load_dir(&need_dir(dvs_gesture::download_hint())?, &opt.events, cache)
-        }
+        "n-mnist" => nmnist::load_dir(&dir(), &opt.events, cache),
+        "dvs-gesture" => dvs_gesture::load_dir(&dir(), &opt.events, cache),
         _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
     }
 }
