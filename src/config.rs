@@ -534,4 +534,11 @@ mod default_tests {
         assert_eq!(c(&["data.name=\"n-mnist\"", "model.alpha=8"]), 8.0);
         assert_eq!(c(&["data.name=\"mnist\""]), ModelConfig::default().alpha);
     }
+
+    #[test]
+    fn a_decoder_table_given_in_part_keeps_the_default_scale() {
+        let o = vec!["model.decoder.kind=\"membrane\"".to_string()];
+        let cfg = Config::from_toml("", "t", &o).unwrap();
+        assert_eq!(cfg.model.decoder.scale, ModelConfig::default().decoder.scale);
+    }
 }

@@ -53,12 +53,15 @@ pub struct DecoderConfig {
 }
 
 impl Default for DecoderConfig {
+    /// The model's default decoder (`ModelConfig::default`): a `[model.decoder]` table given in
+    /// part (`--set model.decoder.kind=membrane`) takes its other keys from here, so the two
+    /// must agree (they did not: such a table silently switched the scale from 40 to 10).
     fn default() -> Self {
         DecoderConfig {
             kind: DecoderKind::Temporal,
             weighting: Weighting::Exp,
             base: 1.25,
-            scale: 10.0,
+            scale: 40.0,
         }
     }
 }

@@ -51,10 +51,7 @@ impl Default for ModelConfig {
             surrogate: SurrogateKind::Sigmoid,
             alpha: 8.0,
             mask_grad: false,
-            decoder: DecoderConfig {
-                scale: 40.0,
-                ..DecoderConfig::default()
-            },
+            decoder: DecoderConfig::default(),
         }
     }
 }
