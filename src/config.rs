@@ -539,6 +539,9 @@ mod default_tests {
     fn a_decoder_table_given_in_part_keeps_the_default_scale() {
         let o = vec!["model.decoder.kind=\"membrane\"".to_string()];
         let cfg = Config::from_toml("", "t", &o).unwrap();
-        assert_eq!(cfg.model.decoder.scale, ModelConfig::default().decoder.scale);
+        assert_eq!(
+            cfg.model.decoder.scale,
+            ModelConfig::default().decoder.scale
+        );
     }
 }

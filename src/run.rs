@@ -358,6 +358,9 @@ pub fn diagnose(model: &Model) -> String {
 }
 
 /// One summary line per epoch.
+/// Fraction of never-firing output neurons from which the epoch line warns.
+const OUTPUT_SILENT: f64 = 0.95;
+
 pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
     let ev = &m.eval;
     let layers: Vec<String> = ev
@@ -376,8 +379,24 @@ pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
             s
         })
         .collect();
+    // A spiking readout whose neurons (nearly) never fire gives the decoder no signal and the
+    // loss almost no gradient: say so where the accuracy is read.
+    let silent_output = ev
+        .monitor
+        .layers
+        .iter()
+        .find(|l| l.name == "output" && l.samples > 0)
+        .map(|l| l.silent_fraction())
+        .filter(|&f| f >= OUTPUT_SILENT)
+        .map(|f| {
+            format!(
+                " OUTPUT {:.0}% SILENT: the decoder gets almost no signal (try a wider surrogate, model.alpha = 2)",
+                100.0 * f
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "epoch {:>3}/{epochs} loss {:.4} train {:.2}% {} {:.2}% (loss {:.4}) first-out {:.2} spikes/neuron,silent [{}] lr {:.2e} {:.1}s {:.0} samples/s",
+        "epoch {:>3}/{epochs} loss {:.4} train {:.2}% {} {:.2}% (loss {:.4}) first-out {:.2} spikes/neuron,silent [{}] lr {:.2e} {:.1}s {:.0} samples/s{silent_output}",
         m.epoch,
         m.train_loss,
         100.0 * m.train_accuracy,
@@ -688,5 +707,31 @@ mod tests {
         // Chance for 100 classes is 1%: 5% is learning something.
         assert!(!at_chance(&epoch(0.05, 1.0).eval, 100));
         assert!(at_chance(&epoch(0.012, 1.0).eval, 100));
+    }
+}
+
+#[cfg(test)]
+mod epoch_line_tests {
+    use super::*;
+    use crate::metrics::LayerStats;
+
+    #[test]
+    fn a_silent_spiking_output_is_named_in_the_epoch_line() {
+        let layer = |name: &str, silent: f64| LayerStats {
+            layer: 0,
+            name: name.into(),
+            what: "spikes".into(),
+            units: 10,
+            events: 10.0 - silent * 10.0,
+            silent: silent * 10.0,
+            max_events: 1,
+            first_time_hist: vec![0; 9],
+            samples: 1,
+        };
+        let mut m = EpochMetrics::default();
+        m.eval.monitor.layers = vec![layer("fc1", 0.5), layer("output", 0.97)];
+        assert!(epoch_line(&m, 1).contains("OUTPUT 97% SILENT"));
+        m.eval.monitor.layers[1] = layer("output", 0.5);
+        assert!(!epoch_line(&m, 1).contains("SILENT"));
     }
 }
