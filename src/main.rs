@@ -398,7 +398,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         a.split
     );
     let batch = a.batch.unwrap_or(r.config.train.eval_batch_size).max(1);
-    let ev = r.evaluate(batch);
+    let ev = r.evaluate_energy(batch);
     print!("{}", ttfs::run::eval_report(&ev, r.config.model.time_steps));
     if let Some(p) = &a.json {
         std::fs::write(p, serde_json::to_string_pretty(&ev)?)

@@ -11,7 +11,7 @@ use crate::model::Model;
 use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
-use crate::train::{evaluate, EpochMetrics, EpochProgress, Evaluation, Trainer};
+use crate::train::{evaluate, evaluate_with, EpochMetrics, EpochProgress, Evaluation, Trainer};
 use anyhow::{bail, Result};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -322,6 +322,11 @@ impl Restored {
         evaluate(&mut self.model, &self.data, &self.input, batch)
     }
 
+    /// [`Restored::evaluate`] with the synaptic-operation, energy and early-exit report.
+    pub fn evaluate_energy(&mut self, batch: usize) -> Evaluation {
+        evaluate_with(&mut self.model, &self.data, &self.input, batch, true)
+    }
+
     /// Run the model on sample `i` alone (batch of one); its activations stay in the model.
     pub fn forward_one(&mut self, i: usize) -> Result<usize> {
         if i >= self.data.len() {
@@ -372,13 +377,18 @@ pub fn eval_report(ev: &Evaluation, time_steps: usize) -> String {
             100.0 * l.silent_fraction()
         );
     }
-    let _ = writeln!(
-        s,
-        "accuracy against decision time (outputs seen up to step t):"
-    );
-    for (t, a) in ev.accuracy_at.iter().enumerate() {
-        let bar = "#".repeat((a * 40.0).round() as usize);
-        let _ = writeln!(s, "  t = {t:>3}  {:>6.2}%  {bar}", 100.0 * a);
+    match &ev.energy {
+        Some(e) => s += &e.table(&ev.accuracy_at),
+        None => {
+            let _ = writeln!(
+                s,
+                "accuracy against decision time (outputs seen up to step t):"
+            );
+            for (t, a) in ev.accuracy_at.iter().enumerate() {
+                let bar = "#".repeat((a * 40.0).round() as usize);
+                let _ = writeln!(s, "  t = {t:>3}  {:>6.2}%  {bar}", 100.0 * a);
+            }
+        }
     }
     s
 }

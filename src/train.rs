@@ -6,6 +6,7 @@ use crate::data::augment::Augment;
 use crate::data::batch::{assemble, InputSpec};
 use crate::data::prefetch::{self, Job};
 use crate::data::{self, Dataset};
+use crate::energy::EnergyReport;
 use crate::loss;
 use crate::metrics::SpikeMonitor;
 use crate::model::Model;
@@ -28,6 +29,9 @@ pub struct Evaluation {
     pub monitor: SpikeMonitor,
     /// `accuracy_at[t]`: accuracy when deciding from the outputs seen up to step `t`.
     pub accuracy_at: Vec<f64>,
+    /// Synaptic operations, energy and early exit (`ttfs eval`; not during training).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<EnergyReport>,
 }
 
 /// What one epoch measured.
@@ -357,7 +361,19 @@ impl Trainer {
 /// Forward passes over all of `ds` in batches of `batch`: loss, accuracy (ties share
 /// credit), accuracy against decision time, and spike statistics.
 pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize) -> Evaluation {
+    evaluate_with(model, ds, input, batch, false)
+}
+
+/// [`evaluate`], with the synaptic-operation and energy report when `energy` is set.
+pub fn evaluate_with(
+    model: &mut Model,
+    ds: &Dataset,
+    input: &InputSpec,
+    batch: usize,
+    energy: bool,
+) -> Evaluation {
     let mut ev = Evaluation::default();
+    let mut report = energy.then(EnergyReport::default);
     let (mut labels, mut scratch) = (Vec::new(), Vec::new());
     let c = model.classes();
     let t = input.time_steps;
@@ -377,6 +393,9 @@ pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize
         ev.loss += model.loss(&labels, 0.0) as f64 * chunk.len() as f64;
         ev.accuracy += model.correct(&labels) as f64;
         ev.monitor.record(model);
+        if let Some(r) = &mut report {
+            r.record(model, &labels);
+        }
         let out = model.decoder.out.data.read();
         for (step, a) in at.iter_mut().enumerate() {
             for (b, &y) in labels.iter().enumerate() {
@@ -390,5 +409,6 @@ pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize
     ev.loss /= n;
     ev.accuracy /= n;
     ev.accuracy_at = at.iter().map(|a| a / n).collect();
+    ev.energy = report;
     ev
 }

@@ -186,7 +186,6 @@ pub fn mask_after_first(dy: &[f32], first: &[u32], t: usize, n: usize, out: &mut
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
