@@ -373,6 +373,11 @@ struct EvalArgs {
     /// Where to evaluate: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: Device,
+    /// `dense`: batched forward passes, with the synaptic-operation, energy and early-exit
+    /// report. `events`: event-driven inference, one sample at a time propagating only spikes,
+    /// timed against the dense path.
+    #[arg(long, default_value = "dense", value_parser = ["dense", "events"])]
+    engine: String,
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
@@ -398,10 +403,56 @@ fn eval(a: EvalArgs) -> Result<()> {
         a.split
     );
     let batch = a.batch.unwrap_or(r.config.train.eval_batch_size).max(1);
+    if a.engine == "events" {
+        return eval_events(&mut r, batch, a.json.as_deref());
+    }
     let ev = r.evaluate_energy(batch);
     print!("{}", ttfs::run::eval_report(&ev, r.config.model.time_steps));
     if let Some(p) = &a.json {
         std::fs::write(p, serde_json::to_string_pretty(&ev)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// `ttfs eval --engine events`: the event-driven engine (full run and early exit) against the
+/// dense evaluation path, with samples/s of each.
+fn eval_events(r: &mut ttfs::run::Restored, batch: usize, json: Option<&Path>) -> Result<()> {
+    use ttfs::event_driven::{classify, EventNet};
+    if r.model.device != Device::Cpu {
+        bail!("--engine events runs on the CPU (drop --device)");
+    }
+    let threads = rayon::current_num_threads();
+    let start = std::time::Instant::now();
+    let dense = r.evaluate(batch);
+    let dense_s = start.elapsed().as_secs_f64();
+    let net = EventNet::new(&mut r.model)?;
+    let full = classify(&net, &r.data, &r.input, false);
+    let early = classify(&net, &r.data, &r.input, true);
+    let n = r.data.len() as f64;
+    println!("{threads} thread(s), {} samples:", r.data.len());
+    println!(
+        "  dense forward (batches of {batch}):    accuracy {:.2}%  {:>8.0} samples/s",
+        100.0 * dense.accuracy,
+        n / dense_s
+    );
+    for (what, e) in [("event-driven, all T steps:", &full), ("event-driven, early exit:", &early)] {
+        println!(
+            "  {what:<35} accuracy {:.2}%  {:>8.0} samples/s  ({:.2}x dense)  {:.0} accumulates \
+             + {:.0} analog MACs per sample, decision at step {:.2}",
+            100.0 * e.accuracy,
+            e.samples_per_s(),
+            e.samples_per_s() * dense_s / n,
+            e.synops,
+            e.analog_ops,
+            e.decision_step
+        );
+    }
+    if let Some(p) = json {
+        let v = serde_json::json!({"threads": threads, "dense_accuracy": dense.accuracy,
+            "dense_samples_per_s": n / dense_s, "events": full, "events_early_exit": early});
+        std::fs::write(p, serde_json::to_string_pretty(&v)?)
             .with_context(|| format!("cannot write {}", p.display()))?;
         println!("wrote {}", p.display());
     }
