@@ -23,6 +23,7 @@ pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod nir;
 pub mod optim;
 pub mod plot;
 pub mod progress;

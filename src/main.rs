@@ -60,6 +60,12 @@ enum Cmd {
     /// small networks on both; a pass/fail table, non-zero exit on any failure.
     #[command(after_help = SELFTEST_HELP)]
     Selftest(SelftestArgs),
+    /// Export a trained network for other tools.
+    #[command(after_help = EXPORT_HELP)]
+    Export {
+        #[command(subcommand)]
+        cmd: ExportCmd,
+    },
 }
 
 fn dispatch(cmd: Cmd) -> Result<()> {
@@ -71,7 +77,55 @@ fn dispatch(cmd: Cmd) -> Result<()> {
         Cmd::Bench(a) => bench(a),
         Cmd::Data { cmd } => data(cmd),
         Cmd::Selftest(a) => selftest(a),
+        Cmd::Export { cmd } => export(cmd),
     }
+}
+
+const EXPORT_HELP: &str = "\
+Examples:
+  ttfs export nir runs/mnist mnist.nir       # NIR graph (HDF5), read by Python's nir.read()
+
+The weight normalization and its affine transform are folded into plain weights and biases;
+the graph's metadata states T, the input encoding, the fire-once rule and the decoder
+(docs/nir.md).";
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Write the network as an NIR graph (the `nir` Python package's HDF5 format).
+    Nir {
+        /// A checkpoint (.safetensors) or a run directory (its best, else last, checkpoint).
+        checkpoint: PathBuf,
+        /// The NIR file to write.
+        out: PathBuf,
+        /// Directory of the data set's files, if the checkpoint does not state its input shape.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn export(cmd: ExportCmd) -> Result<()> {
+    match cmd {
+        ExportCmd::Nir {
+            checkpoint,
+            out,
+            data_dir,
+        } => {
+            let (file, _, mut model) = ttfs::run::load_model(&checkpoint, data_dir.as_deref())?;
+            let g = ttfs::nir::export(&mut model, &out)?;
+            println!(
+                "wrote {} ({} nodes: {}) from {}",
+                out.display(),
+                g.nodes.len(),
+                g.nodes
+                    .iter()
+                    .map(|n| n.kind)
+                    .collect::<Vec<_>>()
+                    .join(" -> "),
+                file.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 const SELFTEST_HELP: &str = "\
@@ -437,7 +491,10 @@ fn eval_events(r: &mut ttfs::run::Restored, batch: usize, json: Option<&Path>) -
         100.0 * dense.accuracy,
         n / dense_s
     );
-    for (what, e) in [("event-driven, all T steps:", &full), ("event-driven, early exit:", &early)] {
+    for (what, e) in [
+        ("event-driven, all T steps:", &full),
+        ("event-driven, early exit:", &early),
+    ] {
         println!(
             "  {what:<35} accuracy {:.2}%  {:>8.0} samples/s  ({:.2}x dense)  {:.0} accumulates \
              + {:.0} analog MACs per sample, decision at step {:.2}",

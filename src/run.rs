@@ -495,3 +495,46 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
     );
     s
 }
+
+/// The input frame of data set `name` when it is a fixed image format (no files needed).
+pub fn known_frame(name: &str) -> Option<Vec<usize>> {
+    match name {
+        "digits" => Some(vec![1, 8, 8]),
+        "mnist" | "fashion-mnist" => Some(vec![1, 28, 28]),
+        "cifar10" | "cifar100" => Some(vec![3, 32, 32]),
+        _ => None,
+    }
+}
+
+/// A model restored from a checkpoint (file or run directory) without its data set: the input
+/// frame comes from the checkpoint, or the data set's known format, or else the data set is
+/// read (from `data_dir` when given). Returns the checkpoint's path too.
+pub fn load_model(
+    path: &Path,
+    data_dir: Option<&Path>,
+) -> Result<(std::path::PathBuf, Checkpoint, Model)> {
+    let file = checkpoint::resolve(path)?;
+    let ck = Checkpoint::load(&file)?;
+    let cfg = &ck.config;
+    let frame = match ck
+        .input_frame
+        .clone()
+        .or_else(|| known_frame(&cfg.data.name))
+    {
+        Some(f) => f,
+        None => {
+            let dir = data_dir
+                .map(Path::to_path_buf)
+                .or(cfg.data.dir.as_ref().map(Into::into));
+            let splits = data::load_with(
+                &cfg.data.name,
+                dir.as_deref(),
+                &cfg.data.load_options(cfg.model.time_steps),
+            )?;
+            splits.train.frame.to_vec()
+        }
+    };
+    let mut model = Model::new(&cfg.model, &frame, &mut Rng::new(0))?;
+    ck.load_params(&mut model)?;
+    Ok((file, ck, model))
+}
