@@ -280,7 +280,8 @@ impl EnergyReport {
         if !accuracy_at.is_empty() {
             let _ = writeln!(
                 s,
-                "  deciding at a fixed step t: accuracy and accumulates spent up to t"
+                "  accuracy against decision time (deciding at step t from the outputs seen so far) \
+                 and the accumulates spent up to t:"
             );
             for (t, a) in accuracy_at.iter().enumerate() {
                 let _ = writeln!(

@@ -19,6 +19,7 @@ Workflow:
   ttfs eval runs/mnist                                   # accuracy, spikes, decision time
   ttfs plot runs/mnist                                   # runs/mnist/plots/*.png, *.svg
   ttfs info --config configs/mnist.toml                  # layers, parameters, operations
+  ttfs export nir runs/mnist mnist.nir                   # NIR graph for neuromorphic tools
   ttfs data info mnist                                   # where to get a data set
   ttfs bench                                             # speed against the PyTorch peer
 

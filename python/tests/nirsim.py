@@ -31,11 +31,13 @@ def chain(graph):
     return order
 
 
-def simulate(graph, x):
+def simulate(graph, x, fire_once=True, counts=None):
     """Run one sample. ``x`` is the network's input, ``[T, *shape]`` or ``[1, *shape]`` (the
     same at every step). Returns ``(first, potentials, logits)``: per IF node the first-spike
     step of each unit (T: never), its potential before each step's spike decision
-    ``[T, *shape]``, and the readout's logits."""
+    ``[T, *shape]``, and the readout's logits. ``fire_once=False`` ignores the fire-once
+    metadata, as a consumer that knows only NIR's IF would (reset to v_reset after each
+    spike); ``counts`` (a dict) then receives each IF node's number of spikes."""
     t_steps = int(graph.metadata["time_steps"])
     weights = np.asarray(graph.metadata["decoder_weights"], dtype=np.float64)
     order = chain(graph)
@@ -57,7 +59,7 @@ def simulate(graph, x):
             elif kind == "Flatten":
                 sig = sig.reshape(-1)
             elif kind == "IF":
-                once = int(node.metadata.get("fire_once", 0)) == 1
+                once = fire_once and int(node.metadata.get("fire_once", 0)) == 1
                 v = state.get(name, np.zeros(sig.shape)) + node.r * sig
                 pots.setdefault(name, []).append(v.copy())
                 fired = first.setdefault(name, np.full(sig.shape, t_steps))
@@ -67,6 +69,8 @@ def simulate(graph, x):
                 else:
                     v = np.where(spike, node.v_reset, v)
                 fired[spike & (fired == t_steps)] = t
+                if counts is not None:
+                    counts[name] = counts.get(name, 0) + int(spike.sum())
                 state[name] = v
                 sig = spike.astype(np.float64)
             elif kind == "I":
