@@ -334,18 +334,14 @@ mod tests {
             conv.weights.raw.value.iter_mut().for_each(|v| *v = 1.0);
             let frame = [in_c, h, w];
             let fanout = conv.fanout(&frame).unwrap();
-            let n = in_c * h * w;
-            assert_eq!(fanout.len(), n);
-            for u in 0..n {
+            assert_eq!(fanout.len(), in_c * h * w);
+            for (u, &want) in fanout.iter().enumerate() {
                 let mut x = Tensor::zeros(&[1, 1, in_c, h, w]);
                 x.data[u] = 1.0;
                 let mut y = Tensor::default();
                 conv.forward(&x, &mut y);
                 let reached = y.data.iter().filter(|&&v| v != 0.0).count() as u32;
-                assert_eq!(
-                    fanout[u], reached,
-                    "k{k} s{stride} p{pad} pool{pool} unit {u}"
-                );
+                assert_eq!(want, reached, "k{k} s{stride} p{pad} pool{pool} unit {u}");
             }
         }
     }

@@ -55,8 +55,8 @@ impl Shape {
         }
     }
     /// Engine index (channel-last) of model index `i` (`[C, H, W]`).
-    fn from_chw(&self, i: usize) -> usize {
-        match *self {
+    fn engine_index(self, i: usize) -> usize {
+        match self {
             Shape::Map { c, h, w } => {
                 let (ch, y, x) = (i / (h * w), (i / w) % h, i % w);
                 (y * w + x) * c + ch
@@ -65,8 +65,8 @@ impl Shape {
         }
     }
     /// Model index (`[C, H, W]`) of engine index `i`.
-    fn to_chw(&self, i: usize) -> usize {
-        match *self {
+    fn model_index(self, i: usize) -> usize {
+        match self {
             Shape::Map { c, h, w } => {
                 let (y, x, ch) = (i / (w * c), (i / c) % w, i % c);
                 (ch * h + y) * w + x
@@ -307,7 +307,7 @@ impl EventNet {
                 (None, true) => {
                     let mut d = vec![0.0; f];
                     for (i, &v) in x.iter().enumerate() {
-                        d[in_shape.from_chw(i)] = v;
+                        d[in_shape.engine_index(i)] = v;
                     }
                     (Signal::Dense(d), 0)
                 }
@@ -317,7 +317,7 @@ impl EventNet {
                         .iter()
                         .enumerate()
                         .filter(|(_, &v)| v != 0.0)
-                        .map(|(i, &v)| (in_shape.from_chw(i) as u32, v))
+                        .map(|(i, &v)| (in_shape.engine_index(i) as u32, v))
                         .collect();
                     (Signal::Events(ev), 0)
                 }
@@ -385,7 +385,7 @@ impl EventNet {
                     let shape = self.shapes[i + 1];
                     let mut times = vec![0u32; shape.len()];
                     for (j, &ft) in s.fired[i].iter().enumerate() {
-                        times[shape.to_chw(j)] = ft;
+                        times[shape.model_index(j)] = ft;
                     }
                     out.first_spikes.push(times);
                 }
@@ -522,13 +522,13 @@ impl EventNet {
                 match sig {
                     Signal::Events(ev) => Signal::Events(
                         ev.into_iter()
-                            .map(|(j, v)| (in_shape.to_chw(j as usize) as u32, v))
+                            .map(|(j, v)| (in_shape.model_index(j as usize) as u32, v))
                             .collect(),
                     ),
                     Signal::Dense(x) => {
                         let mut y = vec![0.0; x.len()];
                         for (j, v) in x.into_iter().enumerate() {
-                            y[in_shape.to_chw(j)] = v;
+                            y[in_shape.model_index(j)] = v;
                         }
                         Signal::Dense(y)
                     }

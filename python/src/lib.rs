@@ -28,6 +28,11 @@ create_exception!(
     "An error of ttfs, with the message the command line prints."
 );
 
+/// A float array handed to Python.
+type F32Array<'py> = Bound<'py, PyArray<f32, numpy::IxDyn>>;
+/// Arrays by name.
+type Named<'py> = Vec<(String, F32Array<'py>)>;
+
 /// The library's error as a Python exception, with the whole chain of contexts (as the CLI
 /// prints it).
 fn err(e: anyhow::Error) -> PyErr {
@@ -576,7 +581,7 @@ impl Core {
     fn parameters<'py>(
         &self,
         py: Python<'py>,
-    ) -> PyResult<Vec<(String, Bound<'py, PyArray<f32, numpy::IxDyn>>)>> {
+    ) -> PyResult<Named<'py>> {
         self.model
             .params()
             .iter()
@@ -594,7 +599,7 @@ impl Core {
     fn plain_parameters<'py>(
         &mut self,
         py: Python<'py>,
-    ) -> PyResult<Vec<(String, Bound<'py, PyArray<f32, numpy::IxDyn>>)>> {
+    ) -> PyResult<Named<'py>> {
         let mut out = Vec::new();
         let names: Vec<String> = self
             .model

@@ -83,7 +83,7 @@ impl Dataset {
         if !(scale > 0.0 && scale.is_finite()) {
             bail!("{name}: the value scale must be positive, got {scale}");
         }
-        if frame.iter().any(|&d| d == 0) {
+        if frame.contains(&0) {
             bail!("{name}: empty image shape {frame:?}");
         }
         let ds = Dataset {
