@@ -225,9 +225,16 @@ impl EnergyReport {
              analog input: dense MACs), energy at {PJ_PER_AC} pJ/AC and {PJ_PER_MAC} pJ/MAC \
              (45 nm, Horowitz ISSCC 2014):"
         );
+        let w = self
+            .layers
+            .iter()
+            .map(|l| l.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
         let _ = writeln!(
             s,
-            "  {:>3} {:<50} {:>10} {:>14} {:>14} {:>10}",
+            "  {:>3} {:<w$} {:>10} {:>14} {:>14} {:>10}",
             "#", "synapse", "events/in", "SynOps", "ANN MACs", "SNN/ANN"
         );
         for l in &self.layers {
@@ -245,7 +252,7 @@ impl EnergyReport {
             };
             let _ = writeln!(
                 s,
-                "  {:>3} {:<50} {:>10} {:>14} {:>14.0} {:>10.3}",
+                "  {:>3} {:<w$} {:>10} {:>14} {:>14.0} {:>10.3}",
                 l.layer,
                 l.name,
                 ev,

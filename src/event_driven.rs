@@ -502,18 +502,36 @@ impl EventNet {
                 let (v, fired) = (&mut s.v[i], &mut s.fired[i]);
                 let mut spikes = Vec::new();
                 let never = self.t as u32;
-                for (j, &c) in cur.iter().enumerate() {
-                    if *fire_once && fired[j] != never {
-                        continue; // fired already: skipped
-                    }
-                    let vj = v[j] + c;
-                    let sp = spike(vj);
-                    v[j] = if *fire_once { vj } else { vj - sp };
-                    if sp > 0.0 {
-                        if fired[j] == never {
-                            fired[j] = step as u32;
+                let step = step as u32;
+                if *fire_once {
+                    // Integrate every neuron (one vectorized pass; a neuron that fired is
+                    // masked below, its potential no longer matters), then look for threshold
+                    // crossings among those that have not fired, 16 at a time with a bit mask
+                    // (no branch per neuron).
+                    v.iter_mut().zip(&cur).for_each(|(vj, &c)| *vj += c);
+                    for (k, (vc, fc)) in v.chunks(16).zip(fired.chunks_mut(16)).enumerate() {
+                        let mut mask = 0u32;
+                        for (q, (&vj, &f)) in vc.iter().zip(fc.iter()).enumerate() {
+                            mask |= (((vj - 1.0 >= 0.0) & (f == never)) as u32) << q;
                         }
-                        spikes.push((j as u32, sp));
+                        while mask != 0 {
+                            let q = mask.trailing_zeros() as usize;
+                            fc[q] = step;
+                            spikes.push(((k * 16 + q) as u32, 1.0));
+                            mask &= mask - 1;
+                        }
+                    }
+                } else {
+                    for (j, &c) in cur.iter().enumerate() {
+                        let vj = v[j] + c;
+                        let sp = spike(vj);
+                        v[j] = vj - sp;
+                        if sp > 0.0 {
+                            if fired[j] == never {
+                                fired[j] = step;
+                            }
+                            spikes.push((j as u32, sp));
+                        }
                     }
                 }
                 (Signal::Events(spikes), 0)

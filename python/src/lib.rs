@@ -578,10 +578,7 @@ impl Core {
     }
 
     /// The parameters by their checkpoint names: `(name, array)`.
-    fn parameters<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<Named<'py>> {
+    fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Named<'py>> {
         self.model
             .params()
             .iter()
@@ -596,10 +593,7 @@ impl Core {
 
     /// Plain weights and biases, the weight normalization and affine folded in (what the NIR
     /// export writes): `(name, array)` as `<synapse>.weight` / `<synapse>.bias`.
-    fn plain_parameters<'py>(
-        &mut self,
-        py: Python<'py>,
-    ) -> PyResult<Named<'py>> {
+    fn plain_parameters<'py>(&mut self, py: Python<'py>) -> PyResult<Named<'py>> {
         let mut out = Vec::new();
         let names: Vec<String> = self
             .model
