@@ -28,6 +28,9 @@ create_exception!(
     "An error of ttfs, with the message the command line prints."
 );
 
+/// Within an epoch, a progress line this often (Ctrl-C is checked every second).
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
 /// A float array handed to Python.
 type F32Array<'py> = Bound<'py, PyArray<f32, numpy::IxDyn>>;
 /// Arrays by name.
@@ -314,7 +317,7 @@ impl Core {
         let mut result = Ok(());
         for _ in 0..cfg.train.epochs {
             let mut interrupted: Option<PyErr> = None;
-            let mut last = Instant::now();
+            let (mut last, mut printed) = (Instant::now(), Instant::now());
             let epoch = tr.epoch + 1;
             let m = py.detach(|| {
                 tr.run_epoch(None, |_, s| {
@@ -327,7 +330,8 @@ impl Core {
                             interrupted = Some(e);
                             return false;
                         }
-                        if progress && s.progress.seen > 0 {
+                        if progress && printed.elapsed() >= PROGRESS_EVERY {
+                            printed = Instant::now();
                             let p = s.progress;
                             let line = format!(
                                 "epoch {epoch}: {}/{} samples, loss {:.4}, train {:.2}%",
@@ -362,7 +366,10 @@ impl Core {
                 break;
             }
             if progress {
-                print.call1((ttfs::run::epoch_line(&m, cfg.train.epochs),))?;
+                if let Err(e) = print.call1((ttfs::run::epoch_line(&m, cfg.train.epochs),)) {
+                    result = Err(e);
+                    break;
+                }
             }
             if let Some(rd) = &rd {
                 let mut write = || -> anyhow::Result<()> {
@@ -389,11 +396,15 @@ impl Core {
                     break;
                 }
             }
-            let json = serde_json::to_string(&m).map_err(|e| err(e.into()))?;
+            // The parameters must return to `self` even when the callback raises.
+            let json = serde_json::to_string(&m).unwrap_or_default();
+            lines.push(json.clone());
             if let Some(cb) = &callback {
-                cb.call1(py, (json.clone(),))?;
+                if let Err(e) = cb.call1(py, (json,)) {
+                    result = Err(e);
+                    break;
+                }
             }
-            lines.push(json);
         }
         std::mem::swap(&mut tr.model, &mut self.model);
         self.epochs += tr.epoch;

@@ -91,6 +91,22 @@ def test_fit_on_arrays_reports_progress_and_learns(digits, capsys):
     np.testing.assert_array_equal(m.predict(xte[:50] / 16.0), m.predict(xte[:50], scale=scale))
 
 
+def test_an_exception_in_the_callback_stops_training_and_keeps_the_parameters(digits):
+    xtr, ytr, xte, _, scale = digits
+    m = ttfs.Model(spec="fc16 if fc10")
+    before = m.logits(xte[:20], scale=scale)
+
+    def stop(metrics):
+        raise RuntimeError(f"stop after epoch {metrics['epoch']}")
+
+    with pytest.raises(RuntimeError, match="stop after epoch 1"):
+        m.fit(xtr, ytr, scale=scale, epochs=3, progress=False, callback=stop)
+    assert m.epochs == 1
+    after = m.logits(xte[:20], scale=scale)
+    assert after.shape == before.shape and not np.array_equal(after, before)
+    m.fit(xtr, ytr, scale=scale, epochs=1, progress=False)  # the model still trains
+
+
 def test_fit_on_a_named_data_set_and_a_run_directory(tmp_path, digits):
     m = ttfs.Model(spec="fc32 if fc10")
     run = tmp_path / "run"

@@ -170,7 +170,7 @@ class Model:
         ``data_dir``). Continues from the current parameters with a fresh optimizer and
         learning-rate schedule over ``epochs`` (default: the config's ``train.epochs``).
 
-        ``progress`` prints one line per epoch (and a line per second within long epochs);
+        ``progress`` prints one line per epoch (and one every 10 s within long epochs);
         ``callback(metrics)`` is called after every epoch; ``out`` writes a run directory as
         ``ttfs train`` does (config, metrics, checkpoints). Returns each epoch's metrics.
         """
