@@ -61,6 +61,8 @@ pub struct Checkpoint {
     /// Optimizer moments, in parameter order (empty before the first step).
     pub opt_m: Vec<Vec<f32>>,
     pub opt_v: Vec<Vec<f32>>,
+    /// Shape of one input frame (`[C, H, W]`); absent in checkpoints of older versions.
+    pub input_frame: Option<Vec<usize>>,
 }
 
 impl Checkpoint {
@@ -82,6 +84,29 @@ impl Checkpoint {
             params: params_of(&tr.model),
             opt_m: tr.opt.m.iter().map(|b| b.to_vec()).collect(),
             opt_v: tr.opt.v.iter().map(|b| b.to_vec()).collect(),
+            input_frame: Some(tr.model.frames[0].clone()),
+        }
+    }
+
+    /// A checkpoint of `model`'s parameters alone (no optimizer state), as the Python
+    /// package saves a model.
+    pub fn of_model(config: &Config, model: &Model, epoch: usize, accuracy: f64) -> Self {
+        Checkpoint {
+            config: config.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            epoch,
+            step: 0,
+            opt_step: 0,
+            rng: [0; 4],
+            epoch_progress: EpochProgress::default(),
+            threads: rayon::current_num_threads(),
+            ranks: 1,
+            best_accuracy: accuracy,
+            accuracy,
+            params: params_of(model),
+            opt_m: Vec::new(),
+            opt_v: Vec::new(),
+            input_frame: Some(model.frames[0].clone()),
         }
     }
 
@@ -173,6 +198,9 @@ impl Checkpoint {
         put("best_accuracy", format!("{:?}", self.best_accuracy));
         put("accuracy", format!("{:?}", self.accuracy));
         put("param_names", serde_json::to_string(&self.param_names())?);
+        if let Some(f) = &self.input_frame {
+            put("input_frame", serde_json::to_string(f)?);
+        }
         let sum = checksum(Some(&meta), &tensors);
         meta.insert("checksum".into(), format!("{sum:016x}"));
         let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
@@ -299,6 +327,9 @@ impl Checkpoint {
             params,
             opt_m,
             opt_v,
+            input_frame: meta
+                .get("input_frame")
+                .and_then(|f| serde_json::from_str(f).ok()),
         })
     }
 

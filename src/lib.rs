@@ -2,9 +2,10 @@
 //!
 //! Layering (nothing lower imports anything higher):
 //! `tensor`, `rng`, `surrogate` -> `kernels` -> `layers`, `weight_norm`, `ettfs_init` ->
-//! `decoder`, `encoding`, `loss`, `spec` -> `model` -> `optim`, `metrics`, `train`; `data`
-//! beside them; experiment runs (`checkpoint`, `run_dir`, `run`, `progress`, `plot`) above the
-//! trainer; the command line (`main.rs`) on top.
+//! `decoder`, `encoding`, `loss`, `spec` -> `model` -> `optim`, `metrics`, `energy`, `train`;
+//! `data` beside them; experiment runs (`checkpoint`, `run_dir`, `run`, `progress`, `plot`)
+//! and the inference and export of a trained model (`event_driven`, `nir`) above the trainer;
+//! the command line (`main.rs`) and the Python bindings (`python/`, their own crate) on top.
 //!
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
@@ -16,13 +17,16 @@ pub mod config;
 pub mod data;
 pub mod decoder;
 pub mod encoding;
+pub mod energy;
 pub mod ettfs_init;
+pub mod event_driven;
 pub mod interrupt;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod nir;
 pub mod optim;
 pub mod plot;
 pub mod progress;

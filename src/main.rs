@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use ttfs::checkpoint::{self, Checkpoint};
 use ttfs::collective::Collective;
@@ -21,6 +21,7 @@ Workflow:
   ttfs eval runs/mnist                                   # accuracy, spikes, decision time
   ttfs plot runs/mnist                                   # runs/mnist/plots/*.png, *.svg
   ttfs info --config configs/mnist.toml                  # layers, parameters, operations
+  ttfs export nir runs/mnist mnist.nir                   # NIR graph for neuromorphic tools
   ttfs data info mnist                                   # where to get a data set
   ttfs bench                                             # speed against the PyTorch peer
 
@@ -62,6 +63,12 @@ enum Cmd {
     /// small networks on both; a pass/fail table, non-zero exit on any failure.
     #[command(after_help = SELFTEST_HELP)]
     Selftest(SelftestArgs),
+    /// Export a trained network for other tools.
+    #[command(after_help = EXPORT_HELP)]
+    Export {
+        #[command(subcommand)]
+        cmd: ExportCmd,
+    },
 }
 
 fn dispatch(cmd: Cmd, dist: &Arc<dyn Collective>) -> Result<()> {
@@ -73,7 +80,55 @@ fn dispatch(cmd: Cmd, dist: &Arc<dyn Collective>) -> Result<()> {
         Cmd::Bench(a) => bench(a),
         Cmd::Data { cmd } => data(cmd),
         Cmd::Selftest(a) => selftest(a),
+        Cmd::Export { cmd } => export(cmd),
     }
+}
+
+const EXPORT_HELP: &str = "\
+Examples:
+  ttfs export nir runs/mnist mnist.nir       # NIR graph (HDF5), read by Python's nir.read()
+
+The weight normalization and its affine transform are folded into plain weights and biases;
+the graph's metadata states T, the input encoding, the fire-once rule and the decoder
+(docs/nir.md).";
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Write the network as an NIR graph (the `nir` Python package's HDF5 format).
+    Nir {
+        /// A checkpoint (.safetensors) or a run directory (its best, else last, checkpoint).
+        checkpoint: PathBuf,
+        /// The NIR file to write.
+        out: PathBuf,
+        /// Directory of the data set's files, if the checkpoint does not state its input shape.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn export(cmd: ExportCmd) -> Result<()> {
+    match cmd {
+        ExportCmd::Nir {
+            checkpoint,
+            out,
+            data_dir,
+        } => {
+            let (file, _, mut model) = ttfs::run::load_model(&checkpoint, data_dir.as_deref())?;
+            let g = ttfs::nir::export(&mut model, &out)?;
+            println!(
+                "wrote {} ({} nodes: {}) from {}",
+                out.display(),
+                g.nodes.len(),
+                g.nodes
+                    .iter()
+                    .map(|n| n.kind)
+                    .collect::<Vec<_>>()
+                    .join(" -> "),
+                file.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 const SELFTEST_HELP: &str = "\
@@ -481,6 +536,11 @@ struct EvalArgs {
     /// Where to evaluate: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: Device,
+    /// `dense`: batched forward passes, with the synaptic-operation, energy and early-exit
+    /// report. `events`: event-driven inference, one sample at a time propagating only spikes,
+    /// timed against the dense path.
+    #[arg(long, default_value = "dense", value_parser = ["dense", "events"])]
+    engine: String,
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
@@ -522,10 +582,59 @@ fn eval(a: EvalArgs) -> Result<()> {
         a.split
     );
     let batch = a.batch.unwrap_or(r.config.train.eval_batch_size).max(1);
-    let ev = r.evaluate(batch);
+    if a.engine == "events" {
+        return eval_events(&mut r, batch, a.json.as_deref());
+    }
+    let ev = r.evaluate_energy(batch);
     print!("{}", ttfs::run::eval_report(&ev, r.config.model.time_steps));
     if let Some(p) = &a.json {
         std::fs::write(p, serde_json::to_string_pretty(&ev)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// `ttfs eval --engine events`: the event-driven engine (full run and early exit) against the
+/// dense evaluation path, with samples/s of each.
+fn eval_events(r: &mut ttfs::run::Restored, batch: usize, json: Option<&Path>) -> Result<()> {
+    use ttfs::event_driven::{classify, EventNet};
+    if r.model.device != Device::Cpu {
+        bail!("--engine events runs on the CPU (drop --device)");
+    }
+    let threads = rayon::current_num_threads();
+    let start = std::time::Instant::now();
+    let dense = r.evaluate(batch);
+    let dense_s = start.elapsed().as_secs_f64();
+    let net = EventNet::new(&mut r.model)?;
+    let full = classify(&net, &r.data, &r.input, false);
+    let early = classify(&net, &r.data, &r.input, true);
+    let n = r.data.len() as f64;
+    println!("{threads} thread(s), {} samples:", r.data.len());
+    println!(
+        "  dense forward (batches of {batch}):    accuracy {:.2}%  {:>8.0} samples/s",
+        100.0 * dense.accuracy,
+        n / dense_s
+    );
+    for (what, e) in [
+        ("event-driven, all T steps:", &full),
+        ("event-driven, early exit:", &early),
+    ] {
+        println!(
+            "  {what:<35} accuracy {:.2}%  {:>8.0} samples/s  ({:.2}x dense)  {:.0} accumulates \
+             + {:.0} analog MACs per sample, decision at step {:.2}",
+            100.0 * e.accuracy,
+            e.samples_per_s(),
+            e.samples_per_s() * dense_s / n,
+            e.synops,
+            e.analog_ops,
+            e.decision_step
+        );
+    }
+    if let Some(p) = json {
+        let v = serde_json::json!({"threads": threads, "dense_accuracy": dense.accuracy,
+            "dense_samples_per_s": n / dense_s, "events": full, "events_early_exit": early});
+        std::fs::write(p, serde_json::to_string_pretty(&v)?)
             .with_context(|| format!("cannot write {}", p.display()))?;
         println!("wrote {}", p.display());
     }

@@ -476,6 +476,52 @@ impl Model {
         self.params().iter().map(|p| p.value.len()).sum()
     }
 
+    /// Names of the spiking layers, as in the NIR export: `if1`, `if2`, ... for the neuron
+    /// layers (by model layer index), then `out` for the decoder's output neurons when they
+    /// spike.
+    pub fn spiking_layers(&self) -> Vec<(String, Option<usize>)> {
+        let mut v: Vec<(String, Option<usize>)> = self
+            .layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.is_neuron())
+            .enumerate()
+            .map(|(k, (i, _))| (format!("if{}", k + 1), Some(i)))
+            .collect();
+        if self.decoder.spiking() {
+            v.push(("out".into(), None));
+        }
+        v
+    }
+
+    /// After a forward pass: for every spiking layer (see [`Model::spiking_layers`]) its name,
+    /// frame and the step of each unit's first spike, `[B, units]` (`T` for a unit that never
+    /// fired).
+    pub fn first_spike_times(&self) -> Vec<(String, Vec<usize>, Vec<u32>)> {
+        let t = self.cfg.time_steps;
+        let b = self.acts[0].shape[1];
+        self.spiking_layers()
+            .into_iter()
+            .map(|(name, i)| {
+                let (x, frame) = match i {
+                    Some(i) => (self.acts[i + 1].data.read(), self.frames[i + 1].clone()),
+                    None => (self.decoder.out.data.read(), vec![self.classes()]),
+                };
+                let n = x.len() / (t * b);
+                let mut first = vec![t as u32; b * n];
+                for step in (0..t).rev() {
+                    let row = &x[step * b * n..(step + 1) * b * n];
+                    for (f, &v) in first.iter_mut().zip(row) {
+                        if v != 0.0 {
+                            *f = step as u32;
+                        }
+                    }
+                }
+                (name, frame, first)
+            })
+            .collect()
+    }
+
     /// Accuracy credit for the last forward (ties share credit, see `loss::correct_credit`).
     pub fn correct(&self, labels: &[usize]) -> f32 {
         let c = self.classes();

@@ -490,18 +490,22 @@ pub fn restore(
 
 impl Restored {
     pub fn evaluate(&mut self, batch: usize) -> Evaluation {
+        self.evaluate_reporting(batch, false)
+    }
+
+    /// [`Restored::evaluate`] with the synaptic-operation, energy and early-exit report.
+    pub fn evaluate_energy(&mut self, batch: usize) -> Evaluation {
+        self.evaluate_reporting(batch, true)
+    }
+
+    fn evaluate_reporting(&mut self, batch: usize, energy: bool) -> Evaluation {
         // On a GPU the data set is kept there and batches are gathered on the device.
         let on = self.config.data.on_device;
         let mut dev = on
             .then(|| DeviceImages::upload(&self.data, &self.input, self.model.device))
             .flatten();
-        evaluate_with(
-            &mut self.model,
-            &self.data,
-            dev.as_mut(),
-            &self.input,
-            batch,
-        )
+        let (model, data, input) = (&mut self.model, &self.data, &self.input);
+        evaluate_with(model, data, dev.as_mut(), input, batch, energy)
     }
 
     /// Run the model on sample `i` alone (batch of one); its activations stay in the model.
@@ -554,13 +558,18 @@ pub fn eval_report(ev: &Evaluation, time_steps: usize) -> String {
             100.0 * l.silent_fraction()
         );
     }
-    let _ = writeln!(
-        s,
-        "accuracy against decision time (outputs seen up to step t):"
-    );
-    for (t, a) in ev.accuracy_at.iter().enumerate() {
-        let bar = "#".repeat((a * 40.0).round() as usize);
-        let _ = writeln!(s, "  t = {t:>3}  {:>6.2}%  {bar}", 100.0 * a);
+    match &ev.energy {
+        Some(e) => s += &e.table(&ev.accuracy_at),
+        None => {
+            let _ = writeln!(
+                s,
+                "accuracy against decision time (outputs seen up to step t):"
+            );
+            for (t, a) in ev.accuracy_at.iter().enumerate() {
+                let bar = "#".repeat((a * 40.0).round() as usize);
+                let _ = writeln!(s, "  t = {t:>3}  {:>6.2}%  {bar}", 100.0 * a);
+            }
+        }
     }
     s
 }
@@ -666,6 +675,49 @@ pub fn model_summary(model: &Model, ev: Option<&Evaluation>) -> String {
         td as f64 / ts.max(1.0)
     );
     s
+}
+
+/// The input frame of data set `name` when it is a fixed image format (no files needed).
+pub fn known_frame(name: &str) -> Option<Vec<usize>> {
+    match name {
+        "digits" => Some(vec![1, 8, 8]),
+        "mnist" | "fashion-mnist" => Some(vec![1, 28, 28]),
+        "cifar10" | "cifar100" => Some(vec![3, 32, 32]),
+        _ => None,
+    }
+}
+
+/// A model restored from a checkpoint (file or run directory) without its data set: the input
+/// frame comes from the checkpoint, or the data set's known format, or else the data set is
+/// read (from `data_dir` when given). Returns the checkpoint's path too.
+pub fn load_model(
+    path: &Path,
+    data_dir: Option<&Path>,
+) -> Result<(std::path::PathBuf, Checkpoint, Model)> {
+    let file = checkpoint::resolve(path)?;
+    let ck = Checkpoint::load(&file)?;
+    let cfg = &ck.config;
+    let frame = match ck
+        .input_frame
+        .clone()
+        .or_else(|| known_frame(&cfg.data.name))
+    {
+        Some(f) => f,
+        None => {
+            let dir = data_dir
+                .map(Path::to_path_buf)
+                .or(cfg.data.dir.as_ref().map(Into::into));
+            let splits = data::load_with(
+                &cfg.data.name,
+                dir.as_deref(),
+                &cfg.data.load_options(cfg.model.time_steps),
+            )?;
+            splits.train.frame.to_vec()
+        }
+    };
+    let mut model = Model::new(&cfg.model, &frame, &mut Rng::new(0))?;
+    ck.load_params(&mut model)?;
+    Ok((file, ck, model))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::data::batch::{assemble, InputSpec};
 use crate::data::on_device::DeviceImages;
 use crate::data::prefetch::{self, Job};
 use crate::data::{self, Dataset};
+use crate::energy::EnergyReport;
 use crate::loss;
 use crate::metrics::SpikeMonitor;
 use crate::model::Model;
@@ -30,6 +31,9 @@ pub struct Evaluation {
     pub monitor: SpikeMonitor,
     /// `accuracy_at[t]`: accuracy when deciding from the outputs seen up to step `t`.
     pub accuracy_at: Vec<f64>,
+    /// Synaptic operations, energy and early exit (`ttfs eval`; not during training).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<EnergyReport>,
 }
 
 /// What one epoch measured.
@@ -470,13 +474,15 @@ impl Trainer {
         let (r, size) = (self.dist.rank(), self.dist.size());
         let at = |k: usize| k * (ds.len() / size) + k.min(ds.len() % size);
         let dist = &*self.dist;
+        let part = at(r)..at(r + 1);
         evaluate_part(
             &mut self.model,
             ds,
             dev,
             &self.input,
             batch,
-            at(r)..at(r + 1),
+            false,
+            part,
             dist,
         )
     }
@@ -507,33 +513,38 @@ pub fn hold_out(cfg: &Config, train: Dataset) -> Result<(Dataset, Option<Dataset
 /// Forward passes over all of `ds` in batches of `batch`: loss, accuracy (ties share
 /// credit), accuracy against decision time, and spike statistics.
 pub fn evaluate(model: &mut Model, ds: &Dataset, input: &InputSpec, batch: usize) -> Evaluation {
-    evaluate_with(model, ds, None, input, batch)
+    evaluate_with(model, ds, None, input, batch, false)
 }
 
 /// [`evaluate`], gathering the batches from `dev` (the same data set kept on the model's
-/// device) when given.
+/// device) when given, with the synaptic-operation and energy report when `energy` is set.
 pub fn evaluate_with(
     model: &mut Model,
     ds: &Dataset,
     dev: Option<&mut DeviceImages>,
     input: &InputSpec,
     batch: usize,
+    energy: bool,
 ) -> Evaluation {
-    evaluate_part(model, ds, dev, input, batch, 0..ds.len(), &Solo)
+    evaluate_part(model, ds, dev, input, batch, energy, 0..ds.len(), &Solo)
 }
 
 /// [`evaluate_with`] split over the processes of `dist`: this one evaluates the samples
-/// `part`, and the sums of all the parts are reduced (every process gets the whole result).
+/// `part`, and the sums of all the parts are reduced (every process gets the whole result;
+/// the energy report, asked for by single-process evaluations only, stays this process's).
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate_part(
     model: &mut Model,
     ds: &Dataset,
     mut dev: Option<&mut DeviceImages>,
     input: &InputSpec,
     batch: usize,
+    energy: bool,
     part: std::ops::Range<usize>,
     dist: &dyn Collective,
 ) -> Evaluation {
     let mut ev = Evaluation::default();
+    let mut report = energy.then(EnergyReport::default);
     let (mut labels, mut scratch) = (Vec::new(), Vec::new());
     let c = model.classes();
     let t = input.time_steps;
@@ -556,6 +567,9 @@ pub fn evaluate_part(
         ev.loss += model.loss(&labels, 0.0) as f64 * chunk.len() as f64;
         ev.accuracy += model.correct(&labels) as f64;
         ev.monitor.record(model);
+        if let Some(r) = &mut report {
+            r.record(model, &labels);
+        }
         let out = model.decoder.out.data.read();
         for (step, a) in at.iter_mut().enumerate() {
             for (b, &y) in labels.iter().enumerate() {
@@ -577,5 +591,6 @@ pub fn evaluate_part(
     ev.loss /= n;
     ev.accuracy /= n;
     ev.accuracy_at = at.iter().map(|a| a / n).collect();
+    ev.energy = report;
     ev
 }

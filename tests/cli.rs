@@ -658,6 +658,45 @@ fn run_directory_metrics_eval_and_plots() {
     ] {
         assert!(s.contains(k), "{k} missing in {s}");
     }
+    // ... with the synaptic operations and energy, and the early exit.
+    for k in [
+        "synaptic operations per sample",
+        "0.9 pJ/AC and 4.6 pJ/MAC",
+        "the ANN:",
+        "early exit",
+    ] {
+        assert!(s.contains(k), "{k} missing in {s}");
+    }
+    // The event-driven engine classifies every sample as the dense pass does.
+    let o = ttfs(&["eval", out.to_str().unwrap(), "--engine", "events"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    let acc = |prefix: &str| -> String {
+        let line = s
+            .lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap();
+        line.split("accuracy ").nth(1).unwrap()[..6].to_string()
+    };
+    assert_eq!(acc("dense"), acc("event-driven, all"), "{s}");
+    assert!(s.contains("samples/s"), "{s}");
+    // NIR export, and its errors.
+    let nir = out.join("model.nir");
+    let o = ttfs(&[
+        "export",
+        "nir",
+        out.to_str().unwrap(),
+        nir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(&std::fs::read(&nir).unwrap()[..8], b"\x89HDF\r\n\x1a\n");
+    let o = ttfs(&["export", "nir", "/nonexistent/run", nir.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.starts_with("error: ") && e.contains("does not exist") && e.lines().count() == 1,
+        "{e}"
+    );
     // info with the run's measured rates.
     let o = ttfs(&["info", "--run", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
@@ -955,7 +994,7 @@ fn command_line_mistakes_are_one_clear_line() {
 
 #[test]
 fn every_command_has_help_with_examples() {
-    for cmd in ["train", "eval", "plot", "info"] {
+    for cmd in ["train", "eval", "plot", "info", "export"] {
         let o = ttfs(&[cmd, "--help"]);
         assert!(o.status.success());
         let s = String::from_utf8_lossy(&o.stdout);
@@ -963,7 +1002,7 @@ fn every_command_has_help_with_examples() {
     }
     let o = ttfs(&["--help"]);
     let s = String::from_utf8_lossy(&o.stdout);
-    for cmd in ["train", "eval", "plot", "info"] {
+    for cmd in ["train", "eval", "plot", "info", "export"] {
         assert!(s.contains(cmd), "{s}");
     }
 }

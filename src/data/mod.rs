@@ -72,6 +72,36 @@ impl Dataset {
         &self.data[i * n..(i + 1) * n]
     }
 
+    /// Images given as values (`[N, C, H, W]`, one byte each, times `scale` in [0, 1]) and
+    /// labels, e.g. from Python's numpy arrays. Errors name what does not fit.
+    pub fn from_images(
+        name: &str,
+        data: Vec<u8>,
+        frame: [usize; 3],
+        labels: Vec<u16>,
+        classes: usize,
+        scale: f32,
+    ) -> Result<Dataset> {
+        if !(scale > 0.0 && scale.is_finite()) {
+            bail!("{name}: the value scale must be positive, got {scale}");
+        }
+        if frame.contains(&0) {
+            bail!("{name}: empty image shape {frame:?}");
+        }
+        let ds = Dataset {
+            name: name.to_string(),
+            kind: Kind::Image,
+            classes,
+            frame,
+            steps: 1,
+            scale,
+            data,
+            labels,
+        };
+        ds.validate(name)?;
+        Ok(ds)
+    }
+
     /// The samples at `idx`, in that order (used to split off a validation set).
     pub fn subset(&self, idx: &[usize]) -> Dataset {
         let mut data = Vec::with_capacity(idx.len() * self.sample_len());

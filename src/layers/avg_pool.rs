@@ -26,6 +26,12 @@ impl AvgPool2d {
 }
 
 impl Layer for AvgPool2d {
+    fn plain(&mut self) -> super::Plain {
+        super::Plain::AvgPool {
+            k: self.k,
+            stride: self.stride,
+        }
+    }
     fn kind(&self) -> LayerKind {
         LayerKind::Pool
     }

@@ -85,6 +85,19 @@ impl Conv2d {
 }
 
 impl Layer for Conv2d {
+    fn plain(&mut self) -> super::Plain {
+        let (w, b) = self.weights.fold();
+        super::Plain::Conv {
+            w,
+            b,
+            in_c: self.in_c,
+            out_c: self.weights.out,
+            k: self.k,
+            stride: self.stride,
+            pad: self.pad,
+            pool: self.pool,
+        }
+    }
     fn kind(&self) -> LayerKind {
         LayerKind::Synapse
     }
@@ -106,6 +119,29 @@ impl Layer for Conv2d {
     fn macs_per_frame(&self, f: &[usize]) -> usize {
         let g = self.geom(f);
         g.out_len() * g.patch_len()
+    }
+    fn fanout(&self, f: &[usize]) -> Option<Vec<u32>> {
+        // Input row y reaches the output rows oy with oy*s - p <= y <= oy*s - p + k - 1 (of
+        // the convolution actually run: the folded one when pooling is folded in).
+        let g = self.geom(f);
+        let reach = |y: usize, n_out: usize| -> u32 {
+            (0..n_out)
+                .filter(|&o| {
+                    let lo = o * g.stride;
+                    let (y, hi) = (y + g.pad, lo + g.k - 1);
+                    lo <= y && y <= hi
+                })
+                .count() as u32
+        };
+        let rows: Vec<u32> = (0..g.in_h).map(|y| reach(y, g.out_h())).collect();
+        let cols: Vec<u32> = (0..g.in_w).map(|x| reach(x, g.out_w())).collect();
+        let mut out = Vec::with_capacity(g.in_len());
+        for _ in 0..g.in_c {
+            for &r in &rows {
+                out.extend(cols.iter().map(|&c| r * c * g.out_c as u32));
+            }
+        }
+        Some(out)
     }
     // x is [T, B, C, H, W], y is [T, B, OC, OH, OW]
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {

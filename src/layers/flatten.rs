@@ -7,6 +7,9 @@ use crate::tensor::Tensor;
 pub struct Flatten;
 
 impl Layer for Flatten {
+    fn plain(&mut self) -> super::Plain {
+        super::Plain::Flatten
+    }
     fn kind(&self) -> LayerKind {
         LayerKind::Reshape
     }

@@ -41,6 +41,15 @@ impl Linear {
 }
 
 impl Layer for Linear {
+    fn plain(&mut self) -> super::Plain {
+        let (w, b) = self.weights.fold();
+        super::Plain::Linear {
+            w,
+            b,
+            n_in: self.weights.fan_in,
+            n_out: self.weights.out,
+        }
+    }
     fn kind(&self) -> LayerKind {
         LayerKind::Synapse
     }
@@ -55,6 +64,9 @@ impl Layer for Linear {
     }
     fn macs_per_frame(&self, _f: &[usize]) -> usize {
         self.weights.out * self.weights.fan_in
+    }
+    fn fanout(&self, _f: &[usize]) -> Option<Vec<u32>> {
+        Some(vec![self.weights.out as u32; self.weights.fan_in])
     }
     // x is [T, B, In], y is [T, B, Out]
     fn forward(&mut self, x: &Tensor, y: &mut Tensor) {

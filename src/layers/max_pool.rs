@@ -54,6 +54,13 @@ impl MaxPool2d {
 }
 
 impl Layer for MaxPool2d {
+    fn plain(&mut self) -> super::Plain {
+        super::Plain::MaxPool {
+            k: self.k,
+            stride: self.stride,
+            first_only: self.first_only,
+        }
+    }
     fn kind(&self) -> LayerKind {
         LayerKind::Pool
     }

@@ -57,7 +57,52 @@ pub enum LayerKind {
     Reshape,
 }
 
+/// A layer as plain inference parameters, the weight normalization and its affine transform
+/// folded into the weights and biases: what the event-driven engine (`event_driven.rs`) and
+/// the NIR export (`nir.rs`) read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plain {
+    /// `y = w x + b`, `w` is `[out, in]`.
+    Linear {
+        w: Vec<f32>,
+        b: Vec<f32>,
+        n_in: usize,
+        n_out: usize,
+    },
+    /// `w` is `[out_c, in_c, k, k]`; `pool > 1`: average pooling of window and stride `pool`
+    /// follows (folded into the convolution when ttfs runs it).
+    Conv {
+        w: Vec<f32>,
+        b: Vec<f32>,
+        in_c: usize,
+        out_c: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        pool: usize,
+    },
+    AvgPool {
+        k: usize,
+        stride: usize,
+    },
+    /// Max pooling; `first_only`: first-spike pooling.
+    MaxPool {
+        k: usize,
+        stride: usize,
+        first_only: bool,
+    },
+    /// Integrate-and-fire, threshold 1 (`v >= 1` fires), no leak; `fire_once`: at most one
+    /// spike, else reset by subtraction.
+    Neuron {
+        fire_once: bool,
+    },
+    Flatten,
+}
+
 pub trait Layer: Send {
+    /// The layer as plain inference parameters (see [`Plain`]).
+    fn plain(&mut self) -> Plain;
+
     fn kind(&self) -> LayerKind;
 
     /// Short description for `ttfs info`, e.g. `conv 1->32 k3 s1 p1`.
@@ -84,6 +129,12 @@ pub trait Layer: Send {
     /// Multiply-adds per frame of a dense forward pass (for `ttfs info`).
     fn macs_per_frame(&self, _in_frame: &[usize]) -> usize {
         0
+    }
+
+    /// Synapses only: the number of outgoing synapses of each input unit (`[in_len]`): how
+    /// many accumulates one input spike costs an event-driven run (see `energy.rs`).
+    fn fanout(&self, _in_frame: &[usize]) -> Option<Vec<u32>> {
+        None
     }
 
     fn is_neuron(&self) -> bool {

@@ -22,6 +22,11 @@ impl Neuron {
 }
 
 impl Layer for Neuron {
+    fn plain(&mut self) -> super::Plain {
+        super::Plain::Neuron {
+            fire_once: self.params.fire_once,
+        }
+    }
     fn kind(&self) -> LayerKind {
         LayerKind::Neuron
     }

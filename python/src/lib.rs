@@ -1,0 +1,759 @@
+//! Python bindings of ttfs: a thin layer over the `ttfs` crate. Every computation is the
+//! library's (training, evaluation, energy report, event-driven inference, NIR export); this
+//! file only converts arguments and results. Arrays arrive already normalized by the Python
+//! side (`ttfs/__init__.py`): images as `uint8` `[N, C, H, W]` with a value scale, labels as
+//! `int64`. Results that are records (metrics, evaluations) cross as JSON text.
+
+use numpy::{PyArray, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use ttfs::checkpoint::Checkpoint;
+use ttfs::config::Config;
+use ttfs::data::batch::{assemble, InputSpec};
+use ttfs::data::Dataset;
+use ttfs::kernels::Device;
+use ttfs::model::Model;
+use ttfs::rng::Rng;
+use ttfs::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
+use ttfs::train::{EpochProgress, Trainer};
+
+create_exception!(
+    _ttfs,
+    TtfsError,
+    PyException,
+    "An error of ttfs, with the message the command line prints."
+);
+
+/// Within an epoch, a progress line this often (Ctrl-C is checked every second).
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// A float array handed to Python.
+type F32Array<'py> = Bound<'py, PyArray<f32, numpy::IxDyn>>;
+/// Arrays by name.
+type Named<'py> = Vec<(String, F32Array<'py>)>;
+
+/// The library's error as a Python exception, with the whole chain of contexts (as the CLI
+/// prints it).
+fn err(e: anyhow::Error) -> PyErr {
+    TtfsError::new_err(format!("{e:#}"))
+}
+
+trait OrPy<T> {
+    fn py_err(self) -> PyResult<T>;
+}
+
+impl<T> OrPy<T> for anyhow::Result<T> {
+    fn py_err(self) -> PyResult<T> {
+        self.map_err(err)
+    }
+}
+
+/// A Python value (dict, list, str, int, float, bool) as TOML.
+fn to_toml(v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
+    if let Ok(d) = v.cast::<PyDict>() {
+        let mut t = toml::Table::new();
+        for (k, x) in d.iter() {
+            t.insert(k.extract::<String>()?, to_toml(&x)?);
+        }
+        return Ok(toml::Value::Table(t));
+    }
+    if let Ok(l) = v.cast::<PyList>() {
+        return Ok(toml::Value::Array(
+            l.iter().map(|x| to_toml(&x)).collect::<PyResult<_>>()?,
+        ));
+    }
+    if let Ok(b) = v.extract::<bool>() {
+        return Ok(toml::Value::Boolean(b));
+    }
+    if let Ok(i) = v.extract::<i64>() {
+        return Ok(toml::Value::Integer(i));
+    }
+    if let Ok(f) = v.extract::<f64>() {
+        return Ok(toml::Value::Float(f));
+    }
+    if let Ok(s) = v.extract::<String>() {
+        return Ok(toml::Value::String(s));
+    }
+    Err(TtfsError::new_err(format!(
+        "config value {} is not a dict, list, str, int, float or bool",
+        v.repr()?
+    )))
+}
+
+/// `[N, C, H, W]` uint8 images and labels as a data set.
+fn dataset(
+    x: &PyReadonlyArrayDyn<'_, u8>,
+    scale: f32,
+    y: Option<&PyReadonlyArrayDyn<'_, i64>>,
+    classes: usize,
+    what: &str,
+) -> PyResult<Dataset> {
+    let s = x.shape();
+    if s.len() != 4 {
+        return Err(TtfsError::new_err(format!(
+            "{what}: images must be [N, C, H, W], got shape {s:?}"
+        )));
+    }
+    let n = s[0];
+    let labels: Vec<u16> = match y {
+        Some(y) => {
+            let y = y.as_array();
+            if y.ndim() != 1 || y.len() != n {
+                return Err(TtfsError::new_err(format!(
+                    "{what}: {n} images but labels of shape {:?} (one label per image)",
+                    y.shape()
+                )));
+            }
+            let mut v = Vec::with_capacity(n);
+            for &l in y.iter() {
+                if l < 0 || l as usize >= classes {
+                    return Err(TtfsError::new_err(format!(
+                        "{what}: label {l} is out of range: the model has {classes} classes (0..{classes})"
+                    )));
+                }
+                v.push(l as u16);
+            }
+            v
+        }
+        None => vec![0; n],
+    };
+    let data = x.as_array().iter().copied().collect();
+    Dataset::from_images(what, data, [s[1], s[2], s[3]], labels, classes, scale).py_err()
+}
+
+fn device(name: &str) -> PyResult<Device> {
+    name.parse::<Device>().py_err()
+}
+
+/// A TTFS network, its configuration and its training state.
+#[pyclass(unsendable, module = "ttfs._ttfs")]
+struct Core {
+    cfg: Config,
+    model: Model,
+    /// Epochs trained so far.
+    epochs: usize,
+}
+
+impl Core {
+    fn input_spec(&self) -> InputSpec {
+        InputSpec {
+            encoding: self.cfg.model.encoding,
+            zero: self.cfg.model.zero_input,
+            time_steps: self.cfg.model.time_steps,
+            normalize: self.cfg.data.normalize(),
+        }
+    }
+
+    fn check_frame(&self, ds: &Dataset) -> PyResult<()> {
+        if ds.frame.to_vec() != self.model.frames[0] {
+            return Err(TtfsError::new_err(format!(
+                "{}: samples are {:?} ([C, H, W]) but the model was built for {:?}",
+                ds.name, ds.frame, self.model.frames[0]
+            )));
+        }
+        self.input_spec().check(ds).py_err()
+    }
+
+    fn batch(&self) -> usize {
+        self.cfg.train.eval_batch_size.max(1)
+    }
+
+    /// The splits of a named data set (`data_dir`: where its files are).
+    fn named(&self, name: &str, data_dir: Option<&str>) -> PyResult<ttfs::data::Splits> {
+        let dir = data_dir
+            .map(PathBuf::from)
+            .or_else(|| self.cfg.data.dir.as_ref().map(PathBuf::from));
+        ttfs::data::load_with(
+            name,
+            dir.as_deref(),
+            &self.cfg.data.load_options(self.cfg.model.time_steps),
+        )
+        .py_err()
+    }
+}
+
+#[pymethods]
+impl Core {
+    /// Build a model. `config`: a TOML file's path, a dict of sections, or None (the
+    /// embedded-digits default); `overrides`: `section.key=value` strings, as `--set`;
+    /// `input_shape`: `[C, H, W]` (default: the configured data set's, read if needed).
+    #[new]
+    #[pyo3(signature = (config=None, overrides=vec![], input_shape=None, data_dir=None, device="cpu"))]
+    fn new(
+        config: Option<&Bound<'_, PyAny>>,
+        overrides: Vec<String>,
+        input_shape: Option<Vec<usize>>,
+        data_dir: Option<String>,
+        device: &str,
+    ) -> PyResult<Core> {
+        let cfg = match config {
+            None => Config::load(None, &overrides).py_err()?,
+            Some(c) if c.is_instance_of::<PyDict>() => {
+                let text = toml::to_string(&to_toml(c)?)
+                    .map_err(|e| TtfsError::new_err(format!("config dict: {e}")))?;
+                Config::from_toml(&text, "config dict", &overrides).py_err()?
+            }
+            Some(c) => {
+                let p: PathBuf = c.extract()?;
+                Config::load(Some(&p), &overrides).py_err()?
+            }
+        };
+        let frame = match input_shape {
+            Some(f) => f,
+            None => match ttfs::run::known_frame(&cfg.data.name) {
+                Some(f) => f,
+                None => {
+                    let dir = data_dir
+                        .map(PathBuf::from)
+                        .or_else(|| cfg.data.dir.as_ref().map(PathBuf::from));
+                    ttfs::data::load_with(
+                        &cfg.data.name,
+                        dir.as_deref(),
+                        &cfg.data.load_options(cfg.model.time_steps),
+                    )
+                    .py_err()?
+                    .train
+                    .frame
+                    .to_vec()
+                }
+            },
+        };
+        // The initialization a `ttfs train` run of this config starts from.
+        let mut model = Model::new(&cfg.model, &frame, &mut Rng::new(cfg.train.seed)).py_err()?;
+        model.to_device(crate::device(device)?).py_err()?;
+        Ok(Core {
+            cfg,
+            model,
+            epochs: 0,
+        })
+    }
+
+    /// A model from a checkpoint file or a run directory (its best, else last, checkpoint).
+    #[staticmethod]
+    #[pyo3(signature = (path, data_dir=None, device="cpu"))]
+    fn load(path: PathBuf, data_dir: Option<PathBuf>, device: &str) -> PyResult<Core> {
+        let (_, ck, mut model) = ttfs::run::load_model(&path, data_dir.as_deref()).py_err()?;
+        model.to_device(crate::device(device)?).py_err()?;
+        Ok(Core {
+            cfg: ck.config,
+            model,
+            epochs: ck.epoch,
+        })
+    }
+
+    /// Train, continuing from the current parameters with a fresh optimizer and learning-rate
+    /// schedule over `epochs` (default: the config's `train.epochs`). The data: arrays `x`,
+    /// `y` (and `vx`, `vy` evaluated after every epoch), or the named data set `data`.
+    /// Returns each epoch's metrics as JSON.
+    #[pyo3(signature = (x=None, scale=1.0, y=None, vx=None, vscale=1.0, vy=None, data=None, data_dir=None, epochs=None, progress=true, callback=None, out=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit(
+        &mut self,
+        py: Python<'_>,
+        x: Option<PyReadonlyArrayDyn<'_, u8>>,
+        scale: f32,
+        y: Option<PyReadonlyArrayDyn<'_, i64>>,
+        vx: Option<PyReadonlyArrayDyn<'_, u8>>,
+        vscale: f32,
+        vy: Option<PyReadonlyArrayDyn<'_, i64>>,
+        data: Option<String>,
+        data_dir: Option<String>,
+        epochs: Option<usize>,
+        progress: bool,
+        callback: Option<Py<PyAny>>,
+        out: Option<PathBuf>,
+    ) -> PyResult<Vec<String>> {
+        let classes = self.model.classes();
+        let (train, test) = match (&x, &data) {
+            (Some(x), None) => {
+                let train = dataset(x, scale, y.as_ref(), classes, "training arrays")?;
+                let test = match &vx {
+                    Some(vx) => dataset(vx, vscale, vy.as_ref(), classes, "validation arrays")?,
+                    None => train.subset(&[]),
+                };
+                (train, test)
+            }
+            (None, Some(name)) => {
+                let s = self.named(name, data_dir.as_deref())?;
+                (s.train, s.test)
+            }
+            _ => {
+                return Err(TtfsError::new_err(
+                    "fit: give either arrays (x, y) or a data set name (data=...)",
+                ))
+            }
+        };
+        self.check_frame(&train)?;
+        let mut cfg = self.cfg.clone();
+        if let Some(e) = epochs {
+            cfg.train.epochs = e;
+        }
+        if let Some(name) = &data {
+            cfg.data.name = name.clone();
+        }
+        cfg.train.device = self.model.device;
+        let mut tr = Trainer::with_data(&cfg, train, test).py_err()?;
+        std::mem::swap(&mut tr.model, &mut self.model);
+        let rd = match &out {
+            Some(p) => {
+                let rd = RunDir::create(Some(p), None).py_err()?;
+                rd.write_config(&cfg).py_err()?;
+                rd.write_command(
+                    &["python: ttfs.Model.fit".to_string()],
+                    rayon::current_num_threads(),
+                )
+                .py_err()?;
+                Some(rd)
+            }
+            None => None,
+        };
+        let print = py.import("builtins")?.getattr("print")?;
+        let mut lines = Vec::new();
+        let mut best = f64::NEG_INFINITY;
+        let mut result = Ok(());
+        for _ in 0..cfg.train.epochs {
+            let mut interrupted: Option<PyErr> = None;
+            let (mut last, mut printed) = (Instant::now(), Instant::now());
+            let epoch = tr.epoch + 1;
+            let m = py.detach(|| {
+                tr.run_epoch(None, |_, s| {
+                    if last.elapsed() < Duration::from_secs(1) {
+                        return true;
+                    }
+                    last = Instant::now();
+                    Python::attach(|py| {
+                        if let Err(e) = py.check_signals() {
+                            interrupted = Some(e);
+                            return false;
+                        }
+                        if progress && printed.elapsed() >= PROGRESS_EVERY {
+                            printed = Instant::now();
+                            let p = s.progress;
+                            let line = format!(
+                                "epoch {epoch}: {}/{} samples, loss {:.4}, train {:.2}%",
+                                p.seen,
+                                s.samples,
+                                p.mean_loss(),
+                                100.0 * p.accuracy()
+                            );
+                            let _ = py
+                                .import("builtins")
+                                .and_then(|b| b.getattr("print"))
+                                .and_then(|f| f.call1((line,)));
+                        }
+                        true
+                    })
+                })
+            });
+            if let Some(e) = interrupted {
+                result = Err(e);
+                break;
+            }
+            let Some(m) = m else {
+                result = Err(TtfsError::new_err("training stopped early"));
+                break;
+            };
+            if !m.train_loss.is_finite() {
+                result = Err(TtfsError::new_err(format!(
+                    "training diverged at epoch {}: loss {} (lower optimizer.lr or set \
+                     optimizer.clip_grad_norm)",
+                    m.epoch, m.train_loss
+                )));
+                break;
+            }
+            if progress {
+                if let Err(e) = print.call1((ttfs::run::epoch_line(&m, cfg.train.epochs),)) {
+                    result = Err(e);
+                    break;
+                }
+            }
+            if let Some(rd) = &rd {
+                let mut write = || -> anyhow::Result<()> {
+                    rd.append_metrics(&MetricsRecord {
+                        step: tr.step,
+                        metrics: m.clone(),
+                    })?;
+                    rd.write_eval(&EvalRecord {
+                        epoch: m.epoch,
+                        split: m.eval_split.clone(),
+                        eval: m.eval.clone(),
+                    })?;
+                    let mut ck = Checkpoint::capture(&tr, EpochProgress::default(), best);
+                    ck.accuracy = m.eval.accuracy;
+                    if m.eval.accuracy > best {
+                        best = m.eval.accuracy;
+                        ck.best_accuracy = best;
+                        ck.save(&rd.file(BEST))?;
+                    }
+                    ck.save(&rd.file(LAST))
+                };
+                if let Err(e) = write() {
+                    result = Err(err(e));
+                    break;
+                }
+            }
+            // The parameters must return to `self` even when the callback raises.
+            let json = serde_json::to_string(&m).unwrap_or_default();
+            lines.push(json.clone());
+            if let Some(cb) = &callback {
+                if let Err(e) = cb.call1(py, (json,)) {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        std::mem::swap(&mut tr.model, &mut self.model);
+        self.epochs += tr.epoch;
+        result.map(|()| lines)
+    }
+
+    /// Evaluate on arrays or a named data set's split: accuracy, loss, spike statistics,
+    /// accuracy against decision time and (with `energy`) the synaptic-operation, energy and
+    /// early-exit report. JSON.
+    #[pyo3(signature = (x=None, scale=1.0, y=None, data=None, data_dir=None, split="test", energy=true))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate(
+        &mut self,
+        py: Python<'_>,
+        x: Option<PyReadonlyArrayDyn<'_, u8>>,
+        scale: f32,
+        y: Option<PyReadonlyArrayDyn<'_, i64>>,
+        data: Option<String>,
+        data_dir: Option<String>,
+        split: &str,
+        energy: bool,
+    ) -> PyResult<String> {
+        let ds = match (&x, &data) {
+            (Some(x), None) => {
+                if y.is_none() {
+                    return Err(TtfsError::new_err("evaluate: labels y are needed"));
+                }
+                dataset(x, scale, y.as_ref(), self.model.classes(), "arrays")?
+            }
+            (None, Some(name)) => {
+                let s = self.named(name, data_dir.as_deref())?;
+                match split {
+                    "test" => s.test,
+                    "train" => s.train,
+                    other => {
+                        return Err(TtfsError::new_err(format!(
+                            "unknown split `{other}` (test or train)"
+                        )))
+                    }
+                }
+            }
+            _ => {
+                return Err(TtfsError::new_err(
+                    "evaluate: give either arrays (x, y) or a data set name (data=...)",
+                ))
+            }
+        };
+        self.check_frame(&ds)?;
+        let (input, batch) = (self.input_spec(), self.batch());
+        let model = &mut self.model;
+        let ev = py.detach(|| ttfs::train::evaluate_with(model, &ds, &input, batch, energy));
+        serde_json::to_string(&ev).map_err(|e| err(e.into()))
+    }
+
+    /// The network's input for the images `x`: `[T, N, C, H, W]` (latency code), or
+    /// `[1, N, C, H, W]` for the direct encoding (the same frame at every step).
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArrayDyn<'py, u8>,
+        scale: f32,
+    ) -> PyResult<Bound<'py, PyArray<f32, numpy::IxDyn>>> {
+        let ds = dataset(&x, scale, None, self.model.classes(), "images")?;
+        self.check_frame(&ds)?;
+        let idx: Vec<usize> = (0..ds.len()).collect();
+        let (mut out, mut labels, mut scratch) = (ttfs::tensor::Tensor::default(), vec![], vec![]);
+        assemble(
+            &ds,
+            &idx,
+            &self.input_spec(),
+            &mut out,
+            &mut labels,
+            &mut scratch,
+        );
+        let mut shape = vec![out.shape[0], ds.len()];
+        shape.extend_from_slice(&ds.frame);
+        PyArray::from_vec(py, out.data.to_vec()).reshape(shape)
+    }
+
+    /// Forward passes on the images `x` (in batches): the logits `[N, classes]` and, per
+    /// spiking layer, `(name, first-spike steps [N, frame...])` (`T` for a silent unit).
+    #[allow(clippy::type_complexity)]
+    fn forward<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: PyReadonlyArrayDyn<'py, u8>,
+        scale: f32,
+    ) -> PyResult<(
+        Bound<'py, PyArray<f32, numpy::IxDyn>>,
+        Vec<(String, Bound<'py, PyArray<i32, numpy::IxDyn>>)>,
+    )> {
+        let ds = dataset(&x, scale, None, self.model.classes(), "images")?;
+        self.check_frame(&ds)?;
+        let (input, batch) = (self.input_spec(), self.batch());
+        let c = self.model.classes();
+        let model = &mut self.model;
+        let n = ds.len();
+        let (logits, layers) = py.detach(|| {
+            let mut logits = Vec::with_capacity(n * c);
+            let mut layers: Vec<(String, Vec<usize>, Vec<i32>)> = Vec::new();
+            let (mut labels, mut scratch) = (Vec::new(), Vec::new());
+            let idx: Vec<usize> = (0..n).collect();
+            for chunk in idx.chunks(batch) {
+                assemble(
+                    &ds,
+                    chunk,
+                    &input,
+                    model.input_mut(),
+                    &mut labels,
+                    &mut scratch,
+                );
+                model.forward();
+                logits.extend(model.logits.data.read().iter());
+                for (k, (name, frame, times)) in model.first_spike_times().into_iter().enumerate() {
+                    if layers.len() <= k {
+                        layers.push((name, frame, Vec::new()));
+                    }
+                    layers[k].2.extend(times.iter().map(|&t| t as i32));
+                }
+            }
+            (logits, layers)
+        });
+        let logits = PyArray::from_vec(py, logits).reshape(vec![n, c])?;
+        let mut out = Vec::new();
+        for (name, frame, times) in layers {
+            let mut shape = vec![n];
+            shape.extend(frame);
+            out.push((name, PyArray::from_vec(py, times).reshape(shape)?));
+        }
+        Ok((logits, out))
+    }
+
+    /// Event-driven inference on the images `x`, one sample at a time (see the crate's
+    /// `event_driven.rs`): per sample the logits, the decision step and the accumulates
+    /// executed; `early_exit` stops at the first output event.
+    #[allow(clippy::type_complexity)]
+    #[pyo3(signature = (x, scale, early_exit=false))]
+    fn classify_events<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: PyReadonlyArrayDyn<'py, u8>,
+        scale: f32,
+        early_exit: bool,
+    ) -> PyResult<(Bound<'py, PyArray<f32, numpy::IxDyn>>, Vec<usize>, Vec<u64>)> {
+        let ds = dataset(&x, scale, None, self.model.classes(), "images")?;
+        self.check_frame(&ds)?;
+        if self.model.device != Device::Cpu {
+            return Err(TtfsError::new_err(
+                "event-driven inference runs on the CPU: load the model with device=\"cpu\"",
+            ));
+        }
+        let net = ttfs::event_driven::EventNet::new(&mut self.model).py_err()?;
+        let input = self.input_spec();
+        let c = net.classes();
+        let (logits, steps, ops) = py.detach(|| {
+            let idx: Vec<usize> = (0..ds.len()).collect();
+            let (mut xs, mut labels, mut scratch) =
+                (ttfs::tensor::Tensor::default(), vec![], vec![]);
+            assemble(&ds, &idx, &input, &mut xs, &mut labels, &mut scratch);
+            let (t, b) = (xs.shape[0], xs.shape[1]);
+            let per = xs.len() / (t * b);
+            let mut s = ttfs::event_driven::Scratch::default();
+            let (mut logits, mut steps, mut ops) = (Vec::new(), Vec::new(), Vec::new());
+            let mut sample = vec![0.0f32; t * per];
+            for j in 0..b {
+                for k in 0..t {
+                    sample[k * per..(k + 1) * per]
+                        .copy_from_slice(&xs.data[(k * b + j) * per..(k * b + j + 1) * per]);
+                }
+                let o = net.run(&sample, early_exit, false, &mut s);
+                logits.extend(o.logits);
+                steps.push(o.decision_step);
+                ops.push(o.synops);
+            }
+            (logits, steps, ops)
+        });
+        Ok((
+            PyArray::from_vec(py, logits).reshape(vec![ds.len(), c])?,
+            steps,
+            ops,
+        ))
+    }
+
+    /// The parameters by their checkpoint names: `(name, array)`.
+    fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Named<'py>> {
+        self.model
+            .params()
+            .iter()
+            .map(|p| {
+                Ok((
+                    p.name.clone(),
+                    PyArray::from_vec(py, p.value.to_vec()).reshape(p.shape.clone())?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Plain weights and biases, the weight normalization and affine folded in (what the NIR
+    /// export writes): `(name, array)` as `<synapse>.weight` / `<synapse>.bias`.
+    fn plain_parameters<'py>(&mut self, py: Python<'py>) -> PyResult<Named<'py>> {
+        let mut out = Vec::new();
+        let names: Vec<String> = self
+            .model
+            .layers
+            .iter()
+            .map(|l| {
+                l.params()
+                    .first()
+                    .map(|p| p.name.split('.').next().unwrap_or("").to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        for (layer, name) in self.model.layers.iter_mut().zip(names) {
+            let (w, b, shape) = match layer.plain() {
+                ttfs::layers::Plain::Linear { w, b, n_in, n_out } => (w, b, vec![n_out, n_in]),
+                ttfs::layers::Plain::Conv {
+                    w,
+                    b,
+                    in_c,
+                    out_c,
+                    k,
+                    ..
+                } => (w, b, vec![out_c, in_c, k, k]),
+                _ => continue,
+            };
+            let nb = b.len();
+            out.push((
+                format!("{name}.weight"),
+                PyArray::from_vec(py, w).reshape(shape)?,
+            ));
+            out.push((
+                format!("{name}.bias"),
+                PyArray::from_vec(py, b).reshape(vec![nb])?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Write a checkpoint (`ttfs eval`, `ttfs export` and `ttfs.load` read it).
+    fn save(&self, path: PathBuf) -> PyResult<()> {
+        Checkpoint::of_model(&self.cfg, &self.model, self.epochs, f64::NAN)
+            .save(&path)
+            .py_err()
+    }
+
+    /// Write the network as an NIR graph; returns the node types in order.
+    fn export_nir(&mut self, path: PathBuf) -> PyResult<Vec<String>> {
+        let g = ttfs::nir::export(&mut self.model, Path::new(&path)).py_err()?;
+        Ok(g.nodes
+            .iter()
+            .map(|n| format!("{}:{}", n.name, n.kind))
+            .collect())
+    }
+
+    /// Layers, shapes, parameters and operations (as `ttfs info`).
+    fn summary(&self) -> String {
+        ttfs::run::model_summary(&self.model, None)
+    }
+
+    #[getter]
+    fn config_toml(&self) -> String {
+        self.cfg.to_toml()
+    }
+    #[getter]
+    fn time_steps(&self) -> usize {
+        self.cfg.model.time_steps
+    }
+    #[getter]
+    fn classes(&self) -> usize {
+        self.model.classes()
+    }
+    #[getter]
+    fn input_shape(&self) -> Vec<usize> {
+        self.model.frames[0].clone()
+    }
+    #[getter]
+    fn epochs(&self) -> usize {
+        self.epochs
+    }
+    #[getter]
+    fn spiking_layers(&self) -> Vec<String> {
+        self.model
+            .spiking_layers()
+            .into_iter()
+            .map(|l| l.0)
+            .collect()
+    }
+}
+
+/// A data set's splits as arrays: `(x_train, y_train, x_test, y_test, scale)`, images
+/// `uint8 [N, C, H, W]` whose values times `scale` are intensities in [0, 1].
+#[pyfunction]
+#[pyo3(signature = (name, data_dir=None))]
+#[allow(clippy::type_complexity)]
+fn load_data<'py>(
+    py: Python<'py>,
+    name: &str,
+    data_dir: Option<PathBuf>,
+) -> PyResult<(
+    Bound<'py, PyArray<u8, numpy::IxDyn>>,
+    Bound<'py, PyArray<i64, numpy::IxDyn>>,
+    Bound<'py, PyArray<u8, numpy::IxDyn>>,
+    Bound<'py, PyArray<i64, numpy::IxDyn>>,
+    f32,
+)> {
+    let s = ttfs::data::load(name, data_dir.as_deref()).py_err()?;
+    if s.train.kind != ttfs::data::Kind::Image {
+        return Err(TtfsError::new_err(format!(
+            "{name} is an event data set: train on it by name (fit(data=\"{name}\"))"
+        )));
+    }
+    let arrays = |d: Dataset| -> PyResult<_> {
+        let mut shape = vec![d.len()];
+        shape.extend_from_slice(&d.frame);
+        let labels: Vec<i64> = d.labels.iter().map(|&l| l as i64).collect();
+        let n = labels.len();
+        Ok((
+            PyArray::from_vec(py, d.data).reshape(shape)?,
+            PyArray::from_vec(py, labels).reshape(vec![n])?,
+        ))
+    };
+    let scale = s.train.scale;
+    let (xtr, ytr) = arrays(s.train)?;
+    let (xte, yte) = arrays(s.test)?;
+    Ok((xtr, ytr, xte, yte, scale))
+}
+
+/// Use `n` worker threads (once, before the first computation; default: one per core).
+#[pyfunction]
+fn set_threads(n: usize) -> PyResult<usize> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|e| {
+            TtfsError::new_err(format!(
+                "threads can be set once, before the first computation: {e}"
+            ))
+        })?;
+    Ok(rayon::current_num_threads())
+}
+
+#[pymodule]
+fn _ttfs(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Core>()?;
+    m.add_function(wrap_pyfunction!(load_data, m)?)?;
+    m.add_function(wrap_pyfunction!(set_threads, m)?)?;
+    m.add("TtfsError", m.py().get_type::<TtfsError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("PJ_PER_AC", ttfs::energy::PJ_PER_AC)?;
+    m.add("PJ_PER_MAC", ttfs::energy::PJ_PER_MAC)?;
+    Ok(())
+}

@@ -1,0 +1,257 @@
+"""Tests of the Python package: models from specs, dicts and config files, training on arrays
+and on a named data set, evaluation with the energy report, first-spike times, event-driven
+inference, parameters, checkpoints and run directories, errors, and the NIR export read back
+with the `nir` package and simulated (nirsim.py). Data: the embedded 8x8 digits only."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ttfs
+
+sys.path.insert(0, os.path.dirname(__file__))
+import nirsim  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return ttfs.load_data("digits")
+
+
+def trained(spec, digits, epochs=3, **settings):
+    xtr, ytr, xte, yte, scale = digits
+    m = ttfs.Model(spec=spec, settings=settings)
+    m.fit(xtr, ytr, scale=scale, epochs=epochs, progress=False)
+    return m
+
+
+# ---- models, training, evaluation ----------------------------------------------------------
+
+
+def test_load_data_gives_the_embedded_digits(digits):
+    xtr, ytr, xte, yte, scale = digits
+    assert xtr.shape == (1437, 1, 8, 8) and xtr.dtype == np.uint8
+    assert xte.shape == (360, 1, 8, 8) and yte.shape == (360,)
+    assert scale == pytest.approx(1 / 16) and xtr.max() == 16
+    assert set(np.unique(ytr)) == set(range(10))
+
+
+def test_models_from_spec_dict_and_config_file(tmp_path):
+    a = ttfs.Model(spec="fc32 if fc10", settings={"train.seed": 3, "model": {"time_steps": 6}})
+    assert a.time_steps == 6 and a.classes == 10 and a.input_shape == (1, 8, 8)
+    b = ttfs.Model({"model": {"spec": "fc32 if fc10", "time_steps": 6}, "train": {"seed": 3}})
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[model]\nspec = "fc32 if fc10"\ntime_steps = 6\n[train]\nseed = 3\n')
+    c = ttfs.Model(str(cfg))
+    # The same config gives the same initialization (the one `ttfs train` starts from).
+    for m in (b, c):
+        for k, v in a.parameters().items():
+            np.testing.assert_array_equal(m.parameters()[k], v)
+    assert 'spec = "fc32 if fc10"' in c.config
+    assert ttfs.Model(spec="fc8 if fc3", input_shape=(5,)).input_shape == (1, 1, 5)
+
+
+def test_errors_are_exceptions_with_the_cli_messages(digits):
+    with pytest.raises(ttfs.TtfsError, match="unknown layer `fx10`"):
+        ttfs.Model(spec="fc64 if fx10")
+    with pytest.raises(ttfs.TtfsError, match="unknown field `lrr`, expected one of"):
+        ttfs.Model(settings={"optimizer.lrr": 0.1})
+    with pytest.raises(ttfs.TtfsError, match="does not exist"):
+        ttfs.load("/nonexistent/run")
+    with pytest.raises(ttfs.TtfsError, match="cannot read config"):
+        ttfs.Model("/nonexistent.toml")
+    m = ttfs.Model(spec="fc16 if fc10")
+    xtr, ytr, _, _, scale = digits
+    with pytest.raises(ttfs.TtfsError, match="label 10 is out of range"):
+        m.fit(xtr[:4], np.array([0, 1, 2, 10]), scale=scale, epochs=1, progress=False)
+    with pytest.raises(ttfs.TtfsError, match="built for"):
+        m.evaluate(np.zeros((2, 1, 5, 5), np.uint8), np.zeros(2, int))
+    with pytest.raises(ttfs.TtfsError, match="unknown data set"):
+        m.fit(data="nope", epochs=1, progress=False)
+    with pytest.raises(ttfs.TtfsError, match=r"\[0, 1\]"):
+        m.predict(np.full((1, 1, 8, 8), 2.0))
+
+
+def test_fit_on_arrays_reports_progress_and_learns(digits, capsys):
+    xtr, ytr, xte, yte, scale = digits
+    m = ttfs.Model(spec="fc64 if fc10")
+    seen = []
+    hist = m.fit(xtr, ytr, validation=(xte, yte), scale=scale, epochs=4, callback=seen.append)
+    out = capsys.readouterr().out
+    assert out.count("epoch ") == 4 and "test" in out
+    assert [h["epoch"] for h in hist] == [1, 2, 3, 4] == [s["epoch"] for s in seen]
+    assert m.epochs == 4
+    acc = m.evaluate(xte, yte, scale=scale)["accuracy"]
+    assert acc > 0.6, acc
+    assert hist[-1]["eval"]["accuracy"] == pytest.approx(acc)
+    # Float images in [0, 1] are the same images.
+    np.testing.assert_array_equal(m.predict(xte[:50] / 16.0), m.predict(xte[:50], scale=scale))
+
+
+def test_an_exception_in_the_callback_stops_training_and_keeps_the_parameters(digits):
+    xtr, ytr, xte, _, scale = digits
+    m = ttfs.Model(spec="fc16 if fc10")
+    before = m.logits(xte[:20], scale=scale)
+
+    def stop(metrics):
+        raise RuntimeError(f"stop after epoch {metrics['epoch']}")
+
+    with pytest.raises(RuntimeError, match="stop after epoch 1"):
+        m.fit(xtr, ytr, scale=scale, epochs=3, progress=False, callback=stop)
+    assert m.epochs == 1
+    after = m.logits(xte[:20], scale=scale)
+    assert after.shape == before.shape and not np.array_equal(after, before)
+    m.fit(xtr, ytr, scale=scale, epochs=1, progress=False)  # the model still trains
+
+
+def test_fit_on_a_named_data_set_and_a_run_directory(tmp_path, digits):
+    m = ttfs.Model(spec="fc32 if fc10")
+    run = tmp_path / "run"
+    hist = m.fit(data="digits", epochs=2, progress=False, out=str(run))
+    assert len(hist) == 2
+    assert {"config.toml", "metrics.jsonl", "last.safetensors", "best.safetensors"} <= set(
+        os.listdir(run)
+    )
+    back = ttfs.load(run)
+    _, _, xte, _, scale = digits
+    np.testing.assert_array_equal(back.logits(xte, scale=scale), m.logits(xte, scale=scale))
+
+
+def test_save_load_and_parameters(tmp_path, digits):
+    m = trained("conv4k3p1 ap2 if fc10", digits, epochs=1)
+    p = m.parameters()
+    assert list(p) == ["conv1.weight", "conv1.gamma", "conv1.bias", "fc2.weight", "fc2.gamma",
+                       "fc2.bias"]
+    assert p["conv1.weight"].shape == (4, 1, 3, 3) and p["fc2.weight"].shape == (10, 64)
+    path = tmp_path / "m.safetensors"
+    m.save(path)
+    back = ttfs.load(path)
+    for k, v in p.items():
+        np.testing.assert_array_equal(back.parameters()[k], v)
+    plain = m.plain_parameters()
+    assert set(plain) == {"conv1.weight", "conv1.bias", "fc2.weight", "fc2.bias"}
+    # Folding changes the weights but not the biases (beta is the bias).
+    assert not np.allclose(plain["conv1.weight"], p["conv1.weight"])
+    np.testing.assert_array_equal(plain["fc2.bias"], p["fc2.bias"])
+
+
+def test_first_spike_times_mark_silent_units_with_t(digits):
+    m = trained("fc48 if fc10", digits, epochs=2)
+    _, _, xte, _, scale = digits
+    fs = m.first_spike_times(xte[:20], scale=scale)
+    assert list(fs) == m.spiking_layers == ["if1", "out"]
+    t = m.time_steps
+    for v in fs.values():
+        assert v.dtype == np.int32 and v.min() >= 0 and v.max() <= t
+    assert fs["if1"].shape == (20, 48) and fs["out"].shape == (20, 10)
+    assert (fs["if1"] == t).any() and (fs["if1"] < t).any()
+
+
+def test_energy_report_and_event_driven_inference_agree(digits):
+    m = trained("conv6k3p1 ap2 if fc32 if fc10", digits, **{"model.encoding": "latency"})
+    _, _, xte, yte, scale = digits
+    ev = m.evaluate(xte, yte, scale=scale)
+    e = ev["energy_summary"]
+    assert e["synops"] > 0 and e["analog_macs"] == 0
+    assert e["energy_pj"] == pytest.approx(e["synops"] * ttfs.PJ_PER_AC)
+    assert e["dense_energy_pj"] == pytest.approx(e["dense_macs"] * 4.6)
+    assert e["early_exit"]["synops"] <= e["synops"]
+    assert e["by_step"][-1]["synops"] == pytest.approx(e["synops"])
+    full = m.classify_events(xte, scale=scale)
+    assert full["synops"].mean() == pytest.approx(e["synops"])
+    np.testing.assert_array_equal(full["predictions"], m.predict(xte, scale=scale))
+    early = m.classify_events(xte, scale=scale, early_exit=True)
+    assert early["synops"].mean() == pytest.approx(e["early_exit"]["synops"])
+    assert early["decision_step"].mean() == pytest.approx(e["early_exit"]["mean_step"])
+
+
+# ---- NIR ----------------------------------------------------------------------------------
+
+nir = pytest.importorskip("nir")
+
+
+def check_nir(m, path, x, scale, direct):
+    nodes = m.export_nir(path)
+    g = nir.read(str(path))
+    assert [n.split(":")[0] for n in nodes] == nirsim.chain(g)
+    assert int(g.metadata["time_steps"]) == m.time_steps
+    assert int(g.metadata["fire_once"]) == 1
+    assert g.metadata["input_encoding"].startswith("direct" if direct else "latency")
+    # Every weight and bias, bit for bit.
+    plain = m.plain_parameters()
+    synapses = [k for k, n in g.nodes.items() if type(n).__name__ in ("Affine", "Conv2d")]
+    assert sorted(f"{s}.{f}" for s in synapses for f in ("weight", "bias")) == sorted(plain)
+    for s in synapses:
+        np.testing.assert_array_equal(g.nodes[s].weight, plain[f"{s}.weight"])
+        np.testing.assert_array_equal(g.nodes[s].bias, plain[f"{s}.bias"])
+    for name in m.spiking_layers:
+        assert type(g.nodes[name]).__name__ == "IF"
+        assert int(g.nodes[name].metadata["fire_once"]) == 1
+        assert np.all(g.nodes[name].v_threshold == 1.0)
+    # The read-back graph simulated: the same first-spike times as ttfs. A difference is
+    # allowed only downstream of a potential within float rounding of the threshold (the
+    # simulator sums in float64 and in another order).
+    want = m.first_spike_times(x, scale=scale)
+    enc = m.encode(x, scale=scale)
+    preds = m.predict(x, scale=scale)
+    exact = 0
+    for b in range(len(x)):
+        first, pots, logits = nirsim.simulate(g, enc[:, b])
+        diverged = False
+        for name in m.spiking_layers:
+            got = first[name]
+            bad = got != want[name][b]
+            if bad.any() and not diverged:
+                step = np.minimum(got, want[name][b])[bad]
+                v = pots[name][:, bad]
+                near = np.abs(v[np.minimum(step, m.time_steps - 1), np.arange(v.shape[1])] - 1)
+                assert np.all(near < 1e-4), f"sample {b}, {name}: first spikes differ"
+                diverged = True
+        if not diverged:
+            exact += 1
+            assert np.argmax(logits) == preds[b]
+    assert exact >= len(x) - 1, f"only {exact} of {len(x)} samples agree exactly"
+    return g
+
+
+def test_nir_round_trip_mlp_latency(tmp_path, digits):
+    m = trained("fc64 if fc10", digits, **{"model.encoding": "latency"})
+    _, _, xte, _, scale = digits
+    g = check_nir(m, tmp_path / "mlp.nir", xte[:12], scale, direct=False)
+    assert type(g.nodes["out"]).__name__ == "IF"
+
+
+def test_nir_round_trip_conv_direct_membrane(tmp_path, digits):
+    m = trained("conv8k3p1 ap2 if conv12k3p1 if fp2 fc32 if fc10", digits,
+                **{"model.decoder.kind": "membrane", "model.decoder.scale": 10.0})
+    _, _, xte, _, scale = digits
+    g = check_nir(m, tmp_path / "cnn.nir", xte[:12], scale, direct=True)
+    kinds = [type(g.nodes[n]).__name__ for n in nirsim.chain(g)]
+    assert kinds == ["Input", "Conv2d", "AvgPool2d", "IF", "Conv2d", "IF", "SumPool2d", "IF",
+                     "Flatten", "Affine", "IF", "Affine", "I", "Output"]
+
+
+def test_nir_export_refuses_what_nir_cannot_state(tmp_path):
+    with pytest.raises(ttfs.TtfsError, match="maximum of currents"):
+        ttfs.Model(spec="conv4k3p1 mp2 if fc10").export_nir(tmp_path / "x.nir")
+    with pytest.raises(ttfs.TtfsError, match="count"):
+        ttfs.Model(spec="fc8 if fc10", settings={"model.decoder.kind": "count"}).export_nir(
+            tmp_path / "y.nir")
+
+
+@pytest.mark.skipif(not os.environ.get("TTFS_BIN"), reason="TTFS_BIN (the ttfs binary) not set")
+def test_cli_export_nir_reads_back(tmp_path, digits):
+    m = trained("fc32 if fc10", digits, epochs=1)
+    m.save(tmp_path / "m.safetensors")
+    out = tmp_path / "cli.nir"
+    r = subprocess.run([os.environ["TTFS_BIN"], "export", "nir", str(tmp_path / "m.safetensors"),
+                        str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    g = nir.read(str(out))
+    np.testing.assert_array_equal(g.nodes["fc1"].weight, m.plain_parameters()["fc1.weight"])
+    r = subprocess.run([os.environ["TTFS_BIN"], "export", "nir", str(tmp_path / "none"),
+                        str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.startswith("error: ") and "does not exist" in r.stderr
