@@ -49,7 +49,9 @@ def _images(x, scale):
         if x.size and (np.nanmin(x) < 0.0 or np.nanmax(x) > 1.0 or np.isnan(x).any()):
             raise TtfsError("float images must hold intensities in [0, 1]")
         return np.ascontiguousarray(np.rint(x * 255.0).astype(np.uint8)), 1.0 / 255.0
-    if np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_:
+    if x.dtype == np.bool_:
+        return np.ascontiguousarray(x.astype(np.uint8)), (1.0 if scale is None else scale)
+    if np.issubdtype(x.dtype, np.integer):
         if x.size and (x.min() < 0 or x.max() > 255):
             raise TtfsError("integer images must hold values 0..255 (times scale: intensities)")
         return np.ascontiguousarray(x.astype(np.uint8)), (1.0 / 255.0 if scale is None else scale)
