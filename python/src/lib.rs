@@ -300,11 +300,13 @@ impl Core {
         std::mem::swap(&mut tr.model, &mut self.model);
         let rd = match &out {
             Some(p) => {
-                let rd = RunDir::create(Some(p), None).py_err()?;
+                let (rd, _) = RunDir::create(Some(p), None, false).py_err()?;
                 rd.write_config(&cfg).py_err()?;
                 rd.write_command(
                     &["python: ttfs.Model.fit".to_string()],
                     rayon::current_num_threads(),
+                    1,
+                    tr.data_dir.as_deref(),
                 )
                 .py_err()?;
                 Some(rd)
@@ -455,7 +457,7 @@ impl Core {
         self.check_frame(&ds)?;
         let (input, batch) = (self.input_spec(), self.batch());
         let model = &mut self.model;
-        let ev = py.detach(|| ttfs::train::evaluate_with(model, &ds, &input, batch, energy));
+        let ev = py.detach(|| ttfs::train::evaluate_with(model, &ds, None, &input, batch, energy));
         serde_json::to_string(&ev).map_err(|e| err(e.into()))
     }
 
