@@ -403,6 +403,11 @@ impl Exec for CudaExec {
         }
     }
 
+    fn synchronize(&self) {
+        self.bind();
+        self.sync();
+    }
+
     fn memcpy(&self, dst: u64, src: u64, bytes: usize) {
         self.bind();
         // SAFETY: two device buffers of at least `bytes` bytes.

@@ -84,6 +84,9 @@ pub trait Exec: Send + Sync + 'static {
 
     /// Copies `bytes` bytes from `src` to `dst` (non-overlapping), in order with launches.
     fn memcpy(&self, dst: u64, src: u64, bytes: usize);
+
+    /// Wait for everything queued (the emulation runs each launch to its end: nothing to do).
+    fn synchronize(&self) {}
 }
 
 /// One kernel argument.
@@ -330,6 +333,9 @@ impl<E: Exec> Kernels for Gpu<E> {
 
     fn device(&self) -> Device {
         self.exec.device()
+    }
+    fn synchronize(&self) {
+        self.exec.synchronize()
     }
 
     // ---- products -------------------------------------------------------------------
