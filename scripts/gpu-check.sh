@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything one run on a GPU machine needs to check ttfs's CUDA backend, in one call, under
-# 8 minutes. The machine needs the NVIDIA driver, the CUDA 13 libraries (libnvrtc, libcublas:
+# 8 minutes (each step has its own time limit). The machine needs the NVIDIA driver, the CUDA 13 libraries (libnvrtc, libcublas:
 # from the CUDA toolkit or the nvidia-* Python wheels) and, for the ratio, PyTorch; it needs
 # no Rust toolchain and no network. Run from the repository root after scripts/gpu-bundle.sh
 # filled gpu-bundle/ on a CPU machine:
@@ -53,7 +53,7 @@ peer=""
 for p in bench/ttfs_torch.py "$bundle/ttfs_torch.py"; do [ -f "$p" ] && peer=$p && break; done
 # ttfs bench runs the peer eager and under torch.compile (COMPILE=0 / 1) in the same run.
 if [ -n "$peer" ]; then
-  DEVICE=cuda timeout 300 "$bin" bench --device cuda --peer "$peer" --steps 20 >"$out/bench.txt" 2>&1
+  DEVICE=cuda timeout 240 "$bin" bench --device cuda --peer "$peer" --steps 20 >"$out/bench.txt" 2>&1
 else
   timeout 100 "$bin" bench --device cuda --peer /nonexistent --steps 20 >"$out/bench.txt" 2>&1
 fi
@@ -70,7 +70,7 @@ done
 
 say "== 3. one epoch of configs/mnist.toml on the GPU"
 rm -rf /tmp/ttfs-gpu-mnist
-timeout 240 "$bin" train --config configs/mnist.toml --data-dir "$bundle/mnist" --device cuda \
+timeout 150 "$bin" train --config configs/mnist.toml --data-dir "$bundle/mnist" --device cuda \
   --epochs 1 --out /tmp/ttfs-gpu-mnist >"$out/mnist.txt" 2>&1
 rc=$?
 grep -E 'epoch|final|error' "$out/mnist.txt" | tee -a "$log"
@@ -95,7 +95,7 @@ for name, n in [(f"data_batch_{i}.bin", 2000) for i in range(1, 6)] + [("test_ba
             f.write(bytes([rng.randrange(10)]) + rng.randbytes(3072))
 PY
 rm -rf /tmp/ttfs-gpu-cifar
-timeout 240 "$bin" train --config configs/cifar10.toml --data-dir /tmp/ttfs-synthetic-cifar10 \
+timeout 100 "$bin" train --config configs/cifar10.toml --data-dir /tmp/ttfs-synthetic-cifar10 \
   --device cuda --epochs 1 --set data.validation=1000 --out /tmp/ttfs-gpu-cifar >"$out/cifar.txt" 2>&1
 rc=$?
 grep -E 'epoch|final|error' "$out/cifar.txt" | tee -a "$log"
