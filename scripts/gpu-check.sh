@@ -62,8 +62,9 @@ for m in mlp cnn; do
   line=$(grep "ttfs  $m" "$out/bench.txt")
   ms=$(echo "$line" | sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p')
   for mode in eager compiled; do
-    ratio=$(grep "peer $m $mode" "$out/bench.txt" | sed -n 's/.*ttfs is \([0-9.]*\)x.*/\1/p')
-    peer_ms=$(grep "peer $m $mode" "$out/bench.txt" | sed -n 's/.* \([0-9.]*\) ms\/step.*/\1/p')
+    line=$(grep -E "^peer +$m +$mode " "$out/bench.txt")
+    ratio=$(echo "$line" | sed -n 's/.*ttfs is \([0-9.]*\)x.*/\1/p')
+    peer_ms=$(echo "$line" | sed -n 's/^peer *[a-z]* *[a-z]* *\([0-9.]*\) ms\/step.*/\1/p')
     row "bench $m, PyTorch $mode" "${ratio:-?}x" "ttfs ${ms:-?} ms/step, PyTorch ${peer_ms:-n/a} ms/step"
   done
 done
