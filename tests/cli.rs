@@ -1,7 +1,9 @@
 //! Experiment runs end to end on the embedded digits with tiny models: exact resume (in
 //! process and after a real SIGKILL), metrics files, damaged checkpoints, plots, error messages.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use ttfs::checkpoint::Checkpoint;
@@ -12,12 +14,8 @@ use ttfs::train::Trainer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ttfs");
 
-/// A fresh, empty directory under the system temp dir.
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ttfs-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tmp(name: &str) -> std::path::PathBuf {
+    common::tmp("test", name)
 }
 
 fn ttfs(args: &[&str]) -> Output {

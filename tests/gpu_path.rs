@@ -3,6 +3,8 @@
 //! host view) under the same trainer, checkpoints and evaluation as the CPU. And `--device
 //! cuda` on a machine without a GPU is a one-line error.
 
+mod common;
+
 use std::process::Command;
 use ttfs::checkpoint::Checkpoint;
 use ttfs::config::Config;
@@ -14,10 +16,7 @@ use ttfs::train::Trainer;
 const BIN: &str = env!("CARGO_BIN_EXE_ttfs");
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("ttfs-gpu-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmp("gpu", name)
 }
 
 /// Folded conv + average pooling, a neuron, first-spike pooling, a linear readout.

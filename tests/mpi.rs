@@ -5,7 +5,9 @@
 //! under CI (`CI` set), where they fail.
 #![cfg(feature = "mpi")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use ttfs::checkpoint::Checkpoint;
@@ -39,11 +41,8 @@ fn mpirun(n: usize) -> Command {
     c
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ttfs-mpi-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tmp(name: &str) -> std::path::PathBuf {
+    common::tmp("mpi", name)
 }
 
 /// 20 steps of 32 digits, augmented (the draws must not depend on the number of processes);
