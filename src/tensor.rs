@@ -36,14 +36,6 @@ impl Tensor {
         self.data.device()
     }
 
-    /// The same tensor on `device`.
-    pub fn to_device(&self, device: Device) -> Tensor {
-        Tensor {
-            data: self.data.to_device(device),
-            shape: self.shape.clone(),
-        }
-    }
-
     /// Reshape in place to `shape` on `device` and zero every element, reusing the allocation
     /// when it is on `device` and the size does not grow (buffers are sized once per batch
     /// shape, not per step).
