@@ -91,28 +91,34 @@ pub fn train(
         for w in sanity_warnings(&m, tr.model.classes(), &tr.cfg) {
             progress.warn(&w);
         }
-        // Metrics first, checkpoint second: a resume drops metrics past its checkpoint.
-        rd.append_metrics(&MetricsRecord {
-            step: tr.step,
-            metrics: m.clone(),
-        })?;
-        rd.write_eval(&EvalRecord {
-            epoch: m.epoch,
-            split: m.eval_split.clone(),
-            eval: m.eval.clone(),
-        })?;
-        let mut ck = Checkpoint::capture(tr, EpochProgress::default(), best);
-        ck.accuracy = m.eval.accuracy;
-        if m.eval.accuracy > best {
-            best = m.eval.accuracy;
-            ck.best_accuracy = best;
-            ck.save(&rd.file(BEST))?;
-        }
-        ck.save(&rd.file(LAST))?;
+        record_epoch(tr, rd, &m, &mut best)?;
         clock.reset();
         out.push(m);
     }
     Ok(out)
+}
+
+/// What the run directory keeps of a finished epoch: its metrics, its evaluation, `last` and,
+/// when the accuracy beats `best` (updated), `best`. Metrics first, checkpoint second: a resume
+/// drops metrics past its checkpoint.
+pub fn record_epoch(tr: &Trainer, rd: &RunDir, m: &EpochMetrics, best: &mut f64) -> Result<()> {
+    rd.append_metrics(&MetricsRecord {
+        step: tr.step,
+        metrics: m.clone(),
+    })?;
+    rd.write_eval(&EvalRecord {
+        epoch: m.epoch,
+        split: m.eval_split.clone(),
+        eval: m.eval.clone(),
+    })?;
+    let mut ck = Checkpoint::capture(tr, EpochProgress::default(), *best);
+    ck.accuracy = m.eval.accuracy;
+    if m.eval.accuracy > *best {
+        *best = m.eval.accuracy;
+        ck.best_accuracy = *best;
+        ck.save(&rd.file(BEST))?;
+    }
+    ck.save(&rd.file(LAST))
 }
 
 /// When a time-based checkpoint is due: `minutes` after the previous checkpoint, so that a

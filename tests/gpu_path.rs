@@ -76,12 +76,7 @@ fn the_gpu_code_path_trains_like_the_cpu() {
         cpu.eval.accuracy
     );
     for ((name, a), (_, b)) in cpu_params.iter().zip(&emu_params) {
-        let scale = a.iter().map(|v| v.abs()).fold(1e-6, f32::max);
-        let worst = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs() / scale)
-            .fold(0.0, f32::max);
+        let worst = common::worst_relative(a, b);
         assert!(
             worst < 1e-3,
             "{name}: parameters differ by {worst} of their scale"

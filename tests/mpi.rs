@@ -111,12 +111,7 @@ fn two_ranks_train_the_model_one_process_trains() {
         params(&d.join("two-again")),
     );
     for ((name, a), (_, b)) in one.iter().zip(&two) {
-        let scale = a.iter().map(|v| v.abs()).fold(1e-12, f32::max);
-        let worst = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs() / scale)
-            .fold(0.0, f32::max);
+        let worst = common::worst_relative(a, b);
         assert!(
             worst < 1e-5,
             "{name}: 1 and 2 processes differ by {worst:e}"

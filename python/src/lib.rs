@@ -18,8 +18,8 @@ use ttfs::data::Dataset;
 use ttfs::kernels::Device;
 use ttfs::model::Model;
 use ttfs::rng::Rng;
-use ttfs::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
-use ttfs::train::{EpochProgress, Trainer};
+use ttfs::run_dir::RunDir;
+use ttfs::train::Trainer;
 
 create_exception!(
     _ttfs,
@@ -374,26 +374,7 @@ impl Core {
                 }
             }
             if let Some(rd) = &rd {
-                let mut write = || -> anyhow::Result<()> {
-                    rd.append_metrics(&MetricsRecord {
-                        step: tr.step,
-                        metrics: m.clone(),
-                    })?;
-                    rd.write_eval(&EvalRecord {
-                        epoch: m.epoch,
-                        split: m.eval_split.clone(),
-                        eval: m.eval.clone(),
-                    })?;
-                    let mut ck = Checkpoint::capture(&tr, EpochProgress::default(), best);
-                    ck.accuracy = m.eval.accuracy;
-                    if m.eval.accuracy > best {
-                        best = m.eval.accuracy;
-                        ck.best_accuracy = best;
-                        ck.save(&rd.file(BEST))?;
-                    }
-                    ck.save(&rd.file(LAST))
-                };
-                if let Err(e) = write() {
+                if let Err(e) = ttfs::run::record_epoch(&tr, rd, &m, &mut best) {
                     result = Err(err(e));
                     break;
                 }

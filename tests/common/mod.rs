@@ -10,3 +10,13 @@ pub fn tmp(prefix: &str, name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// The largest difference between `a` and `b`, relative to `a`'s largest value.
+#[allow(dead_code)] // not every test binary compares parameters
+pub fn worst_relative(a: &[f32], b: &[f32]) -> f32 {
+    let scale = a.iter().map(|v| v.abs()).fold(1e-12, f32::max);
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / scale)
+        .fold(0.0, f32::max)
+}
