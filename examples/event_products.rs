@@ -76,6 +76,13 @@ fn main() {
             k.transpose_events(&e, &mut et);
             k.gemm_events(&et, n_out, &dy, false, &mut dw, true)
         });
+        if std::env::var("SPLIT").is_ok() {
+            let c = time_ms(|| k.collect_events(&x, frames, n_in, &mut e));
+            let g = time_ms(|| k.gemm_events(&e, n_out, &w, true, &mut y, false));
+            let t = time_ms(|| k.transpose_events(&e, &mut et));
+            let g2 = time_ms(|| k.gemm_events(&et, n_out, &dy, false, &mut dw, true));
+            println!("split: collect {c:.3} gemm {g:.3} transpose {t:.3} gemm_t {g2:.3}");
+        }
         let macs = density as f64 * (frames * n_in * n_out) as f64;
         println!(
             "{density:7.4}  {fd:9.3}  {fe:10.3}  {bd:9.3}  {be:10.3}   ({:.1}, {:.1})",

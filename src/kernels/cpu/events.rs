@@ -47,30 +47,21 @@ pub fn collect(x: &[f32], rows: usize, cols: usize, out: &mut Events) {
         let dst = unsafe {
             std::slice::from_raw_parts_mut(ep.get().add(start[r]), start[r + 1] - start[r])
         };
-        let mut at = 0;
-        // Eight values at a time: a bit mask of the nonzeros (no branch per value, which
-        // would mispredict on random spikes), then one step per set bit.
+        // Branch-free (a branch per value would mispredict on random spikes): every value is
+        // written to the next free slot, which only a nonzero claims; once the row's slots
+        // are full, the writes of its trailing zeros go to a spare slot.
         let row = &x[r * cols..(r + 1) * cols];
-        let mut chunks = row.chunks_exact(8);
-        for (ci, chunk) in chunks.by_ref().enumerate() {
-            let mut mask = 0u32;
-            for (q, &v) in chunk.iter().enumerate() {
-                mask |= ((v != 0.0) as u32) << q;
-            }
-            while mask != 0 {
-                let q = mask.trailing_zeros() as usize;
-                dst[at] = ((ci * 8 + q) as u32, chunk[q]);
-                at += 1;
-                mask &= mask - 1;
-            }
+        let (base, len) = (dst.as_mut_ptr(), dst.len());
+        let mut spare = (0u32, 0.0f32);
+        let spare: *mut (u32, f32) = &mut spare;
+        let mut at = 0;
+        for (c, &v) in row.iter().enumerate() {
+            // SAFETY: `at < len` is checked; dst has exactly the row's nonzeros.
+            let slot = if at < len { unsafe { base.add(at) } } else { spare };
+            unsafe { *slot = (c as u32, v) };
+            at += (v != 0.0) as usize;
         }
-        let base = cols - chunks.remainder().len();
-        for (q, &v) in chunks.remainder().iter().enumerate() {
-            if v != 0.0 {
-                dst[at] = ((base + q) as u32, v);
-                at += 1;
-            }
-        }
+        debug_assert_eq!(at, len);
     });
 }
 
@@ -103,11 +94,23 @@ pub fn transpose(a: &Events, out: &mut Events) {
 #[inline(always)]
 fn block_sum<const W: usize>(events: &[(u32, f32)], panel: &[f32], out: &mut [f32]) {
     let mut acc = [0.0f32; W];
-    for &(p, v) in events {
+    const AHEAD: usize = 6;
+    for (i, &(p, v)) in events.iter().enumerate() {
+        if let Some(&(pn, _)) = events.get(i + AHEAD) {
+            let at = panel.as_ptr().wrapping_add(pn as usize * W);
+            for l in (0..W).step_by(16) {
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        at.wrapping_add(l) as *const i8,
+                    )
+                };
+            }
+        }
         let start = p as usize * W;
         let piece: &[f32; W] = panel[start..start + W].try_into().unwrap();
         for q in 0..W {
-            acc[q] += v * piece[q];
+            acc[q] = v.mul_add(piece[q], acc[q]);
         }
     }
     out[..W].copy_from_slice(&acc);

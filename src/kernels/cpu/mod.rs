@@ -11,6 +11,7 @@ mod fold;
 mod gather;
 mod gemm;
 mod integrate_fire;
+mod lanes;
 pub mod loss;
 mod optim;
 mod pool;

@@ -1,6 +1,8 @@
 //! Weight normalization with its affine gain (`weight_norm.rs` states the equations). Rows
-//! are independent: in parallel, same bits as one pass.
+//! are independent: in parallel, same bits as one pass. Row sums run in the lane order of
+//! [`super::lanes`].
 
+use super::lanes;
 use rayon::prelude::*;
 
 pub const EPS: f32 = 1e-5;
@@ -21,8 +23,8 @@ pub fn forward(
         .zip(inv_sigma.par_iter_mut().zip(gamma))
         .with_min_len(8)
         .for_each(|(((v, uo), wo), (inv_sigma, gamma))| {
-            let mean = v.iter().sum::<f32>() / n as f32;
-            let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n as f32;
+            let mean = lanes::sum(v) / n as f32;
+            let var = lanes::sum_by(n, |j| (v[j] - mean) * (v[j] - mean)) / n as f32;
             let inv = 1.0 / (var.sqrt() + EPS);
             *inv_sigma = inv;
             let scale = gamma * target_std;
@@ -55,7 +57,7 @@ pub fn backward(
             let dwo = &dw[o * n..(o + 1) * n];
             let uo = &u[o * n..(o + 1) * n];
             // W = gamma * target_std * u, so du = scale * dW
-            let dw_dot_u = dwo.iter().zip(uo).map(|(a, b)| a * b).sum::<f32>();
+            let dw_dot_u = lanes::dot(dwo, uo);
             if affine {
                 *gamma_grad += target_std * dw_dot_u;
             }
@@ -72,7 +74,7 @@ pub fn backward(
                 0.0
             };
             let dd = |j: usize| scale * dwo[j] * inv - uo[j] * coef * inv;
-            let mean_dd = (0..n).map(dd).sum::<f32>() / n as f32;
+            let mean_dd = lanes::sum_by(n, dd) / n as f32;
             for (j, gj) in g.iter_mut().enumerate() {
                 *gj += dd(j) - mean_dd;
             }

@@ -57,3 +57,13 @@ DEVICE float ttfs_clamp(float x, float lo, float hi)
     if (x > hi) x = hi;
     return x;
 }
+
+// Row sums in the CPU's lane order (kernels/cpu/lanes.rs): lane l sums the terms j with
+// j % 16 == l in order, from 0; then lanes l and l + 8, l + 4, l + 2, l + 1 are added.
+#define TTFS_LANES 16
+DEVICE float ttfs_fold_lanes(float* acc)
+{
+    for (int width = TTFS_LANES / 2; width > 0; width /= 2)
+        for (int l = 0; l < width; l++) acc[l] += acc[l + width];
+    return acc[0];
+}
