@@ -415,12 +415,16 @@ impl Model {
         } else {
             0
         };
-        for i in (k..n).rev() {
+        // No gradient is needed below the first layer with parameters: that layer's input
+        // gradient (a flatten's, say, or the encoded input's) would be thrown away, and for
+        // an MLP on images it is the largest product of the step.
+        let first = self.first_trained_layer();
+        for i in (k.max(first)..n).rev() {
             let (glo, ghi) = self.grads.split_at_mut(i + 1);
-            let dx = if i == 0 { None } else { Some(&mut glo[i]) };
+            let dx = if i == first { None } else { Some(&mut glo[i]) };
             self.layers[i].backward(&self.acts[i], &self.acts[i + 1], &ghi[0], dx);
         }
-        if k > 0 {
+        if first < k {
             // The repeated output's gradient is the sum over steps of each copy's gradient
             // (the prefix's Jacobian is the same at every step).
             let g = &self.grads[k];
@@ -430,17 +434,25 @@ impl Model {
             g.data
                 .kernels()
                 .weighted_step_sum(&g.data, None, t, len, dst);
-            for i in (0..k).rev() {
+            for i in (first..k).rev() {
                 let (glo, ghi) = self.grads.split_at_mut(i + 1);
                 let (y, dy) = if i + 1 == k {
                     (&self.static_out, &self.static_grad)
                 } else {
                     (&self.acts[i + 1], &ghi[0])
                 };
-                let dx = if i == 0 { None } else { Some(&mut glo[i]) };
+                let dx = if i == first { None } else { Some(&mut glo[i]) };
                 self.layers[i].backward(&self.acts[i], y, dy, dx);
             }
         }
+    }
+
+    /// Index of the first layer with trainable parameters (the number of layers if none).
+    fn first_trained_layer(&self) -> usize {
+        self.layers
+            .iter()
+            .position(|l| !l.params().is_empty())
+            .unwrap_or(self.layers.len())
     }
 
     /// Multiply the loss gradient in `dlogits` by `factor` (a process's share of a batch
