@@ -8,18 +8,20 @@
 
 const LANES: usize = 16;
 
-/// `sum_j f(j)` for `j` in `0..n`, in the lane order.
+/// `sum_j f(a[j], b[j])` in the lane order (`a` and `b` of one length).
 #[inline(always)]
-pub fn sum_by(n: usize, f: impl Fn(usize) -> f32) -> f32 {
+pub fn sum_zip(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; LANES];
-    let full = n - n % LANES;
-    for j0 in (0..full).step_by(LANES) {
-        for (l, a) in acc.iter_mut().enumerate() {
-            *a += f(j0 + l);
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += f(xa[l], xb[l]);
         }
     }
-    for (l, a) in acc.iter_mut().enumerate().take(n - full) {
-        *a += f(full + l);
+    for (l, (&xa, &xb)) in ra.iter().zip(rb).enumerate() {
+        acc[l] += f(xa, xb);
     }
     let mut width = LANES / 2;
     while width > 0 {
@@ -31,13 +33,18 @@ pub fn sum_by(n: usize, f: impl Fn(usize) -> f32) -> f32 {
     acc[0]
 }
 
+/// `sum_j f(x[j])` in the lane order.
+#[inline(always)]
+pub fn sum_map(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    sum_zip(x, x, |v, _| f(v))
+}
+
 pub fn sum(x: &[f32]) -> f32 {
-    sum_by(x.len(), |j| x[j])
+    sum_map(x, |v| v)
 }
 
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    sum_by(a.len(), |j| a[j] * b[j])
+    sum_zip(a, b, |x, y| x * y)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub fn forward(
         .with_min_len(8)
         .for_each(|(((v, uo), wo), (inv_sigma, gamma))| {
             let mean = lanes::sum(v) / n as f32;
-            let var = lanes::sum_by(n, |j| (v[j] - mean) * (v[j] - mean)) / n as f32;
+            let var = lanes::sum_map(v, |x| (x - mean) * (x - mean)) / n as f32;
             let inv = 1.0 / (var.sqrt() + EPS);
             *inv_sigma = inv;
             let scale = gamma * target_std;
@@ -73,10 +73,10 @@ pub fn backward(
             } else {
                 0.0
             };
-            let dd = |j: usize| scale * dwo[j] * inv - uo[j] * coef * inv;
-            let mean_dd = lanes::sum_by(n, dd) / n as f32;
-            for (j, gj) in g.iter_mut().enumerate() {
-                *gj += dd(j) - mean_dd;
+            let dd = |dw: f32, u: f32| scale * dw * inv - u * coef * inv;
+            let mean_dd = lanes::sum_zip(dwo, uo, dd) / n as f32;
+            for ((gj, &dw), &u) in g.iter_mut().zip(dwo).zip(uo) {
+                *gj += dd(dw, u) - mean_dd;
             }
         });
 }
