@@ -308,6 +308,10 @@ impl Model {
     /// `[T, B, in_frame...]`), or `[1, B, F]` for an input that is the same at every step
     /// (direct encoding). Logits go to `self.logits`.
     pub fn forward(&mut self) {
+        crate::kernels::on_worker(|| self.forward_here())
+    }
+
+    fn forward_here(&mut self) {
         let t = self.cfg.time_steps;
         let (t_in, b) = (self.next_input().shape[0], self.next_input().shape[1]);
         assert!(
@@ -404,6 +408,10 @@ impl Model {
 
     /// Backward from gradients already in `dlogits` (set through [`Model::dlogits_mut`]).
     pub fn backward_from_logits(&mut self) {
+        crate::kernels::on_worker(|| self.backward_here())
+    }
+
+    fn backward_here(&mut self) {
         let n = self.layers.len();
         {
             let last = &self.acts[n];

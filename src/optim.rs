@@ -131,6 +131,10 @@ impl Optimizer {
 
     /// One update of every parameter with learning rate `lr`.
     pub fn update(&mut self, params: &mut [&mut Param], lr: f32) {
+        crate::kernels::on_worker(|| self.update_here(params, lr))
+    }
+
+    fn update_here(&mut self, params: &mut [&mut Param], lr: f32) {
         let fresh = self.m.len() != params.len()
             || self
                 .m
