@@ -245,6 +245,12 @@ fn threads_arg(s: &str) -> Result<usize, String> {
     }
 }
 
+/// The 1-minute load average (Linux), for `ttfs bench`'s warning about a busy machine.
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 fn init_threads(n: usize) -> usize {
     if n > 0 {
         let _ = rayon::ThreadPoolBuilder::new()
@@ -790,6 +796,17 @@ fn bench(a: BenchArgs) -> Result<()> {
     println!(
         "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads, device {device}"
     );
+    if let Some(load) = load_average() {
+        // Both sides slow down on a busy machine, but not alike: PyTorch's OpenMP threads
+        // wait for each other at every operator, so a peer with a busy core can take 10x its
+        // time (measured: 2,800 against 184 ms a step) and inflate the ratio.
+        if load > 0.5 {
+            println!(
+                "note: load average {load:.2} before the run: other work shares the cores, so \
+                 times and ratios are not those of a quiet machine"
+            );
+        }
+    }
     // The peer eager and under torch.compile (the strongest plain-PyTorch peer), unless
     // COMPILE is set in the environment, which picks one.
     let modes: Vec<(&str, &str)> = match std::env::var("COMPILE").ok().as_deref() {
