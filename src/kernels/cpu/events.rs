@@ -57,7 +57,11 @@ pub fn collect(x: &[f32], rows: usize, cols: usize, out: &mut Events) {
         let mut at = 0;
         for (c, &v) in row.iter().enumerate() {
             // SAFETY: `at < len` is checked; dst has exactly the row's nonzeros.
-            let slot = if at < len { unsafe { base.add(at) } } else { spare };
+            let slot = if at < len {
+                unsafe { base.add(at) }
+            } else {
+                spare
+            };
             unsafe { *slot = (c as u32, v) };
             at += (v != 0.0) as usize;
         }
