@@ -776,6 +776,13 @@ struct BenchArgs {
     /// unless DEVICE is already set).
     #[arg(long, default_value = "cpu")]
     device: Device,
+    /// Surrogate derivative of both sides: sigmoid (the peer's default) or triangle, whose
+    /// compact support lets ttfs skip the input gradient where it does not change.
+    #[arg(long, default_value = "sigmoid", value_parser = ["sigmoid", "triangle"])]
+    surrogate: String,
+    /// The surrogate's sharpness (default 4, the peer's; the triangle's half-width is 2/alpha).
+    #[arg(long, default_value_t = 4.0)]
+    alpha: f32,
 }
 
 fn bench(a: BenchArgs) -> Result<()> {
@@ -788,13 +795,16 @@ fn bench(a: BenchArgs) -> Result<()> {
         python,
         threads,
         device,
+        surrogate,
+        alpha,
     } = a;
+    anyhow::ensure!(alpha > 0.0, "--alpha must be positive");
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     init_threads(threads);
     device.kernels()?;
     println!(
-        "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads, device {device}"
+        "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads, device {device}, {surrogate} surrogate alpha {alpha}"
     );
     if let Some(load) = load_average() {
         // Both sides slow down on a busy machine, but not alike: PyTorch's OpenMP threads
@@ -815,7 +825,11 @@ fn bench(a: BenchArgs) -> Result<()> {
         None => vec![("eager", "0"), ("compiled", "1")],
     };
     for m in &models {
-        let cfg = ttfs::bench::peer_model(m, time_steps)?;
+        let mut cfg = ttfs::bench::peer_model(m, time_steps)?;
+        cfg.alpha = alpha;
+        if surrogate == "triangle" {
+            cfg.surrogate = ttfs::surrogate::SurrogateKind::Triangle;
+        }
         let r = ttfs::bench::time_training_step(&cfg, device, batch, 3, steps)?;
         println!(
             "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s",
@@ -830,7 +844,9 @@ fn bench(a: BenchArgs) -> Result<()> {
             cmd.arg(&peer)
                 .args(["bench", m, &time_steps.to_string(), &batch.to_string()])
                 .env("THREADS", threads.to_string())
-                .env("COMPILE", compile);
+                .env("COMPILE", compile)
+                .env("SURROGATE", &surrogate)
+                .env("ALPHA", alpha.to_string());
             if matches!(device, Device::Cuda(_)) && std::env::var_os("DEVICE").is_none() {
                 cmd.env("DEVICE", "cuda");
             }

@@ -194,6 +194,25 @@ pub trait Kernels: Sync + Send {
     /// where [`Kernels::prefers_events`] said yes.
     fn collect_events(&self, x: &Buf<f32>, rows: usize, cols: usize, out: &mut Events);
 
+    /// The events of the step-to-step changes of `x` (`[t, rows, cols]`): `d[k] = x[k] -
+    /// x[k+1]`, `d[t-1] = x[t-1]`, as `[t * rows, cols]` events in `out`, when at most
+    /// `max_density` of them are nonzero; otherwise false. A gradient that is zero wherever
+    /// the surrogate and the fire-once mask are (compact-support surrogates) changes at few
+    /// steps. A GPU answers false.
+    fn step_change_events(
+        &self,
+        x: &Buf<f32>,
+        t: usize,
+        rows: usize,
+        cols: usize,
+        max_density: f32,
+        out: &mut Events,
+    ) -> bool;
+
+    /// `x[k] += x[k+1]` from the last step down (`[t, n]`): the inverse of the step changes.
+    /// Only called after [`Kernels::step_change_events`] said yes.
+    fn reverse_cumsum_steps(&self, x: &mut Buf<f32>, t: usize, n: usize);
+
     /// The events of `a^T` into `out`.
     fn transpose_events(&self, a: &Events, out: &mut Events);
 

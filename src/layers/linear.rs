@@ -15,6 +15,8 @@ pub struct Linear {
     events: bool,
     input_events: Events,
     input_events_t: Events,
+    /// Step changes of the output gradient (the event path of the input gradient).
+    dy_changes: Events,
 }
 
 impl Linear {
@@ -36,6 +38,7 @@ impl Linear {
             events: false,
             input_events: Events::default(),
             input_events_t: Events::default(),
+            dy_changes: Events::default(),
         }
     }
 }
@@ -133,6 +136,17 @@ impl Layer for Linear {
         self.weights.backward(&self.dw, &self.db);
         if let Some(dx) = dx {
             dx.reshape_for_overwrite(x.device(), &x.shape);
+            let (t, b) = (x.shape[0], x.shape[1]);
+            let changes = &mut self.dy_changes;
+            if k.step_change_events(&dy.data, t, b, n_out, LINEAR_EVENT_MAX_DENSITY, changes) {
+                // dy[k] is the sum over j >= k of its step changes d[j] (a neuron's input
+                // gradient accumulates backward in time and changes only where the surrogate
+                // and the fire-once mask are nonzero), so dx[k] = sum_{j >= k} d[j] . W:
+                // one product over the changes' events, then a running sum over steps.
+                k.gemm_events(changes, n_in, &self.weights.w, false, &mut dx.data, false);
+                k.reverse_cumsum_steps(&mut dx.data, t, b * n_in);
+                return;
+            }
             // dx[TB, In] = dy[TB, Out] . W[Out, In]
             k.gemm(
                 frames,
@@ -158,6 +172,85 @@ impl Layer for Linear {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An output gradient that changes at few steps (a compact-support surrogate's) takes the
+    /// step-change path of the input gradient; the same gradient with every step perturbed
+    /// takes the dense product. Both equal `dy . W`.
+    #[test]
+    fn input_gradient_over_step_changes_matches_the_product() {
+        let (t, b, n_in, n_out) = (5, 7, 30, 19);
+        let mut rng = Rng::new(3);
+        // dy[k] = sum_{j >= k} q[j] with q 3% nonzero.
+        let mut dy = vec![0.0f32; t * b * n_out];
+        for k in (0..t).rev() {
+            for i in 0..b * n_out {
+                let q = if rng.uniform() < 0.03 {
+                    rng.uniform() - 0.5
+                } else {
+                    0.0
+                };
+                let later = if k + 1 < t {
+                    dy[(k + 1) * b * n_out + i]
+                } else {
+                    0.0
+                };
+                dy[k * b * n_out + i] = q + later;
+            }
+        }
+        let x = Tensor::from_vec(&[t, b, n_in], vec![0.0; t * b * n_in]);
+        let mut results = Vec::new();
+        for dense in [false, true] {
+            let mut l = Linear::new(
+                "fc",
+                n_in,
+                n_out,
+                Norm::None,
+                Init::Ettfs,
+                1.0,
+                t,
+                &mut Rng::new(1),
+            );
+            let mut y = Tensor::default();
+            l.forward(&x, &mut y);
+            let g: Vec<f32> = dy
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    if dense {
+                        v + 1e-3 * (1 + i / (b * n_out)) as f32
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let dyt = Tensor::from_vec(&y.shape, g.clone());
+            let mut dx = Tensor::default();
+            l.backward(&x, &y, &dyt, Some(&mut dx));
+            let w = l.weights.w.to_vec();
+            // The product, written out.
+            let mut want = vec![0.0f32; t * b * n_in];
+            for f in 0..t * b {
+                for o in 0..n_out {
+                    for i in 0..n_in {
+                        want[f * n_in + i] += g[f * n_out + o] * w[o * n_in + i];
+                    }
+                }
+            }
+            let took_changes = !l.dy_changes.entries.is_empty();
+            results.push(took_changes);
+            for (u, v) in dx.data.to_vec().iter().zip(&want) {
+                assert!(
+                    (u - v).abs() < 1e-5 * (1.0 + v.abs()),
+                    "dense {dense}: {u} vs {v}"
+                );
+            }
+        }
+        assert_eq!(
+            results,
+            [true, false],
+            "sparse changes take the step-change path, dense ones the product"
+        );
+    }
 
     /// Spike input takes the event-driven path; the same input with tiny values in place of
     /// its zeros takes the dense one. Outputs and gradients agree.

@@ -70,6 +70,25 @@ pub fn cumsum_steps(x: &[f32], t: usize, n: usize, out: &mut Vec<f32>) {
     }
 }
 
+// x is [t, n]; x[k] += x[k+1] from the last step down (x[k] becomes the sum over j >= k)
+pub fn reverse_cumsum_steps(x: &mut [f32], t: usize, n: usize) {
+    assert!(x.len() >= t * n);
+    let xp = super::gemm::SyncPtr(x.as_mut_ptr());
+    (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|ci| {
+        let (j0, w) = (ci * CHUNK, CHUNK.min(n - ci * CHUNK));
+        for k in (0..t.saturating_sub(1)).rev() {
+            // SAFETY: tasks own disjoint column ranges [j0, j0 + w) of every step.
+            let (cur, next) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(xp.get().add(k * n + j0), w),
+                    std::slice::from_raw_parts(xp.get().add((k + 1) * n + j0), w),
+                )
+            };
+            cur.iter_mut().zip(next).for_each(|(a, b)| *a += b);
+        }
+    });
+}
+
 // w is [t], g is [n], out is [t, n]
 pub fn scale_steps(w: &[f32], g: &[f32], t: usize, n: usize, out: &mut Vec<f32>) {
     out.resize(t * n, 0.0);

@@ -69,6 +69,80 @@ pub fn collect(x: &[f32], rows: usize, cols: usize, out: &mut Events) {
     });
 }
 
+/// The events of the step-to-step changes of `x` (`[t, rows, cols]`): `d[k] = x[k] - x[k+1]`
+/// and `d[t-1] = x[t-1]`, as a `[t * rows, cols]` matrix, so that `x[k]` is the sum of
+/// `d[j]` over `j >= k`. Returns false, with `out` left unspecified, when more than
+/// `max_density` of them are nonzero. `d` is zero exactly where a value did not change (`a - b
+/// == 0` only when `a == b`).
+pub fn collect_step_changes(
+    x: &[f32],
+    t: usize,
+    rows: usize,
+    cols: usize,
+    max_density: f32,
+    out: &mut Events,
+) -> bool {
+    let (frames, step) = (t * rows, rows * cols);
+    assert!(x.len() >= t * step);
+    // Row r of d: its step and the same row one step later (none at the last step).
+    let later =
+        |r: usize| (r + rows < frames).then(|| &x[(r + rows) * cols..(r + rows + 1) * cols]);
+    let changed = |a: f32, b: Option<&f32>| a != b.copied().unwrap_or(0.0);
+    let changes_in = |r: usize| {
+        let row = &x[r * cols..(r + 1) * cols];
+        match later(r) {
+            Some(next) => row.iter().zip(next).filter(|(a, b)| a != b).count(),
+            None => row.iter().filter(|&&a| a != 0.0).count(),
+        }
+    };
+    // A dense gradient (a sigmoid surrogate's changes at nearly every step) is told from 32
+    // rows spread over the steps, before a full count.
+    let sample: Vec<usize> = (0..32.min(frames))
+        .map(|i| i * frames / 32.min(frames))
+        .collect();
+    let sampled: usize = sample.iter().map(|&r| changes_in(r)).sum();
+    if sampled as f32 > 2.0 * max_density * (sample.len() * cols) as f32 {
+        return false;
+    }
+    out.rows = frames;
+    out.cols = cols;
+    out.start.clear();
+    out.start.resize(frames + 1, 0);
+    out.start[1..]
+        .par_iter_mut()
+        .with_min_len(16)
+        .enumerate()
+        .for_each(|(r, n)| *n = changes_in(r));
+    for r in 0..frames {
+        out.start[r + 1] += out.start[r];
+    }
+    if out.start[frames] as f32 > max_density * (frames * cols) as f32 {
+        return false;
+    }
+    out.entries.clear();
+    out.entries.resize(out.start[frames], (0, 0.0));
+    let ep = SyncPtr(out.entries.as_mut_ptr());
+    let start = &out.start;
+    (0..frames).into_par_iter().with_min_len(16).for_each(|r| {
+        // SAFETY: row r owns entries[start[r]..start[r + 1]].
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(ep.get().add(start[r]), start[r + 1] - start[r])
+        };
+        let row = &x[r * cols..(r + 1) * cols];
+        let next = later(r);
+        let mut at = 0;
+        for (c, &a) in row.iter().enumerate() {
+            let b = next.map(|n| &n[c]);
+            if changed(a, b) {
+                dst[at] = (c as u32, a - b.copied().unwrap_or(0.0));
+                at += 1;
+            }
+        }
+        debug_assert_eq!(at, dst.len());
+    });
+    true
+}
+
 /// The events of `a^T` (`[cols, rows]`) into `out`: a counting sort by column, stable, so
 /// each new row lists its columns ascending.
 pub fn transpose(a: &Events, out: &mut Events) {

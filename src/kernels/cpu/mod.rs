@@ -60,6 +60,20 @@ impl Kernels for Cpu {
     fn collect_events(&self, x: &Buf<f32>, rows: usize, cols: usize, out: &mut Events) {
         events::collect(x, rows, cols, out)
     }
+    fn step_change_events(
+        &self,
+        x: &Buf<f32>,
+        t: usize,
+        rows: usize,
+        cols: usize,
+        max_density: f32,
+        out: &mut Events,
+    ) -> bool {
+        events::collect_step_changes(x, t, rows, cols, max_density, out)
+    }
+    fn reverse_cumsum_steps(&self, x: &mut Buf<f32>, t: usize, n: usize) {
+        elementwise::reverse_cumsum_steps(x, t, n)
+    }
     fn transpose_events(&self, a: &Events, out: &mut Events) {
         events::transpose(a, out)
     }

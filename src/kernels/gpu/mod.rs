@@ -366,6 +366,22 @@ impl<E: Exec> Kernels for Gpu<E> {
         unreachable!("the GPU backend never prefers events (prefers_events is false), so layers never collect them")
     }
 
+    fn step_change_events(
+        &self,
+        _x: &Buf<f32>,
+        _t: usize,
+        _rows: usize,
+        _cols: usize,
+        _max_density: f32,
+        _out: &mut Events,
+    ) -> bool {
+        false
+    }
+
+    fn reverse_cumsum_steps(&self, _x: &mut Buf<f32>, _t: usize, _n: usize) {
+        unreachable!("the GPU backend never collects step changes (step_change_events is false)")
+    }
+
     fn transpose_events(&self, _a: &Events, _out: &mut Events) {
         unreachable!("the GPU backend never prefers events (prefers_events is false), so layers never transpose them")
     }
