@@ -1,25 +1,36 @@
-//! Ablation of the paper's four components on a pooling conv net: initialization (Kaiming vs
-//! ETTFS), normalization (none / weight norm / weight norm + affine), decoder (temporal
-//! exponential and linear, first-spike time, spike count, membrane) and pooling (average of
-//! currents vs max of spike maps vs first-spike max pooling), each row trained with several seeds.
+//! Ablations on a pooling conv net, each row trained with several seeds. Two row sets:
 //!
-//!     cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]
+//! - `components` (default): the paper's four components: initialization (Kaiming vs
+//!   ETTFS), normalization (none / weight norm / weight norm + affine), decoder (temporal
+//!   exponential and linear, first-spike time, spike count, membrane) and pooling (average of
+//!   currents vs max of spike maps vs first-spike max pooling).
+//! - `decoder`: why the paper's temporal decoder (fire-once output neurons, logits = spikes
+//!   weighted by `1.25^-t` summing to 40) trails the membrane readout: surrogate width
+//!   everywhere and at the output only, an auxiliary membrane loss annealed to zero, the
+//!   decoder's scale and base, the output synapse's gain; the membrane readout as reference.
+//!
+//!     cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT] [ROWS]
 //!     e.g. cargo run --release --example ablation -- fashion-mnist data/fashion-mnist 10000 1 3 ablation.jsonl
+//!          cargo run --release --example ablation -- fashion-mnist data/fashion-mnist 20000 2 3 study.jsonl decoder
 //!
 //! SEEDS is a count (`3`: seeds 0, 1, 2), a range (`1..3`: seeds 1, 2) or a list (`0,2`).
 //! Two processes that share OUT and split the seeds (`RAYON_NUM_THREADS=1 ... 0..1 OUT` and
 //! `RAYON_NUM_THREADS=1 ... 1..3 OUT`) run a grid on two cores side by side; a last run with
 //! every seed (`3`) then only prints the table.
 //!
-//! Every row changes one thing from the full method (first row), except the paper's baseline
-//! (Kaiming init and max pooling) and Kaiming with first-spike max pooling (`fp2`: max pooling
-//! that passes only each window's earliest spike, so pooled units fire at most once). Training uses a fixed random subset of
+//! In `components`, every row changes one thing from the full method (first row), except the
+//! paper's baseline (Kaiming init and max pooling) and Kaiming with first-spike max pooling
+//! (`fp2`: max pooling that passes only each window's earliest spike, so pooled units fire at
+//! most once). In `decoder`, every row changes one thing from its first row (the full method),
+//! except the rows named as combinations. Training uses a fixed random subset of
 //! SAMPLES training images (0: all) for EPOCHS epochs; the test split is evaluated once, at
 //! the end. Each finished run is appended to OUT (JSON lines) and skipped when the command is
 //! run again, so an interrupted grid resumes. Prints a Markdown table: test accuracy (mean and
 //! sample standard deviation over seeds), mean first output spike (decision time, in steps),
 //! spikes per neuron of each spiking layer, and for pooled spike maps the largest number of
-//! spikes any pooled unit emitted (fire-once neurons and pooled currents keep it at 1).
+//! spikes any pooled unit emitted (fire-once neurons and pooled currents keep it at 1); for
+//! `decoder`, the fraction of silent output neurons and the accuracy when the decision must be
+//! taken from the outputs of the first 1, 2 and 4 steps instead.
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -32,8 +43,47 @@ const MAX_SPIKES: &str = "model.spec=\"conv32k3p1 if mp2 conv64k3p1 if mp2 fc10\
 /// Max pooling in TTFS form: only the earliest spike of each window passes (`fp2`).
 const FIRST_SPIKES: &str = "model.spec=\"conv32k3p1 if fp2 conv64k3p1 if fp2 fc10\"";
 
-/// One row of the table: a name and the overrides that make it.
-fn rows() -> Vec<(&'static str, Vec<&'static str>)> {
+/// A row of the table: a name and the overrides that make it.
+type Row = (&'static str, Vec<&'static str>);
+
+/// The rows of the set `set` (`components` or `decoder`).
+fn rows(set: &str) -> anyhow::Result<Vec<Row>> {
+    match set {
+        "components" => Ok(component_rows()),
+        "decoder" => Ok(decoder_rows()),
+        _ => anyhow::bail!("ROWS is `components` or `decoder`, not {set:?}"),
+    }
+}
+
+/// The temporal decoder with exponential weights summing to 40 (the full method's).
+const EXP: [&str; 3] = [
+    "model.decoder.kind=\"temporal\"",
+    "model.decoder.weighting=\"exp\"",
+    "model.decoder.scale=40",
+];
+
+/// The decoder study: one change from the full method per row (a later `--set` of a key
+/// replaces the earlier one), the membrane readout as reference.
+fn decoder_rows() -> Vec<Row> {
+    let exp = |extra: &[&'static str]| -> Vec<&'static str> {
+        EXP.iter().chain(extra).copied().collect()
+    };
+    vec![
+        ("temporal exp, scale 40, alpha 8 (full method)", exp(&[])),
+        ("membrane decoder (scale 10)", vec!["model.decoder.kind=\"membrane\"", "model.decoder.scale=10"]),
+        ("alpha 2", exp(&["model.alpha=2"])),
+        ("output alpha 2 (hidden 8)", exp(&["model.output_alpha=2"])),
+        ("aux membrane loss 1 -> 0 over the first half", exp(&["train.aux_membrane_loss=1"])),
+        ("alpha 4", exp(&["model.alpha=4"])),
+        ("decoder scale 20", exp(&["model.decoder.scale=20"])),
+        ("decoder scale 80", exp(&["model.decoder.scale=80"])),
+        ("decoder base 1.5", exp(&["model.decoder.base=1.5"])),
+        ("output init gain 0.7 (2x the output currents)", exp(&["model.output_init_gain=0.7"])),
+    ]
+}
+
+/// The four components: one change from the full method per row.
+fn component_rows() -> Vec<Row> {
     let temporal = |w: &'static str| -> Vec<&'static str> {
         vec![
             "model.decoder.kind=\"temporal\"",
@@ -47,6 +97,7 @@ fn rows() -> Vec<(&'static str, Vec<&'static str>)> {
         a
     };
     let exp = temporal("model.decoder.weighting=\"exp\"");
+    debug_assert_eq!(exp, EXP);
     vec![
         (
             "all four (ETTFS, WN+affine, temporal exp, avg pool)",
@@ -99,6 +150,13 @@ struct RunResult {
     spikes_per_neuron: Vec<f64>,
     max_pooled_spikes: u32,
     seconds: f64,
+    /// Fraction of output neurons that never fire on a test image (none for the membrane
+    /// readout; absent in older files).
+    #[serde(default)]
+    silent_output: Option<f64>,
+    /// Test accuracy when deciding from the outputs up to step `t` (absent in older files).
+    #[serde(default)]
+    accuracy_at: Vec<f64>,
 }
 
 fn mean_std(x: &[f64]) -> (f64, f64) {
@@ -146,7 +204,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (data, dir) = match (args.get(1), args.get(2)) {
         (Some(d), Some(p)) => (d.clone(), p.clone()),
-        _ => anyhow::bail!("usage: ablation DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]"),
+        _ => anyhow::bail!("usage: ablation DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT] [ROWS]"),
     };
     let samples: usize = args.get(3).map_or(Ok(10_000), |s| s.parse())?;
     let epochs: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
@@ -155,17 +213,19 @@ fn main() -> anyhow::Result<()> {
         .get(6)
         .cloned()
         .unwrap_or_else(|| "ablation.jsonl".into());
+    let set = args.get(7).map_or("components", |s| s.as_str());
+    let rows = rows(set)?;
     println!(
         "{data}: {samples} training samples, {epochs} epoch(s), direct input, T = 8, \
          batch 64, Adam 3e-3 cosine; seeds {seeds:?}; results in {out}"
     );
     // Seed by seed, so that an interrupted grid still has every row.
     for &seed in &seeds {
-        for (name, overrides) in rows() {
+        for (name, overrides) in &rows {
             // Reread OUT: a second process may have finished this run meanwhile.
             if read_results(&out)?
                 .iter()
-                .any(|r| r.row == name && r.seed == seed)
+                .any(|r| r.row == *name && r.seed == seed)
             {
                 continue;
             }
@@ -194,7 +254,7 @@ fn main() -> anyhow::Result<()> {
             let eval = last.expect("at least one epoch").eval; // on the test split
             let mon = &eval.monitor;
             let result = RunResult {
-                row: name.into(),
+                row: name.to_string(),
                 seed,
                 accuracy: eval.accuracy,
                 first_output: mon.mean_first_output(),
@@ -212,6 +272,13 @@ fn main() -> anyhow::Result<()> {
                     .max()
                     .unwrap_or(1),
                 seconds: start.elapsed().as_secs_f64(),
+                // The decoder's output neurons are monitored as layer `layers.len()`.
+                silent_output: mon
+                    .layers
+                    .iter()
+                    .find(|l| l.layer == trainer.model.layers.len())
+                    .map(|l| l.silent_fraction()),
+                accuracy_at: eval.accuracy_at.clone(),
             };
             println!(
                 "{name} seed {seed}: test {:.2}% first output {:.2} spikes/neuron {:.3?} max pooled {} ({:.0} s)",
@@ -231,30 +298,50 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let done = read_results(&out)?;
-    println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
-    println!("|---|---|---|---|---|---|");
-    for (name, _) in rows() {
-        let runs: Vec<&RunResult> = done.iter().filter(|r| r.row == name).collect();
+    let decoder = set == "decoder";
+    if decoder {
+        println!("\n| setting | test accuracy (%) | by step 1 / 2 / 4 (%) | first output spike | silent output neurons | spikes per neuron | s per run |");
+        println!("|---|---|---|---|---|---|---|");
+    } else {
+        println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
+        println!("|---|---|---|---|---|---|");
+    }
+    for (name, _) in &rows {
+        let runs: Vec<&RunResult> = done.iter().filter(|r| r.row == *name).collect();
         if runs.is_empty() {
             continue;
         }
+        let mean = |f: &dyn Fn(&RunResult) -> f64| runs.iter().map(|r| f(r)).sum::<f64>() / runs.len() as f64;
         let acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.accuracy).collect();
         let (m, s) = mean_std(&acc);
-        let first = runs.iter().map(|r| r.first_output).sum::<f64>() / runs.len() as f64;
+        let first = mean(&|r| r.first_output);
         let layers = runs[0].spikes_per_neuron.len();
         let spn: Vec<String> = (0..layers)
-            .map(|l| {
-                let v = runs.iter().map(|r| r.spikes_per_neuron[l]).sum::<f64>();
-                format!("{:.3}", v / runs.len() as f64)
-            })
+            .map(|l| format!("{:.3}", mean(&|r| r.spikes_per_neuron[l])))
             .collect();
         let max_pooled = runs.iter().map(|r| r.max_pooled_spikes).max().unwrap_or(1);
-        let secs = runs.iter().map(|r| r.seconds).sum::<f64>() / runs.len() as f64;
-        println!(
-            "| {name} | {m:.2} ± {s:.2} (n={}) | {first:.2} | {} | {max_pooled} | {secs:.0} |",
-            runs.len(),
-            spn.join(" / ")
-        );
+        let secs = mean(&|r| r.seconds);
+        let n = runs.len();
+        if decoder {
+            // "By step k": deciding from the outputs of steps 0 .. k-1.
+            let by = |k: usize| format!("{:.2}", mean(&|r| 100.0 * r.accuracy_at.get(k - 1).copied().unwrap_or(f64::NAN)));
+            let silent = match runs[0].silent_output {
+                Some(_) => format!("{:.3}", mean(&|r| r.silent_output.unwrap_or(f64::NAN))),
+                None => "-".into(),
+            };
+            println!(
+                "| {name} | {m:.2} ± {s:.2} (n={n}) | {} / {} / {} | {first:.2} | {silent} | {} | {secs:.0} |",
+                by(1),
+                by(2),
+                by(4),
+                spn.join(" / ")
+            );
+        } else {
+            println!(
+                "| {name} | {m:.2} ± {s:.2} (n={n}) | {first:.2} | {} | {max_pooled} | {secs:.0} |",
+                spn.join(" / ")
+            );
+        }
     }
     Ok(())
 }
