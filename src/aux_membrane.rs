@@ -88,3 +88,19 @@ impl AuxMembrane {
         cur.data.kernels().add_assign(&mut dcur.data, &self.dcur.data);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weight_falls_linearly_to_zero_at_half_of_training() {
+        assert_eq!(aux_weight(2.0, 0, 100), 2.0);
+        assert_eq!(aux_weight(2.0, 25, 100), 1.0);
+        assert_eq!(aux_weight(2.0, 50, 100), 0.0);
+        assert_eq!(aux_weight(2.0, 99, 100), 0.0);
+        assert_eq!(aux_weight(0.0, 0, 100), 0.0);
+        // A run of one step still starts at lambda0.
+        assert_eq!(aux_weight(1.0, 0, 1), 1.0);
+    }
+}

@@ -543,6 +543,41 @@ mod error_tests {
         let e = err("[optimizer]\nlr = 0.0\n", &[]);
         assert!(e.contains("optimizer.lr must be positive"), "{e}");
     }
+
+    #[test]
+    fn output_layer_and_aux_loss_keys_are_checked_and_recorded() {
+        for bad in ["0", "-1", "nan"] {
+            let e = err("", &[&format!("model.output_alpha={bad}")]);
+            assert!(e.contains("model.output_alpha must be positive"), "{e}");
+            let e = err("", &[&format!("model.output_init_gain={bad}")]);
+            assert!(e.contains("model.output_init_gain must be positive"), "{e}");
+        }
+        let e = err("", &["train.aux_membrane_loss=-0.5"]);
+        assert!(e.contains("train.aux_membrane_loss must be 0 (off) or positive"), "{e}");
+        let e = err(
+            "",
+            &["train.aux_membrane_loss=1", "model.decoder.kind=\"membrane\""],
+        );
+        assert!(e.contains("already \"membrane\""), "{e}");
+        // Absent means "as the hidden layers"; set, they are written to a run's config.toml.
+        let d = Config::default();
+        assert_eq!((d.model.output_alpha, d.model.output_init_gain), (None, None));
+        assert_eq!(d.train.aux_membrane_loss, 0.0);
+        let set: Vec<String> = [
+            "model.output_alpha=2",
+            "model.output_init_gain=0.7",
+            "train.aux_membrane_loss=0.5",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let c = Config::from_toml("", "x", &set).unwrap();
+        let text = c.to_toml();
+        assert!(text.contains("output_alpha = 2"), "{text}");
+        assert!(text.contains("output_init_gain = 0.7"), "{text}");
+        assert!(text.contains("aux_membrane_loss = 0.5"), "{text}");
+        assert_eq!(Config::from_toml(&text, "x", &[]).unwrap(), c);
+    }
 }
 
 #[cfg(test)]
