@@ -34,7 +34,12 @@
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
+use ttfs::aux_membrane::aux_decoder_config;
 use ttfs::config::Config;
+use ttfs::data::batch::assemble;
+use ttfs::decoder::{Decoder, DecoderConfig};
+use ttfs::loss::correct_credit;
+use ttfs::tensor::Tensor;
 use ttfs::train::Trainer;
 
 const AVG: &str = "conv32k3p1 ap2 if conv64k3p1 ap2 if fc10";
@@ -79,6 +84,9 @@ fn decoder_rows() -> Vec<Row> {
         ("decoder scale 80", exp(&["model.decoder.scale=80"])),
         ("decoder base 1.5", exp(&["model.decoder.base=1.5"])),
         ("output init gain 0.7 (2x the output currents)", exp(&["model.output_init_gain=0.7"])),
+        ("output init gain 0.175 (half the output currents)", exp(&["model.output_init_gain=0.175"])),
+        ("gradient through the fire-once mask", exp(&["model.mask_grad=true"])),
+        ("T = 16", exp(&["model.time_steps=16"])),
     ]
 }
 
@@ -157,6 +165,69 @@ struct RunResult {
     /// Test accuracy when deciding from the outputs up to step `t` (absent in older files).
     #[serde(default)]
     accuracy_at: Vec<f64>,
+    /// How the trained output currents read (`decoder` rows; see [`Readouts`]).
+    #[serde(default)]
+    readouts: Option<Readouts>,
+}
+
+/// The trained network's output currents `I[t, b, c]` on the test split, read three ways
+/// (the network is not changed): where a spiking readout loses accuracy, and whether the
+/// currents hold more than it reads out.
+#[derive(Serialize, Deserialize, Clone, Copy, Default)]
+struct Readouts {
+    /// Fraction of samples whose largest logit of the model's own decoder is shared by two or
+    /// more classes (fire-once outputs that fire at the same step, or all silent).
+    tied: f64,
+    /// Fraction of samples on which no output crosses threshold at all.
+    no_output: f64,
+    /// Accuracy lost to ties: the mean of `1 - 1/k` over the samples whose true class shares
+    /// the top logit with `k - 1` others (accuracy gives such a sample `1/k`).
+    tie_loss: f64,
+    /// Accuracy of the membrane readout of the currents (weights `1.25^-t` summing to 10).
+    membrane: f64,
+    /// Accuracy of the fire-once temporal readout of the currents (`1.25^-t` summing to 40).
+    temporal: f64,
+}
+
+/// One pass over the test split (see [`Readouts`]).
+fn readouts(tr: &mut Trainer) -> Readouts {
+    let params = tr.cfg.model.output_if_params();
+    let mut membrane = Decoder::new(aux_decoder_config(), params);
+    let mut temporal = Decoder::new(DecoderConfig::default(), params);
+    let (mut labels, mut scratch) = (Vec::new(), Vec::new());
+    let (mut r, mut logits) = (Readouts::default(), Tensor::default());
+    let c = tr.model.classes();
+    let idx: Vec<usize> = (0..tr.test.len()).collect();
+    for chunk in idx.chunks(tr.cfg.train.eval_batch_size) {
+        assemble(&tr.test, chunk, &tr.input, tr.model.input_mut(), &mut labels, &mut scratch);
+        tr.model.forward();
+        let own = tr.model.logits.data.read();
+        let out = tr.model.decoder.out.data.read();
+        for (b, &y) in labels.iter().enumerate() {
+            let z = &own[b * c..(b + 1) * c];
+            let top = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let k = z.iter().filter(|&&v| v == top).count();
+            r.tied += (k > 1) as u8 as f64;
+            r.tie_loss += if z[y] == top { 1.0 - 1.0 / k as f64 } else { 0.0 };
+            let first = tr.model.decoder.first_output_time(&out, b, c);
+            r.no_output += (first == tr.cfg.model.time_steps) as u8 as f64;
+        }
+        let cur = tr.model.acts.last().expect("a forward pass");
+        for (dec, acc) in [(&mut membrane, &mut r.membrane), (&mut temporal, &mut r.temporal)] {
+            dec.forward(cur, &mut logits);
+            let z = logits.data.read();
+            *acc += labels
+                .iter()
+                .enumerate()
+                .map(|(b, &y)| correct_credit(&z[b * c..(b + 1) * c], y) as f64)
+                .sum::<f64>();
+        }
+    }
+    let n = tr.test.len().max(1) as f64;
+    for v in [&mut r.tied, &mut r.no_output, &mut r.tie_loss, &mut r.membrane, &mut r.temporal] {
+        *v /= n;
+    }
+    r
 }
 
 fn mean_std(x: &[f64]) -> (f64, f64) {
@@ -213,8 +284,8 @@ fn main() -> anyhow::Result<()> {
         .get(6)
         .cloned()
         .unwrap_or_else(|| "ablation.jsonl".into());
-    let set = args.get(7).map_or("components", |s| s.as_str());
-    let rows = rows(set)?;
+    let row_set = args.get(7).map_or("components", |s| s.as_str());
+    let rows = rows(row_set)?;
     println!(
         "{data}: {samples} training samples, {epochs} epoch(s), direct input, T = 8, \
          batch 64, Adam 3e-3 cosine; seeds {seeds:?}; results in {out}"
@@ -279,6 +350,7 @@ fn main() -> anyhow::Result<()> {
                     .find(|l| l.layer == trainer.model.layers.len())
                     .map(|l| l.silent_fraction()),
                 accuracy_at: eval.accuracy_at.clone(),
+                readouts: (row_set == "decoder").then(|| readouts(&mut trainer)),
             };
             println!(
                 "{name} seed {seed}: test {:.2}% first output {:.2} spikes/neuron {:.3?} max pooled {} ({:.0} s)",
@@ -298,10 +370,10 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let done = read_results(&out)?;
-    let decoder = set == "decoder";
+    let decoder = row_set == "decoder";
     if decoder {
-        println!("\n| setting | test accuracy (%) | by step 1 / 2 / 4 (%) | first output spike | silent output neurons | spikes per neuron | s per run |");
-        println!("|---|---|---|---|---|---|---|");
+        println!("\n| setting | test accuracy (%) | by step 1 / 2 / 4 (%) | first output spike | silent output neurons | top logit tied (%) / accuracy lost to ties (points) | its output currents read by membrane / temporal (%) | spikes per neuron | s per run |");
+        println!("|---|---|---|---|---|---|---|---|---|");
     } else {
         println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
         println!("|---|---|---|---|---|---|");
@@ -329,11 +401,19 @@ fn main() -> anyhow::Result<()> {
                 Some(_) => format!("{:.3}", mean(&|r| r.silent_output.unwrap_or(f64::NAN))),
                 None => "-".into(),
             };
+            let read = |f: &dyn Fn(&Readouts) -> f64| match runs.iter().all(|r| r.readouts.is_some()) {
+                true => format!("{:.2}", mean(&|r| 100.0 * f(r.readouts.as_ref().unwrap()))),
+                false => "-".into(),
+            };
             println!(
-                "| {name} | {m:.2} ± {s:.2} (n={n}) | {} / {} / {} | {first:.2} | {silent} | {} | {secs:.0} |",
+                "| {name} | {m:.2} ± {s:.2} (n={n}) | {} / {} / {} | {first:.2} | {silent} | {} / {} | {} / {} | {} | {secs:.0} |",
                 by(1),
                 by(2),
                 by(4),
+                read(&|r| r.tied),
+                read(&|r| r.tie_loss),
+                read(&|r| r.membrane),
+                read(&|r| r.temporal),
                 spn.join(" / ")
             );
         } else {
