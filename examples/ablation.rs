@@ -75,17 +75,32 @@ fn decoder_rows() -> Vec<Row> {
     };
     vec![
         ("temporal exp, scale 40, alpha 8 (full method)", exp(&[])),
-        ("membrane decoder (scale 10)", vec!["model.decoder.kind=\"membrane\"", "model.decoder.scale=10"]),
+        (
+            "membrane decoder (scale 10)",
+            vec!["model.decoder.kind=\"membrane\"", "model.decoder.scale=10"],
+        ),
         ("alpha 2", exp(&["model.alpha=2"])),
         ("output alpha 2 (hidden 8)", exp(&["model.output_alpha=2"])),
-        ("aux membrane loss 1 -> 0 over the first half", exp(&["train.aux_membrane_loss=1"])),
+        (
+            "aux membrane loss 1 -> 0 over the first half",
+            exp(&["train.aux_membrane_loss=1"]),
+        ),
         ("alpha 4", exp(&["model.alpha=4"])),
         ("decoder scale 20", exp(&["model.decoder.scale=20"])),
         ("decoder scale 80", exp(&["model.decoder.scale=80"])),
         ("decoder base 1.5", exp(&["model.decoder.base=1.5"])),
-        ("output init gain 0.7 (2x the output currents)", exp(&["model.output_init_gain=0.7"])),
-        ("output init gain 0.175 (half the output currents)", exp(&["model.output_init_gain=0.175"])),
-        ("gradient through the fire-once mask", exp(&["model.mask_grad=true"])),
+        (
+            "output init gain 0.7 (2x the output currents)",
+            exp(&["model.output_init_gain=0.7"]),
+        ),
+        (
+            "output init gain 0.175 (half the output currents)",
+            exp(&["model.output_init_gain=0.175"]),
+        ),
+        (
+            "gradient through the fire-once mask",
+            exp(&["model.mask_grad=true"]),
+        ),
         ("T = 16", exp(&["model.time_steps=16"])),
     ]
 }
@@ -199,7 +214,14 @@ fn readouts(tr: &mut Trainer) -> Readouts {
     let c = tr.model.classes();
     let idx: Vec<usize> = (0..tr.test.len()).collect();
     for chunk in idx.chunks(tr.cfg.train.eval_batch_size) {
-        assemble(&tr.test, chunk, &tr.input, tr.model.input_mut(), &mut labels, &mut scratch);
+        assemble(
+            &tr.test,
+            chunk,
+            &tr.input,
+            tr.model.input_mut(),
+            &mut labels,
+            &mut scratch,
+        );
         tr.model.forward();
         let own = tr.model.logits.data.read();
         let out = tr.model.decoder.out.data.read();
@@ -208,12 +230,19 @@ fn readouts(tr: &mut Trainer) -> Readouts {
             let top = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let k = z.iter().filter(|&&v| v == top).count();
             r.tied += (k > 1) as u8 as f64;
-            r.tie_loss += if z[y] == top { 1.0 - 1.0 / k as f64 } else { 0.0 };
+            r.tie_loss += if z[y] == top {
+                1.0 - 1.0 / k as f64
+            } else {
+                0.0
+            };
             let first = tr.model.decoder.first_output_time(&out, b, c);
             r.no_output += (first == tr.cfg.model.time_steps) as u8 as f64;
         }
         let cur = tr.model.acts.last().expect("a forward pass");
-        for (dec, acc) in [(&mut membrane, &mut r.membrane), (&mut temporal, &mut r.temporal)] {
+        for (dec, acc) in [
+            (&mut membrane, &mut r.membrane),
+            (&mut temporal, &mut r.temporal),
+        ] {
             dec.forward(cur, &mut logits);
             let z = logits.data.read();
             *acc += labels
@@ -224,7 +253,13 @@ fn readouts(tr: &mut Trainer) -> Readouts {
         }
     }
     let n = tr.test.len().max(1) as f64;
-    for v in [&mut r.tied, &mut r.no_output, &mut r.tie_loss, &mut r.membrane, &mut r.temporal] {
+    for v in [
+        &mut r.tied,
+        &mut r.no_output,
+        &mut r.tie_loss,
+        &mut r.membrane,
+        &mut r.temporal,
+    ] {
         *v /= n;
     }
     r
@@ -383,7 +418,9 @@ fn main() -> anyhow::Result<()> {
         if runs.is_empty() {
             continue;
         }
-        let mean = |f: &dyn Fn(&RunResult) -> f64| runs.iter().map(|r| f(r)).sum::<f64>() / runs.len() as f64;
+        let mean = |f: &dyn Fn(&RunResult) -> f64| {
+            runs.iter().map(|r| f(r)).sum::<f64>() / runs.len() as f64
+        };
         let acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.accuracy).collect();
         let (m, s) = mean_std(&acc);
         let first = mean(&|r| r.first_output);
@@ -396,15 +433,21 @@ fn main() -> anyhow::Result<()> {
         let n = runs.len();
         if decoder {
             // "By step k": deciding from the outputs of steps 0 .. k-1.
-            let by = |k: usize| format!("{:.2}", mean(&|r| 100.0 * r.accuracy_at.get(k - 1).copied().unwrap_or(f64::NAN)));
+            let by = |k: usize| {
+                format!(
+                    "{:.2}",
+                    mean(&|r| 100.0 * r.accuracy_at.get(k - 1).copied().unwrap_or(f64::NAN))
+                )
+            };
             let silent = match runs[0].silent_output {
                 Some(_) => format!("{:.3}", mean(&|r| r.silent_output.unwrap_or(f64::NAN))),
                 None => "-".into(),
             };
-            let read = |f: &dyn Fn(&Readouts) -> f64| match runs.iter().all(|r| r.readouts.is_some()) {
-                true => format!("{:.2}", mean(&|r| 100.0 * f(r.readouts.as_ref().unwrap()))),
-                false => "-".into(),
-            };
+            let read =
+                |f: &dyn Fn(&Readouts) -> f64| match runs.iter().all(|r| r.readouts.is_some()) {
+                    true => format!("{:.2}", mean(&|r| 100.0 * f(r.readouts.as_ref().unwrap()))),
+                    false => "-".into(),
+                };
             println!(
                 "| {name} | {m:.2} ± {s:.2} (n={n}) | {} / {} / {} | {first:.2} | {silent} | {} / {} | {} / {} | {} | {secs:.0} |",
                 by(1),

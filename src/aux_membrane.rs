@@ -85,7 +85,9 @@ impl AuxMembrane {
         }
         self.pending = 0.0;
         self.decoder.backward(cur, &self.dlogits, &mut self.dcur);
-        cur.data.kernels().add_assign(&mut dcur.data, &self.dcur.data);
+        cur.data
+            .kernels()
+            .add_assign(&mut dcur.data, &self.dcur.data);
     }
 }
 

@@ -553,15 +553,24 @@ mod error_tests {
             assert!(e.contains("model.output_init_gain must be positive"), "{e}");
         }
         let e = err("", &["train.aux_membrane_loss=-0.5"]);
-        assert!(e.contains("train.aux_membrane_loss must be 0 (off) or positive"), "{e}");
+        assert!(
+            e.contains("train.aux_membrane_loss must be 0 (off) or positive"),
+            "{e}"
+        );
         let e = err(
             "",
-            &["train.aux_membrane_loss=1", "model.decoder.kind=\"membrane\""],
+            &[
+                "train.aux_membrane_loss=1",
+                "model.decoder.kind=\"membrane\"",
+            ],
         );
         assert!(e.contains("already \"membrane\""), "{e}");
         // Absent means "as the hidden layers"; set, they are written to a run's config.toml.
         let d = Config::default();
-        assert_eq!((d.model.output_alpha, d.model.output_init_gain), (None, None));
+        assert_eq!(
+            (d.model.output_alpha, d.model.output_init_gain),
+            (None, None)
+        );
         assert_eq!(d.train.aux_membrane_loss, 0.0);
         let set: Vec<String> = [
             "model.output_alpha=2",

@@ -1,6 +1,7 @@
 //! The training loop: shuffled mini-batches, forward, cross entropy, hand-written backward,
 //! optimizer step; evaluation with spike monitors after every epoch.
 
+use crate::aux_membrane::aux_weight;
 use crate::collective::{self, Collective, Reduce, Solo};
 use crate::config::Config;
 use crate::data::augment::Augment;
@@ -9,7 +10,6 @@ use crate::data::on_device::DeviceImages;
 use crate::data::prefetch::{self, Job};
 use crate::data::{self, Dataset};
 use crate::energy::EnergyReport;
-use crate::aux_membrane::aux_weight;
 use crate::loss;
 use crate::metrics::SpikeMonitor;
 use crate::model::Model;

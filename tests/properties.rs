@@ -317,11 +317,18 @@ fn output_gain_scales_the_output_currents_and_output_alpha_the_output_surrogate(
     };
     let run = |cfg: &ModelConfig| {
         let mut model = Model::new(cfg, &[5], &mut Rng::new(3)).unwrap();
-        let mut x = Tensor::from_vec(&[1, 2, 5], vec![0.1, 0.9, 0.4, 0.7, 0.3, 1.0, 0.2, 0.5, 0.8, 0.6]);
+        let mut x = Tensor::from_vec(
+            &[1, 2, 5],
+            vec![0.1, 0.9, 0.4, 0.7, 0.3, 1.0, 0.2, 0.5, 0.8, 0.6],
+        );
         std::mem::swap(model.input_mut(), &mut x);
         model.forward();
         let n = model.acts.len();
-        (model.acts[n - 2].data.clone(), model.acts[n - 1].data.clone(), model)
+        (
+            model.acts[n - 2].data.clone(),
+            model.acts[n - 1].data.clone(),
+            model,
+        )
     };
     let (hidden, out, model) = run(&base);
     assert_eq!(model.decoder.neuron.unwrap().surrogate.alpha, 8.0);
@@ -333,9 +340,16 @@ fn output_gain_scales_the_output_currents_and_output_alpha_the_output_surrogate(
     assert_eq!(hidden, hidden2, "the hidden layers do not change");
     assert!(out.iter().any(|v| v.abs() > 1e-3));
     for (a, b) in out.iter().zip(&out2) {
-        assert!((3.0 * a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} x 3 != {b}");
+        assert!(
+            (3.0 * a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+            "{a} x 3 != {b}"
+        );
     }
     assert_eq!(model2.decoder.neuron.unwrap().surrogate.alpha, 2.0);
     let hidden = model2.layers.iter().find(|l| l.is_neuron()).unwrap();
-    assert!(hidden.describe().contains("alpha 8"), "{}", hidden.describe());
+    assert!(
+        hidden.describe().contains("alpha 8"),
+        "{}",
+        hidden.describe()
+    );
 }
