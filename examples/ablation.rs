@@ -29,8 +29,9 @@
 //! sample standard deviation over seeds), mean first output spike (decision time, in steps),
 //! spikes per neuron of each spiking layer, and for pooled spike maps the largest number of
 //! spikes any pooled unit emitted (fire-once neurons and pooled currents keep it at 1); for
-//! `decoder`, the fraction of silent output neurons and the accuracy when the decision must be
-//! taken from the outputs of the first 1, 2 and 4 steps instead.
+//! `decoder`, the fraction of silent output neurons, the accuracy when the decision must be
+//! taken at step 1, 2 or 4 (from the outputs of steps 0 ..= t, as `ttfs eval`), and how the
+//! trained output currents read (ties, other readouts: [`Readouts`]).
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -437,7 +438,7 @@ fn main() -> anyhow::Result<()> {
     let done = read_results(&out)?;
     let decoder = row_set == "decoder";
     if decoder {
-        println!("\n| setting | test accuracy (%) | by step 1 / 2 / 4 (%) | first output spike | silent output neurons | top logit tied (%) / accuracy lost to ties (points) | its output currents read by membrane / temporal / sub-step temporal (%) | spikes per neuron | s per run |");
+        println!("\n| setting | test accuracy (%) | deciding at t = 1 / 2 / 4 (%) | first output spike | silent output neurons | top logit tied (%) / accuracy lost to ties (points) | its output currents read by membrane / temporal / sub-step temporal (%) | spikes per neuron | s per run |");
         println!("|---|---|---|---|---|---|---|---|---|");
     } else {
         println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
@@ -462,11 +463,11 @@ fn main() -> anyhow::Result<()> {
         let secs = mean(&|r| r.seconds);
         let n = runs.len();
         if decoder {
-            // "By step k": deciding from the outputs of steps 0 .. k-1.
-            let by = |k: usize| {
+            // Deciding at step t: from the outputs of steps 0 ..= t (as `ttfs eval`).
+            let at = |t: usize| {
                 format!(
                     "{:.2}",
-                    mean(&|r| 100.0 * r.accuracy_at.get(k - 1).copied().unwrap_or(f64::NAN))
+                    mean(&|r| 100.0 * r.accuracy_at.get(t).copied().unwrap_or(f64::NAN))
                 )
             };
             let silent = match runs[0].silent_output {
@@ -480,9 +481,9 @@ fn main() -> anyhow::Result<()> {
                 };
             println!(
                 "| {name} | {m:.2} ± {s:.2} (n={n}) | {} / {} / {} | {first:.2} | {silent} | {} / {} | {} / {} / {} | {} | {secs:.0} |",
-                by(1),
-                by(2),
-                by(4),
+                at(1),
+                at(2),
+                at(4),
                 read(&|r| r.tied),
                 read(&|r| r.tie_loss),
                 read(&|r| r.membrane),
