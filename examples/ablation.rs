@@ -1,29 +1,46 @@
-//! Ablation of the paper's four components on a pooling conv net: initialization (Kaiming vs
-//! ETTFS), normalization (none / weight norm / weight norm + affine), decoder (temporal
-//! exponential and linear, first-spike time, spike count, membrane) and pooling (average of
-//! currents vs max of spike maps vs first-spike max pooling), each row trained with several seeds.
+//! Ablations on a pooling conv net, each row trained with several seeds. Two row sets:
 //!
-//!     cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]
+//! - `components` (default): the paper's four components: initialization (Kaiming vs
+//!   ETTFS), normalization (none / weight norm / weight norm + affine), decoder (temporal
+//!   exponential and linear, first-spike time, spike count, membrane) and pooling (average of
+//!   currents vs max of spike maps vs first-spike max pooling).
+//! - `decoder`: why the paper's temporal decoder (fire-once output neurons, logits = spikes
+//!   weighted by `1.25^-t` summing to 40) trails the membrane readout: surrogate width
+//!   everywhere and at the output only, an auxiliary membrane loss annealed to zero, the
+//!   decoder's scale and base, the output synapse's gain; the membrane readout as reference.
+//!
+//!     cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT] [ROWS]
 //!     e.g. cargo run --release --example ablation -- fashion-mnist data/fashion-mnist 10000 1 3 ablation.jsonl
+//!          cargo run --release --example ablation -- fashion-mnist data/fashion-mnist 20000 2 3 study.jsonl decoder
 //!
 //! SEEDS is a count (`3`: seeds 0, 1, 2), a range (`1..3`: seeds 1, 2) or a list (`0,2`).
 //! Two processes that share OUT and split the seeds (`RAYON_NUM_THREADS=1 ... 0..1 OUT` and
 //! `RAYON_NUM_THREADS=1 ... 1..3 OUT`) run a grid on two cores side by side; a last run with
 //! every seed (`3`) then only prints the table.
 //!
-//! Every row changes one thing from the full method (first row), except the paper's baseline
-//! (Kaiming init and max pooling) and Kaiming with first-spike max pooling (`fp2`: max pooling
-//! that passes only each window's earliest spike, so pooled units fire at most once). Training uses a fixed random subset of
+//! In `components`, every row changes one thing from the full method (first row), except the
+//! paper's baseline (Kaiming init and max pooling) and Kaiming with first-spike max pooling
+//! (`fp2`: max pooling that passes only each window's earliest spike, so pooled units fire at
+//! most once). In `decoder`, every row changes one thing from its first row (the full method),
+//! except the rows named as combinations. Training uses a fixed random subset of
 //! SAMPLES training images (0: all) for EPOCHS epochs; the test split is evaluated once, at
 //! the end. Each finished run is appended to OUT (JSON lines) and skipped when the command is
 //! run again, so an interrupted grid resumes. Prints a Markdown table: test accuracy (mean and
 //! sample standard deviation over seeds), mean first output spike (decision time, in steps),
 //! spikes per neuron of each spiking layer, and for pooled spike maps the largest number of
-//! spikes any pooled unit emitted (fire-once neurons and pooled currents keep it at 1).
+//! spikes any pooled unit emitted (fire-once neurons and pooled currents keep it at 1); for
+//! `decoder`, the fraction of silent output neurons, the accuracy when the decision must be
+//! taken at step 1, 2 or 4 (from the outputs of steps 0 ..= t, as `ttfs eval`), and how the
+//! trained output currents read (ties, other readouts: [`Readouts`]).
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
+use ttfs::aux_membrane::aux_decoder_config;
 use ttfs::config::Config;
+use ttfs::data::batch::assemble;
+use ttfs::decoder::{Decoder, DecoderConfig};
+use ttfs::loss::correct_credit;
+use ttfs::tensor::Tensor;
 use ttfs::train::Trainer;
 
 const AVG: &str = "conv32k3p1 ap2 if conv64k3p1 ap2 if fc10";
@@ -32,8 +49,70 @@ const MAX_SPIKES: &str = "model.spec=\"conv32k3p1 if mp2 conv64k3p1 if mp2 fc10\
 /// Max pooling in TTFS form: only the earliest spike of each window passes (`fp2`).
 const FIRST_SPIKES: &str = "model.spec=\"conv32k3p1 if fp2 conv64k3p1 if fp2 fc10\"";
 
-/// One row of the table: a name and the overrides that make it.
-fn rows() -> Vec<(&'static str, Vec<&'static str>)> {
+/// A row of the table: a name and the overrides that make it.
+type Row = (&'static str, Vec<&'static str>);
+
+/// The rows of the set `set` (`components` or `decoder`).
+fn rows(set: &str) -> anyhow::Result<Vec<Row>> {
+    match set {
+        "components" => Ok(component_rows()),
+        "decoder" => Ok(decoder_rows()),
+        _ => anyhow::bail!("ROWS is `components` or `decoder`, not {set:?}"),
+    }
+}
+
+/// The temporal decoder with exponential weights summing to 40 (the full method's).
+const EXP: [&str; 3] = [
+    "model.decoder.kind=\"temporal\"",
+    "model.decoder.weighting=\"exp\"",
+    "model.decoder.scale=40",
+];
+
+/// The decoder study: one change from the full method per row (a later `--set` of a key
+/// replaces the earlier one), the membrane readout as reference.
+fn decoder_rows() -> Vec<Row> {
+    let exp = |extra: &[&'static str]| -> Vec<&'static str> {
+        EXP.iter().chain(extra).copied().collect()
+    };
+    vec![
+        ("temporal exp, scale 40, alpha 8 (full method)", exp(&[])),
+        (
+            "membrane decoder (scale 10)",
+            vec!["model.decoder.kind=\"membrane\"", "model.decoder.scale=10"],
+        ),
+        ("alpha 2", exp(&["model.alpha=2"])),
+        ("output alpha 2 (hidden 8)", exp(&["model.output_alpha=2"])),
+        (
+            "aux membrane loss 1 -> 0 over the first half",
+            exp(&["train.aux_membrane_loss=1"]),
+        ),
+        ("alpha 4", exp(&["model.alpha=4"])),
+        ("decoder scale 20", exp(&["model.decoder.scale=20"])),
+        ("decoder scale 80", exp(&["model.decoder.scale=80"])),
+        ("decoder base 1.5", exp(&["model.decoder.base=1.5"])),
+        (
+            "output init gain 0.7 (2x the output currents)",
+            exp(&["model.output_init_gain=0.7"]),
+        ),
+        (
+            "output init gain 0.175 (half the output currents)",
+            exp(&["model.output_init_gain=0.175"]),
+        ),
+        (
+            "gradient through the fire-once mask",
+            exp(&["model.mask_grad=true"]),
+        ),
+        ("T = 16", exp(&["model.time_steps=16"])),
+        (
+            "aux membrane loss 10 -> 0 over the first half",
+            exp(&["train.aux_membrane_loss=10"]),
+        ),
+        ("T = 4", exp(&["model.time_steps=4"])),
+    ]
+}
+
+/// The four components: one change from the full method per row.
+fn component_rows() -> Vec<Row> {
     let temporal = |w: &'static str| -> Vec<&'static str> {
         vec![
             "model.decoder.kind=\"temporal\"",
@@ -47,6 +126,7 @@ fn rows() -> Vec<(&'static str, Vec<&'static str>)> {
         a
     };
     let exp = temporal("model.decoder.weighting=\"exp\"");
+    debug_assert_eq!(exp, EXP);
     vec![
         (
             "all four (ETTFS, WN+affine, temporal exp, avg pool)",
@@ -99,6 +179,126 @@ struct RunResult {
     spikes_per_neuron: Vec<f64>,
     max_pooled_spikes: u32,
     seconds: f64,
+    /// Fraction of output neurons that never fire on a test image (none for the membrane
+    /// readout; absent in older files).
+    #[serde(default)]
+    silent_output: Option<f64>,
+    /// Test accuracy when deciding from the outputs up to step `t` (absent in older files).
+    #[serde(default)]
+    accuracy_at: Vec<f64>,
+    /// How the trained output currents read (`decoder` rows; see [`Readouts`]).
+    #[serde(default)]
+    readouts: Option<Readouts>,
+}
+
+/// The trained network's output currents `I[t, b, c]` on the test split, read three ways
+/// (the network is not changed): where a spiking readout loses accuracy, and whether the
+/// currents hold more than it reads out.
+#[derive(Serialize, Deserialize, Clone, Copy, Default)]
+struct Readouts {
+    /// Fraction of samples whose largest logit of the model's own decoder is shared by two or
+    /// more classes (fire-once outputs that fire at the same step, or all silent).
+    tied: f64,
+    /// Fraction of samples on which no output crosses threshold at all.
+    no_output: f64,
+    /// Accuracy lost to ties: the mean of `1 - 1/k` over the samples whose true class shares
+    /// the top logit with `k - 1` others (accuracy gives such a sample `1/k`).
+    tie_loss: f64,
+    /// Accuracy of the membrane readout of the currents (weights `1.25^-t` summing to 10).
+    membrane: f64,
+    /// Accuracy of the fire-once temporal readout of the currents (`1.25^-t` summing to 40).
+    temporal: f64,
+    /// Accuracy when the outputs are ranked by sub-step crossing times instead: the step `t`
+    /// of the first crossing less the fraction of the step the potential, interpolated
+    /// linearly from `v[t-1]` to `v[t]`, spent above threshold (earliest wins, silent last):
+    /// what an output neuron in continuous time would report; ties only among silent units.
+    #[serde(default)]
+    substep: f64,
+}
+
+/// Sub-step time at which the potential `v[t] = sum_{k<=t} cur[k]` of one output unit first
+/// reaches 1 (linear interpolation within the step; `v[-1] = 0`), or infinity.
+fn substep_time(cur: impl Iterator<Item = f32>) -> f32 {
+    let mut v = 0.0f32;
+    for (t, i) in cur.enumerate() {
+        let next = v + i;
+        if next >= 1.0 {
+            return t as f32 - (next - 1.0) / i.max(f32::MIN_POSITIVE);
+        }
+        v = next;
+    }
+    f32::INFINITY
+}
+
+/// One pass over the test split (see [`Readouts`]).
+fn readouts(tr: &mut Trainer) -> Readouts {
+    let params = tr.cfg.model.output_if_params();
+    let mut membrane = Decoder::new(aux_decoder_config(), params);
+    let mut temporal = Decoder::new(DecoderConfig::default(), params);
+    let (mut labels, mut scratch) = (Vec::new(), Vec::new());
+    let (mut r, mut logits) = (Readouts::default(), Tensor::default());
+    let c = tr.model.classes();
+    let idx: Vec<usize> = (0..tr.test.len()).collect();
+    for chunk in idx.chunks(tr.cfg.train.eval_batch_size) {
+        assemble(
+            &tr.test,
+            chunk,
+            &tr.input,
+            tr.model.input_mut(),
+            &mut labels,
+            &mut scratch,
+        );
+        tr.model.forward();
+        let own = tr.model.logits.data.read();
+        let out = tr.model.decoder.out.data.read();
+        for (b, &y) in labels.iter().enumerate() {
+            let z = &own[b * c..(b + 1) * c];
+            let top = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let k = z.iter().filter(|&&v| v == top).count();
+            r.tied += (k > 1) as u8 as f64;
+            r.tie_loss += if z[y] == top {
+                1.0 - 1.0 / k as f64
+            } else {
+                0.0
+            };
+            let first = tr.model.decoder.first_output_time(&out, b, c);
+            r.no_output += (first == tr.cfg.model.time_steps) as u8 as f64;
+        }
+        let cur = tr.model.acts.last().expect("a forward pass");
+        let host = cur.data.read();
+        let (steps, n) = (cur.shape[0], cur.len() / cur.shape[0]);
+        for (b, &y) in labels.iter().enumerate() {
+            // Earlier is better: the negated time is the logit (silent: -inf, all tie).
+            let z: Vec<f32> = (0..c)
+                .map(|k| -substep_time((0..steps).map(|t| host[t * n + b * c + k])))
+                .collect();
+            r.substep += correct_credit(&z, y) as f64;
+        }
+        for (dec, acc) in [
+            (&mut membrane, &mut r.membrane),
+            (&mut temporal, &mut r.temporal),
+        ] {
+            dec.forward(cur, &mut logits);
+            let z = logits.data.read();
+            *acc += labels
+                .iter()
+                .enumerate()
+                .map(|(b, &y)| correct_credit(&z[b * c..(b + 1) * c], y) as f64)
+                .sum::<f64>();
+        }
+    }
+    let n = tr.test.len().max(1) as f64;
+    for v in [
+        &mut r.tied,
+        &mut r.no_output,
+        &mut r.tie_loss,
+        &mut r.membrane,
+        &mut r.temporal,
+        &mut r.substep,
+    ] {
+        *v /= n;
+    }
+    r
 }
 
 fn mean_std(x: &[f64]) -> (f64, f64) {
@@ -146,7 +346,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (data, dir) = match (args.get(1), args.get(2)) {
         (Some(d), Some(p)) => (d.clone(), p.clone()),
-        _ => anyhow::bail!("usage: ablation DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT]"),
+        _ => anyhow::bail!("usage: ablation DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT] [ROWS]"),
     };
     let samples: usize = args.get(3).map_or(Ok(10_000), |s| s.parse())?;
     let epochs: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
@@ -155,17 +355,19 @@ fn main() -> anyhow::Result<()> {
         .get(6)
         .cloned()
         .unwrap_or_else(|| "ablation.jsonl".into());
+    let row_set = args.get(7).map_or("components", |s| s.as_str());
+    let rows = rows(row_set)?;
     println!(
         "{data}: {samples} training samples, {epochs} epoch(s), direct input, T = 8, \
          batch 64, Adam 3e-3 cosine; seeds {seeds:?}; results in {out}"
     );
     // Seed by seed, so that an interrupted grid still has every row.
     for &seed in &seeds {
-        for (name, overrides) in rows() {
+        for (name, overrides) in &rows {
             // Reread OUT: a second process may have finished this run meanwhile.
             if read_results(&out)?
                 .iter()
-                .any(|r| r.row == name && r.seed == seed)
+                .any(|r| r.row == *name && r.seed == seed)
             {
                 continue;
             }
@@ -194,7 +396,7 @@ fn main() -> anyhow::Result<()> {
             let eval = last.expect("at least one epoch").eval; // on the test split
             let mon = &eval.monitor;
             let result = RunResult {
-                row: name.into(),
+                row: name.to_string(),
                 seed,
                 accuracy: eval.accuracy,
                 first_output: mon.mean_first_output(),
@@ -212,6 +414,14 @@ fn main() -> anyhow::Result<()> {
                     .max()
                     .unwrap_or(1),
                 seconds: start.elapsed().as_secs_f64(),
+                // The decoder's output neurons are monitored as layer `layers.len()`.
+                silent_output: mon
+                    .layers
+                    .iter()
+                    .find(|l| l.layer == trainer.model.layers.len())
+                    .map(|l| l.silent_fraction()),
+                accuracy_at: eval.accuracy_at.clone(),
+                readouts: (row_set == "decoder").then(|| readouts(&mut trainer)),
             };
             println!(
                 "{name} seed {seed}: test {:.2}% first output {:.2} spikes/neuron {:.3?} max pooled {} ({:.0} s)",
@@ -231,30 +441,67 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let done = read_results(&out)?;
-    println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
-    println!("|---|---|---|---|---|---|");
-    for (name, _) in rows() {
-        let runs: Vec<&RunResult> = done.iter().filter(|r| r.row == name).collect();
+    let decoder = row_set == "decoder";
+    if decoder {
+        println!("\n| setting | test accuracy (%) | deciding at t = 1 / 2 / 4 (%) | first output spike | silent output neurons | top logit tied (%) / accuracy lost to ties (points) | its output currents read by membrane / temporal / sub-step temporal (%) | spikes per neuron | s per run |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+    } else {
+        println!("\n| setting | test accuracy (%) | first output spike | spikes per neuron | max spikes per pooled unit | s per run |");
+        println!("|---|---|---|---|---|---|");
+    }
+    for (name, _) in &rows {
+        let runs: Vec<&RunResult> = done.iter().filter(|r| r.row == *name).collect();
         if runs.is_empty() {
             continue;
         }
+        let mean = |f: &dyn Fn(&RunResult) -> f64| {
+            runs.iter().map(|r| f(r)).sum::<f64>() / runs.len() as f64
+        };
         let acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.accuracy).collect();
         let (m, s) = mean_std(&acc);
-        let first = runs.iter().map(|r| r.first_output).sum::<f64>() / runs.len() as f64;
+        let first = mean(&|r| r.first_output);
         let layers = runs[0].spikes_per_neuron.len();
         let spn: Vec<String> = (0..layers)
-            .map(|l| {
-                let v = runs.iter().map(|r| r.spikes_per_neuron[l]).sum::<f64>();
-                format!("{:.3}", v / runs.len() as f64)
-            })
+            .map(|l| format!("{:.3}", mean(&|r| r.spikes_per_neuron[l])))
             .collect();
         let max_pooled = runs.iter().map(|r| r.max_pooled_spikes).max().unwrap_or(1);
-        let secs = runs.iter().map(|r| r.seconds).sum::<f64>() / runs.len() as f64;
-        println!(
-            "| {name} | {m:.2} ± {s:.2} (n={}) | {first:.2} | {} | {max_pooled} | {secs:.0} |",
-            runs.len(),
-            spn.join(" / ")
-        );
+        let secs = mean(&|r| r.seconds);
+        let n = runs.len();
+        if decoder {
+            // Deciding at step t: from the outputs of steps 0 ..= t (as `ttfs eval`).
+            let at = |t: usize| {
+                format!(
+                    "{:.2}",
+                    mean(&|r| 100.0 * r.accuracy_at.get(t).copied().unwrap_or(f64::NAN))
+                )
+            };
+            let silent = match runs[0].silent_output {
+                Some(_) => format!("{:.3}", mean(&|r| r.silent_output.unwrap_or(f64::NAN))),
+                None => "-".into(),
+            };
+            let read =
+                |f: &dyn Fn(&Readouts) -> f64| match runs.iter().all(|r| r.readouts.is_some()) {
+                    true => format!("{:.2}", mean(&|r| 100.0 * f(r.readouts.as_ref().unwrap()))),
+                    false => "-".into(),
+                };
+            println!(
+                "| {name} | {m:.2} ± {s:.2} (n={n}) | {} / {} / {} | {first:.2} | {silent} | {} / {} | {} / {} / {} | {} | {secs:.0} |",
+                at(1),
+                at(2),
+                at(4),
+                read(&|r| r.tied),
+                read(&|r| r.tie_loss),
+                read(&|r| r.membrane),
+                read(&|r| r.temporal),
+                read(&|r| r.substep),
+                spn.join(" / ")
+            );
+        } else {
+            println!(
+                "| {name} | {m:.2} ± {s:.2} (n={n}) | {first:.2} | {} | {max_pooled} | {secs:.0} |",
+                spn.join(" / ")
+            );
+        }
     }
     Ok(())
 }

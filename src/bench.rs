@@ -32,6 +32,8 @@ pub fn peer_model(kind: &str, t: usize) -> Result<ModelConfig> {
         surrogate: SurrogateKind::Sigmoid,
         alpha: 4.0,
         mask_grad: false,
+        output_alpha: None,
+        output_init_gain: None,
         decoder: DecoderConfig {
             kind: DecoderKind::Temporal,
             weighting: Weighting::Exp,

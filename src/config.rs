@@ -157,6 +157,12 @@ pub struct TrainConfig {
     /// Label smoothing of the training loss, in [0, 1) (0: one-hot targets). Evaluation
     /// always reports the plain cross entropy.
     pub label_smoothing: f32,
+    /// Weight lambda0 of an auxiliary membrane-readout loss for a spiking decoder: the
+    /// training loss is CE(decoder logits) + lambda * CE(membrane readout of the same output
+    /// currents, weights 1.25^-t summing to 10), lambda falling linearly from lambda0 to 0 over
+    /// the first half of the optimizer steps (`aux_membrane.rs`; 0: off). The trained model,
+    /// and evaluation, use the decoder alone.
+    pub aux_membrane_loss: f32,
     /// Where parameters, activations and gradients live: `cpu`, `cuda` or `cuda:N`.
     pub device: Device,
     /// GPU only: run matrix products with TF32 tensor-core math (about 10 mantissa bits in
@@ -175,6 +181,7 @@ impl Default for TrainConfig {
             checkpoint_every_steps: 0,
             checkpoint_every_minutes: 10.0,
             label_smoothing: 0.0,
+            aux_membrane_loss: 0.0,
             device: Device::Cpu,
             tf32: false,
         }
@@ -275,8 +282,28 @@ impl Config {
         if self.optimizer.lr.is_nan() || self.optimizer.lr <= 0.0 {
             bail!("optimizer.lr must be positive");
         }
-        if self.model.alpha <= 0.0 {
+        if self.model.alpha.is_nan() || self.model.alpha <= 0.0 {
             bail!("model.alpha must be positive");
+        }
+        if let Some(a) = self.model.output_alpha {
+            if !a.is_finite() || a <= 0.0 {
+                bail!("model.output_alpha must be positive (leave it out to use model.alpha), got {a}");
+            }
+        }
+        if let Some(g) = self.model.output_init_gain {
+            if !g.is_finite() || g <= 0.0 {
+                bail!("model.output_init_gain must be positive (leave it out to use model.init_gain), got {g}");
+            }
+        }
+        let aux = self.train.aux_membrane_loss;
+        if !aux.is_finite() || aux < 0.0 {
+            bail!("train.aux_membrane_loss must be 0 (off) or positive, got {aux}");
+        }
+        if aux > 0.0 && self.model.decoder.kind == crate::decoder::DecoderKind::Membrane {
+            bail!(
+                "train.aux_membrane_loss adds a membrane readout to a spiking decoder; \
+                 model.decoder.kind is already \"membrane\""
+            );
         }
         crate::spec::parse(&self.model.spec)?;
         Ok(())
@@ -515,6 +542,50 @@ mod error_tests {
         }
         let e = err("[optimizer]\nlr = 0.0\n", &[]);
         assert!(e.contains("optimizer.lr must be positive"), "{e}");
+    }
+
+    #[test]
+    fn output_layer_and_aux_loss_keys_are_checked_and_recorded() {
+        for bad in ["0", "-1", "nan"] {
+            let e = err("", &[&format!("model.output_alpha={bad}")]);
+            assert!(e.contains("model.output_alpha must be positive"), "{e}");
+            let e = err("", &[&format!("model.output_init_gain={bad}")]);
+            assert!(e.contains("model.output_init_gain must be positive"), "{e}");
+        }
+        let e = err("", &["train.aux_membrane_loss=-0.5"]);
+        assert!(
+            e.contains("train.aux_membrane_loss must be 0 (off) or positive"),
+            "{e}"
+        );
+        let e = err(
+            "",
+            &[
+                "train.aux_membrane_loss=1",
+                "model.decoder.kind=\"membrane\"",
+            ],
+        );
+        assert!(e.contains("already \"membrane\""), "{e}");
+        // Absent means "as the hidden layers"; set, they are written to a run's config.toml.
+        let d = Config::default();
+        assert_eq!(
+            (d.model.output_alpha, d.model.output_init_gain),
+            (None, None)
+        );
+        assert_eq!(d.train.aux_membrane_loss, 0.0);
+        let set: Vec<String> = [
+            "model.output_alpha=2",
+            "model.output_init_gain=0.7",
+            "train.aux_membrane_loss=0.5",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let c = Config::from_toml("", "x", &set).unwrap();
+        let text = c.to_toml();
+        assert!(text.contains("output_alpha = 2"), "{text}");
+        assert!(text.contains("output_init_gain = 0.7"), "{text}");
+        assert!(text.contains("aux_membrane_loss = 0.5"), "{text}");
+        assert_eq!(Config::from_toml(&text, "x", &[]).unwrap(), c);
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Layering (nothing lower imports anything higher):
 //! `tensor`, `rng`, `surrogate` -> `kernels` -> `layers`, `weight_norm`, `ettfs_init` ->
-//! `decoder`, `encoding`, `loss`, `spec` -> `model` -> `optim`, `metrics`, `energy`, `train`;
+//! `decoder`, `encoding`, `loss`, `spec` -> `aux_membrane` -> `model` -> `optim`, `metrics`,
+//! `energy`, `train`;
 //! `data` beside them; experiment runs (`checkpoint`, `run_dir`, `run`, `progress`, `plot`)
 //! and the inference and export of a trained model (`event_driven`, `nir`) above the trainer;
 //! the command line (`main.rs`) and the Python bindings (`python/`, their own crate) on top.
@@ -10,6 +11,7 @@
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
 
+pub mod aux_membrane;
 pub mod bench;
 pub mod checkpoint;
 pub mod collective;

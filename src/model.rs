@@ -1,5 +1,6 @@
 //! A network: a sequence of layers built from a spec, followed by a decoder.
 
+use crate::aux_membrane::AuxMembrane;
 use crate::decoder::{Decoder, DecoderConfig};
 use crate::encoding::{Encoding, ZeroInput};
 use crate::ettfs_init::Init;
@@ -35,6 +36,14 @@ pub struct ModelConfig {
     pub alpha: f32,
     /// Let the gradient flow through the fire-once mask (default: detached).
     pub mask_grad: bool,
+    /// Surrogate sharpness of the output neurons only (absent: `alpha`). A wider surrogate
+    /// there reaches output potentials far below threshold, which a steep one leaves without
+    /// gradient (silent output neurons; see docs/RESULTS.md, the decoder study).
+    pub output_alpha: Option<f32>,
+    /// `init_gain` of the last synapse only (absent: `init_gain`). With weight normalization
+    /// it sets the scale of the output currents for the whole run, which for an IF output
+    /// neuron is the same as dividing its threshold by `output_init_gain / init_gain`.
+    pub output_init_gain: Option<f32>,
     pub decoder: DecoderConfig,
 }
 
@@ -51,6 +60,8 @@ impl Default for ModelConfig {
             surrogate: SurrogateKind::Sigmoid,
             alpha: 8.0,
             mask_grad: false,
+            output_alpha: None,
+            output_init_gain: None,
             decoder: DecoderConfig::default(),
         }
     }
@@ -64,6 +75,15 @@ impl ModelConfig {
             mask_grad: self.mask_grad,
             smooth: false,
         }
+    }
+
+    /// The output neurons' settings: [`ModelConfig::if_params`] with `output_alpha`.
+    pub fn output_if_params(&self) -> IfParams {
+        let mut p = self.if_params();
+        if let Some(a) = self.output_alpha {
+            p.surrogate = Surrogate::new(self.surrogate, a);
+        }
+        p
     }
 }
 
@@ -94,6 +114,8 @@ pub struct Model {
     /// The batch's labels and per-sample losses on the device.
     labels: Buf<u32>,
     losses: Buf<f32>,
+    /// The auxiliary membrane-readout loss (`train.aux_membrane_loss`), when a step asks for it.
+    aux: AuxMembrane,
 }
 
 impl Model {
@@ -110,6 +132,11 @@ impl Model {
         let mut synapse = 0;
         let mut specs = specs.iter().peekable();
         while let Some(s) = specs.next() {
+            // The last token is the output synapse (checked by spec::parse).
+            let gain = match specs.peek() {
+                None => cfg.output_init_gain.unwrap_or(cfg.init_gain),
+                Some(_) => cfg.init_gain,
+            };
             let f = frames.last().unwrap().clone();
             if matches!(s, LayerSpec::Linear { .. }) && f.len() > 1 {
                 layers.push(Box::new(Flatten));
@@ -131,7 +158,7 @@ impl Model {
                         out,
                         cfg.norm,
                         cfg.init,
-                        cfg.init_gain,
+                        gain,
                         t,
                         rng,
                     ))
@@ -156,7 +183,7 @@ impl Model {
                         pad,
                         cfg.norm,
                         cfg.init,
-                        cfg.init_gain,
+                        gain,
                         t,
                         rng,
                     );
@@ -197,7 +224,7 @@ impl Model {
             cfg: cfg.clone(),
             layers,
             frames,
-            decoder: Decoder::new(cfg.decoder.clone(), neuron),
+            decoder: Decoder::new(cfg.decoder.clone(), cfg.output_if_params()),
             device: Device::Cpu,
             input: Tensor::default(),
             input_on_device: false,
@@ -209,6 +236,7 @@ impl Model {
             static_grad: Tensor::default(),
             labels: Buf::default(),
             losses: Buf::default(),
+            aux: AuxMembrane::new(neuron),
         })
     }
 
@@ -406,7 +434,17 @@ impl Model {
         (total / labels.len() as f64) as f32
     }
 
-    /// Backward from gradients already in `dlogits` (set through [`Model::dlogits_mut`]).
+    /// After [`Model::loss`] (which uploads the labels): `lambda` times the cross entropy of
+    /// the membrane readout of the same output currents (see `aux_membrane.rs`), returned;
+    /// its gradient, times `lambda * grad_factor`, joins the next
+    /// [`Model::backward_from_logits`].
+    pub fn aux_membrane_loss(&mut self, lambda: f32, grad_factor: f32) -> f32 {
+        let cur = self.acts.last().expect("a forward pass first");
+        self.aux.loss(cur, &self.labels, lambda, grad_factor)
+    }
+
+    /// Backward from gradients already in `dlogits` (set through [`Model::dlogits_mut`]),
+    /// plus a pending [`Model::aux_membrane_loss`].
     pub fn backward_from_logits(&mut self) {
         crate::kernels::on_worker(|| self.backward_here())
     }
@@ -417,6 +455,7 @@ impl Model {
             let last = &self.acts[n];
             self.decoder
                 .backward(last, &self.dlogits, &mut self.grads[n]);
+            self.aux.add_grad(last, &mut self.grads[n]);
         }
         let k = if self.static_input() {
             self.static_prefix()

@@ -1,6 +1,7 @@
 //! The training loop: shuffled mini-batches, forward, cross entropy, hand-written backward,
 //! optimizer step; evaluation with spike monitors after every epoch.
 
+use crate::aux_membrane::aux_weight;
 use crate::collective::{self, Collective, Reduce, Solo};
 use crate::config::Config;
 use crate::data::augment::Augment;
@@ -218,11 +219,16 @@ impl Trainer {
             self.model.forward();
             loss = self.model.loss(labels, smoothing);
             correct = self.model.correct(labels);
+            let share = labels.len() as f32 / global as f32;
             if global != labels.len() {
                 // The batch's loss is the mean over all its samples: this share weighs
                 // local / global.
-                self.model
-                    .scale_dlogits(labels.len() as f32 / global as f32);
+                self.model.scale_dlogits(share);
+            }
+            let total = self.cfg.train.epochs * self.steps_per_epoch();
+            let lambda = aux_weight(self.cfg.train.aux_membrane_loss, self.step, total);
+            if lambda > 0.0 {
+                loss += self.model.aux_membrane_loss(lambda, share);
             }
             self.model.backward_from_logits();
         }

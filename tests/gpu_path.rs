@@ -90,6 +90,37 @@ fn the_gpu_code_path_trains_like_the_cpu() {
     }
 }
 
+/// The auxiliary membrane loss (`train.aux_membrane_loss`) and an output surrogate of its own
+/// run on the GPU backend as on the CPU: the same losses and parameters after a few steps.
+#[test]
+fn the_aux_membrane_loss_on_the_gpu_path_steps_like_the_cpu() {
+    let run = |device: &str| {
+        let mut cfg = config(device, 1, "fc32 if fc10");
+        cfg.data.augment_flip = false;
+        cfg.train.aux_membrane_loss = 1.0;
+        cfg.model.output_alpha = Some(2.0);
+        let mut t = Trainer::new(&cfg).unwrap();
+        let idx: Vec<usize> = (0..64).collect();
+        let losses: Vec<f32> = (0..4).map(|_| t.train_step(&idx).0).collect();
+        (losses, params(&t))
+    };
+    let (cpu, cpu_params) = run("cpu");
+    let (emu, emu_params) = run("emu");
+    for (a, b) in cpu.iter().zip(&emu) {
+        assert!(
+            (a - b).abs() < 1e-4 * a.abs(),
+            "losses cpu {cpu:?} emu {emu:?}"
+        );
+    }
+    for ((name, a), (_, b)) in cpu_params.iter().zip(&emu_params) {
+        let worst = common::worst_relative(a, b);
+        assert!(
+            worst < 1e-3,
+            "{name}: parameters differ by {worst} of their scale"
+        );
+    }
+}
+
 #[test]
 fn resume_on_the_gpu_path_is_bitwise_identical() {
     let cfg = config("emu", 2, SPEC);

@@ -3,7 +3,8 @@
 //! (`IfParams::smooth`), so that the forward pass is differentiable and its derivative is
 //! exactly what backward computes.
 
-use ttfs::decoder::{Decoder, DecoderConfig, DecoderKind, Weighting};
+use ttfs::aux_membrane::aux_decoder_config;
+use ttfs::decoder::{time_weights, Decoder, DecoderConfig, DecoderKind, Weighting};
 use ttfs::encoding::Encoding;
 use ttfs::ettfs_init::Init;
 use ttfs::kernels::IfParams;
@@ -396,4 +397,83 @@ fn constant_input_matches_its_repetition() {
             assert!(close(a, b), "{spec}: gradient of parameter {k} differs");
         }
     }
+}
+
+/// The auxiliary membrane loss (`train.aux_membrane_loss`): the gradient of
+/// CE(temporal logits) + lambda * CE(membrane readout of the output currents) against finite
+/// differences, the membrane readout computed here on the host from the currents; with a
+/// surrogate of its own at the output (`model.output_alpha`).
+#[test]
+fn aux_membrane_loss_backward() {
+    let cfg = ModelConfig {
+        spec: "fc6 if fc5 if fc4".into(),
+        time_steps: 4,
+        encoding: Encoding::Direct,
+        init_gain: 0.5,
+        alpha: 2.0,
+        output_alpha: Some(1.0),
+        // The smooth forward is differentiable through the mask; detached, backward is not
+        // its exact derivative (see `neuron_backward_with_detached_mask`).
+        mask_grad: true,
+        decoder: DecoderConfig {
+            kind: DecoderKind::Temporal,
+            scale: 3.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut rng = Rng::new(8);
+    let mut model = Model::new(&cfg, &[36], &mut rng).unwrap();
+    model.set_smooth(true);
+    for p in model.params_mut() {
+        for v in p.value.iter_mut() {
+            *v += rng.range(-0.1, 0.1);
+        }
+    }
+    let input = random(&mut rng, &[1, 3, 36], 0.0, 1.0);
+    let labels = [0usize, 3, 1];
+    let lambda = 0.7;
+    let w = time_weights(&aux_decoder_config(), 4);
+    // CE(temporal) + lambda CE(sum_t w[t] v[t]), v[t] = sum_{k <= t} I[k].
+    let total_loss = |model: &mut Model| {
+        *model.input_mut() = input.clone();
+        model.forward();
+        let mut scratch = vec![0.0; model.logits.len()];
+        let ce = ttfs::loss::cross_entropy(&model.logits.data, &labels, 4, 0.0, &mut scratch);
+        let cur = model.acts.last().unwrap().data.clone();
+        let n = cur.len() / 4;
+        let mut mem = vec![0.0f32; n];
+        let mut v = vec![0.0f32; n];
+        for (t, wt) in w.iter().enumerate() {
+            for i in 0..n {
+                v[i] += cur[t * n + i];
+                mem[i] += wt * v[i];
+            }
+        }
+        ce + lambda * ttfs::loss::cross_entropy(&mem, &labels, 4, 0.0, &mut scratch)
+    };
+    *model.input_mut() = input.clone();
+    model.forward();
+    model.zero_grad();
+    let loss = model.loss(&labels, 0.0) + model.aux_membrane_loss(lambda, 1.0);
+    model.backward_from_logits();
+    assert!((loss - total_loss(&mut model)).abs() < 1e-4, "loss {loss}");
+    let grads: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.to_vec()).collect();
+    for (k, grad) in grads.iter().enumerate() {
+        let name = model.params()[k].name.clone();
+        let mut values = model.params()[k].value.clone();
+        assert_close(&format!("aux loss {name}"), &mut values, grad, 12, |v| {
+            model.params_mut()[k].value.copy_from_slice(v);
+            total_loss(&mut model)
+        });
+        model.params_mut()[k].value.copy_from_slice(&values);
+    }
+    // The term is used once: the next backward without it is the plain cross entropy's.
+    *model.input_mut() = input.clone();
+    model.forward();
+    model.zero_grad();
+    model.loss(&labels, 0.0);
+    model.backward_from_logits();
+    let plain: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.to_vec()).collect();
+    assert_ne!(plain, grads);
 }

@@ -302,3 +302,54 @@ fn conv_training_steps_are_deterministic() {
         assert_eq!(a, run(1, enc), "{enc}: one thread differs from two");
     }
 }
+
+/// `model.output_init_gain` scales the output currents and nothing else (weight norm
+/// standardizes the raw weights, so the drawn directions are the same at any gain), and
+/// `model.output_alpha` reaches the output neurons only.
+#[test]
+fn output_gain_scales_the_output_currents_and_output_alpha_the_output_surrogate() {
+    let base = ModelConfig {
+        spec: "fc6 if fc4".into(),
+        time_steps: 4,
+        init_gain: 0.5,
+        alpha: 8.0,
+        ..Default::default()
+    };
+    let run = |cfg: &ModelConfig| {
+        let mut model = Model::new(cfg, &[5], &mut Rng::new(3)).unwrap();
+        let mut x = Tensor::from_vec(
+            &[1, 2, 5],
+            vec![0.1, 0.9, 0.4, 0.7, 0.3, 1.0, 0.2, 0.5, 0.8, 0.6],
+        );
+        std::mem::swap(model.input_mut(), &mut x);
+        model.forward();
+        let n = model.acts.len();
+        (
+            model.acts[n - 2].data.clone(),
+            model.acts[n - 1].data.clone(),
+            model,
+        )
+    };
+    let (hidden, out, model) = run(&base);
+    assert_eq!(model.decoder.neuron.unwrap().surrogate.alpha, 8.0);
+    let (hidden2, out2, model2) = run(&ModelConfig {
+        output_init_gain: Some(1.5),
+        output_alpha: Some(2.0),
+        ..base.clone()
+    });
+    assert_eq!(hidden, hidden2, "the hidden layers do not change");
+    assert!(out.iter().any(|v| v.abs() > 1e-3));
+    for (a, b) in out.iter().zip(&out2) {
+        assert!(
+            (3.0 * a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+            "{a} x 3 != {b}"
+        );
+    }
+    assert_eq!(model2.decoder.neuron.unwrap().surrogate.alpha, 2.0);
+    let hidden = model2.layers.iter().find(|l| l.is_neuron()).unwrap();
+    assert!(
+        hidden.describe().contains("alpha 8"),
+        "{}",
+        hidden.describe()
+    );
+}
