@@ -103,11 +103,6 @@ fn decoder_rows() -> Vec<Row> {
             exp(&["model.mask_grad=true"]),
         ),
         ("T = 16", exp(&["model.time_steps=16"])),
-        (
-            "aux membrane loss 10 -> 0 over the first half",
-            exp(&["train.aux_membrane_loss=10"]),
-        ),
-        ("T = 4", exp(&["model.time_steps=4"])),
     ]
 }
 
