@@ -245,10 +245,28 @@ fn threads_arg(s: &str) -> Result<usize, String> {
     }
 }
 
-/// The 1-minute load average (Linux), for `ttfs bench`'s warning about a busy machine.
-fn load_average() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next()?.parse().ok()
+/// How many cores other processes kept busy over `window` (Linux `/proc/stat`), for
+/// `ttfs bench`'s warning about a busy machine. (The load average lags by a minute and counts
+/// the previous benchmark.)
+fn busy_cores(window: std::time::Duration) -> Option<f64> {
+    let sample = || -> Option<(f64, f64)> {
+        let text = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = text.lines().next()?;
+        let v: Vec<f64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal ...
+        let idle = v.get(3)? + v.get(4).unwrap_or(&0.0);
+        Some((v.iter().take(8).sum(), idle))
+    };
+    let (t0, i0) = sample()?;
+    std::thread::sleep(window);
+    let (t1, i1) = sample()?;
+    let cores = std::thread::available_parallelism().ok()?.get() as f64;
+    let total = t1 - t0;
+    (total > 0.0).then(|| cores * (1.0 - (i1 - i0) / total))
 }
 
 fn init_threads(n: usize) -> usize {
@@ -806,14 +824,14 @@ fn bench(a: BenchArgs) -> Result<()> {
     println!(
         "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads, device {device}, {surrogate} surrogate alpha {alpha}"
     );
-    if let Some(load) = load_average() {
+    if let Some(busy) = busy_cores(std::time::Duration::from_millis(500)) {
         // Both sides slow down on a busy machine, but not alike: PyTorch's OpenMP threads
         // wait for each other at every operator, so a peer with a busy core can take 10x its
         // time (measured: 2,800 against 184 ms a step) and inflate the ratio.
-        if load > 0.5 {
+        if busy > 0.25 {
             println!(
-                "note: load average {load:.2} before the run: other work shares the cores, so \
-                 times and ratios are not those of a quiet machine"
+                "note: other work kept {busy:.1} cores busy just before the run, so times \
+                 and ratios are not those of a quiet machine"
             );
         }
     }
