@@ -17,26 +17,31 @@ const ROWS_PER_TASK: usize = 64;
 /// Columns of one register block of an output row (8 AVX registers).
 const BLOCK: usize = 64;
 
-/// The events of `x` (`[rows, cols]`, row-major) into `out` (its buffers are reused).
-pub fn collect(x: &[f32], rows: usize, cols: usize, out: &mut Events) {
-    assert!(x.len() >= rows * cols);
+/// Builds `out` (`[rows, cols]`) row by row, both passes in parallel over rows: `count(r)`
+/// events in row r, then `fill(r, dst)` writes exactly that many into `dst`. False, with
+/// `out.entries` not filled, when more than `max_events` were counted.
+fn build_rows(
+    out: &mut Events,
+    rows: usize,
+    cols: usize,
+    max_events: usize,
+    count: impl Fn(usize) -> usize + Sync,
+    fill: impl Fn(usize, &mut [(u32, f32)]) + Sync,
+) -> bool {
     out.rows = rows;
     out.cols = cols;
-    // Count per row, then fill each row's range: both passes in parallel over rows.
     out.start.clear();
     out.start.resize(rows + 1, 0);
     out.start[1..]
         .par_iter_mut()
         .with_min_len(16)
         .enumerate()
-        .for_each(|(r, n)| {
-            *n = x[r * cols..(r + 1) * cols]
-                .iter()
-                .filter(|&&v| v != 0.0)
-                .count()
-        });
+        .for_each(|(r, n)| *n = count(r));
     for r in 0..rows {
         out.start[r + 1] += out.start[r];
+    }
+    if out.start[rows] > max_events {
+        return false;
     }
     out.entries.clear();
     out.entries.resize(out.start[rows], (0, 0.0));
@@ -47,10 +52,21 @@ pub fn collect(x: &[f32], rows: usize, cols: usize, out: &mut Events) {
         let dst = unsafe {
             std::slice::from_raw_parts_mut(ep.get().add(start[r]), start[r + 1] - start[r])
         };
+        fill(r, dst);
+    });
+    true
+}
+
+/// The events of `x` (`[rows, cols]`, row-major) into `out` (its buffers are reused).
+pub fn collect(x: &[f32], rows: usize, cols: usize, out: &mut Events) {
+    assert!(x.len() >= rows * cols);
+    let row = |r: usize| &x[r * cols..(r + 1) * cols];
+    let count = |r: usize| row(r).iter().filter(|&&v| v != 0.0).count();
+    build_rows(out, rows, cols, usize::MAX, count, |r, dst| {
         // Branch-free (a branch per value would mispredict on random spikes): every value is
         // written to the next free slot, which only a nonzero claims; once the row's slots
         // are full, the writes of its trailing zeros go to a spare slot.
-        let row = &x[r * cols..(r + 1) * cols];
+        let row = row(r);
         let (base, len) = (dst.as_mut_ptr(), dst.len());
         let mut spare = (0u32, 0.0f32);
         let spare: *mut (u32, f32) = &mut spare;
@@ -104,30 +120,8 @@ pub fn collect_step_changes(
     if sampled as f32 > 2.0 * max_density * (sample.len() * cols) as f32 {
         return false;
     }
-    out.rows = frames;
-    out.cols = cols;
-    out.start.clear();
-    out.start.resize(frames + 1, 0);
-    out.start[1..]
-        .par_iter_mut()
-        .with_min_len(16)
-        .enumerate()
-        .for_each(|(r, n)| *n = changes_in(r));
-    for r in 0..frames {
-        out.start[r + 1] += out.start[r];
-    }
-    if out.start[frames] as f32 > max_density * (frames * cols) as f32 {
-        return false;
-    }
-    out.entries.clear();
-    out.entries.resize(out.start[frames], (0, 0.0));
-    let ep = SyncPtr(out.entries.as_mut_ptr());
-    let start = &out.start;
-    (0..frames).into_par_iter().with_min_len(16).for_each(|r| {
-        // SAFETY: row r owns entries[start[r]..start[r + 1]].
-        let dst = unsafe {
-            std::slice::from_raw_parts_mut(ep.get().add(start[r]), start[r + 1] - start[r])
-        };
+    let max_events = (max_density * (frames * cols) as f32) as usize;
+    build_rows(out, frames, cols, max_events, changes_in, |r, dst| {
         let row = &x[r * cols..(r + 1) * cols];
         let next = later(r);
         let mut at = 0;
@@ -139,8 +133,7 @@ pub fn collect_step_changes(
             }
         }
         debug_assert_eq!(at, dst.len());
-    });
-    true
+    })
 }
 
 /// The events of `a^T` (`[cols, rows]`) into `out`: a counting sort by column, stable, so
