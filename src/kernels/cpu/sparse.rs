@@ -64,25 +64,32 @@ fn for_each_event_tap(g: &ConvGeom, x: &[f32], mut f: impl FnMut(usize, usize, f
     // A row's nonzero columns, gathered without a branch per pixel (one would mispredict on
     // random spikes): every column is written to the next free slot, which only a nonzero
     // claims.
-    let mut cols = vec![0u32; g.in_w];
-    for c in 0..g.in_c {
-        for iy in 0..g.in_h {
-            let row = &x[(c * g.in_h + iy) * g.in_w..(c * g.in_h + iy + 1) * g.in_w];
-            let mut n = 0;
-            for (ix, &v) in row.iter().enumerate() {
-                cols[n] = ix as u32;
-                n += (v != 0.0) as usize;
-                if n == cols.len() {
-                    break;
+    thread_local! {
+        /// A row's nonzero columns (reused: this runs once per frame).
+        static COLS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    COLS.with_borrow_mut(|cols| {
+        cols.clear();
+        cols.resize(g.in_w, 0);
+        for c in 0..g.in_c {
+            for iy in 0..g.in_h {
+                let row = &x[(c * g.in_h + iy) * g.in_w..(c * g.in_h + iy + 1) * g.in_w];
+                let mut n = 0;
+                for (ix, &v) in row.iter().enumerate() {
+                    cols[n] = ix as u32;
+                    n += (v != 0.0) as usize;
+                    if n == cols.len() {
+                        break;
+                    }
+                }
+                for &ix in &cols[..n] {
+                    let ix = ix as usize;
+                    let v = row[ix];
+                    for_each_tap(g, out, c, iy, ix, |w, o| f(w, o, v));
                 }
             }
-            for &ix in &cols[..n] {
-                let ix = ix as usize;
-                let v = row[ix];
-                for_each_tap(g, out, c, iy, ix, |w, o| f(w, o, v));
-            }
         }
-    }
+    });
 }
 
 /// Event-driven convolution of one frame: every nonzero input pixel adds its value times the
