@@ -25,6 +25,7 @@ pub fn aux_decoder_config() -> DecoderConfig {
         weighting: Weighting::Exp,
         base: 1.25,
         scale: 10.0,
+        exact_time: false,
     }
 }
 

@@ -39,6 +39,7 @@ pub fn peer_model(kind: &str, t: usize) -> Result<ModelConfig> {
             weighting: Weighting::Exp,
             base: 1.25,
             scale: 10.0,
+            exact_time: false,
         },
     })
 }

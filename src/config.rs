@@ -305,6 +305,7 @@ impl Config {
                  model.decoder.kind is already \"membrane\""
             );
         }
+        self.model.decoder.validate()?;
         crate::spec::parse(&self.model.spec)?;
         Ok(())
     }

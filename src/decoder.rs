@@ -13,6 +13,13 @@
 //! so that `sum_t w[t] = scale`: earlier output spikes weigh more, which pushes the network to
 //! decide early. `first_spike` equals linear weighting up to a constant (`t_first = sum_t t
 //! O[t] + T (1 - sum_t O[t])` for a fire-once unit), kept as its own name for comparisons.
+//!
+//! `exact_time` (spiking fire-once decoders): a step's current is constant over the step, so
+//! the potential rises linearly within it and an output neuron crosses threshold at a known
+//! fraction of its spike step; the weight is read at that time, between `w[t-1]` and `w[t]`
+//! (`kernels/cpu/crossing_time.rs`), instead of at the step's end. Outputs that fire in the
+//! same step then no longer tie, and the crossing time has a gradient of its own beside the
+//! surrogate's.
 
 use crate::kernels::{Buf, Device, IfParams};
 use crate::tensor::Tensor;
@@ -50,6 +57,9 @@ pub struct DecoderConfig {
     pub base: f32,
     /// Sum of the time weights: the logit scale.
     pub scale: f32,
+    /// Read each output spike's weight at the exact time its neuron crossed threshold within
+    /// the step (`temporal` and `first_spike` only).
+    pub exact_time: bool,
 }
 
 impl Default for DecoderConfig {
@@ -62,7 +72,22 @@ impl Default for DecoderConfig {
             weighting: Weighting::Exp,
             base: 1.25,
             scale: 40.0,
+            exact_time: false,
         }
+    }
+}
+
+impl DecoderConfig {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.exact_time && !matches!(self.kind, DecoderKind::Temporal | DecoderKind::FirstSpike)
+        {
+            anyhow::bail!(
+                "model.decoder.exact_time reads the crossing time of fire-once output neurons: \
+                 it needs model.decoder.kind \"temporal\" or \"first_spike\", not {:?}",
+                self.kind
+            );
+        }
+        Ok(())
     }
 }
 
@@ -76,6 +101,9 @@ impl std::fmt::Display for DecoderConfig {
             Weighting::Last => "the last step only".into(),
         };
         let s = self.scale;
+        if self.exact_time {
+            write!(f, "at exact crossing times, ")?;
+        }
         match self.kind {
             DecoderKind::Temporal => write!(
                 f,
@@ -100,22 +128,38 @@ impl std::fmt::Display for DecoderConfig {
 
 /// Time weights `w[t]` for `t = 0..T`.
 pub fn time_weights(cfg: &DecoderConfig, t: usize) -> Vec<f32> {
-    let raw: Vec<f32> = match cfg.kind {
-        DecoderKind::FirstSpike => {
-            return (0..t)
-                .map(|k| cfg.scale * (t - k) as f32 / t as f32)
-                .collect()
+    time_weights_from(cfg, t, 0)
+}
+
+/// `w[k-1] - w[k]` for `k = 0..T`, with `w[-1]` the weighting's formula one step before 0:
+/// how much more a spike weighs at the start of step k than at its end (`exact_time`).
+pub fn time_weight_drops(cfg: &DecoderConfig, t: usize) -> Vec<f32> {
+    let before = time_weights_from(cfg, t, -1);
+    let w = time_weights(cfg, t);
+    (0..t).map(|k| before[k] - w[k]).collect()
+}
+
+/// `w[k + shift]` for `k = 0..T`, normalized as `w[0..T]` is.
+fn time_weights_from(cfg: &DecoderConfig, t: usize, shift: i32) -> Vec<f32> {
+    let raw = |k: i32| -> f32 {
+        match (cfg.kind, cfg.weighting) {
+            (DecoderKind::FirstSpike, _) => cfg.scale * (t as i32 - k) as f32 / t as f32,
+            (DecoderKind::Count, _) => cfg.scale / t as f32,
+            (_, Weighting::Exp) => cfg.base.powi(-k),
+            (_, Weighting::Linear) => (t as i32 - k) as f32,
+            (_, Weighting::Uniform) => 1.0,
+            (_, Weighting::Last) => (k + 1 == t as i32) as u8 as f32,
         }
-        DecoderKind::Count => return vec![cfg.scale / t as f32; t],
-        _ => match cfg.weighting {
-            Weighting::Exp => (0..t).map(|k| cfg.base.powi(-(k as i32))).collect(),
-            Weighting::Linear => (0..t).map(|k| (t - k) as f32).collect(),
-            Weighting::Uniform => vec![1.0; t],
-            Weighting::Last => (0..t).map(|k| if k + 1 == t { 1.0 } else { 0.0 }).collect(),
-        },
     };
-    let sum: f32 = raw.iter().sum();
-    raw.iter().map(|w| w * cfg.scale / sum).collect()
+    let steps = (0..t as i32).map(|k| k + shift);
+    match cfg.kind {
+        // Already on their scale.
+        DecoderKind::FirstSpike | DecoderKind::Count => steps.map(raw).collect(),
+        _ => {
+            let sum: f32 = (0..t as i32).map(raw).sum();
+            steps.map(|k| raw(k) * cfg.scale / sum).collect()
+        }
+    }
 }
 
 pub struct Decoder {
@@ -131,6 +175,20 @@ pub struct Decoder {
     w_dev: Buf<f32>,
     suffix_dev: Buf<f32>,
     dout: Buf<f32>,
+    /// `exact_time`: `w[t-1] - w[t]` on the device, the weight each step gave each unit's
+    /// spike (`[T, B, C]`) and the crossing time's gradient for the currents.
+    drop_dev: Buf<f32>,
+    weff: Buf<f32>,
+    dextra: Buf<f32>,
+}
+
+/// A host copy of what the output layer did for a batch, to read decisions from
+/// ([`Decoder::logits_until`]).
+pub struct Readout {
+    /// `[T, B, C]`: spikes, or membrane potentials for `membrane`.
+    pub out: Vec<f32>,
+    /// `exact_time`: the weight each step gave each unit's spike (`[T, B, C]`).
+    weff: Option<Vec<f32>>,
 }
 
 impl Decoder {
@@ -157,6 +215,22 @@ impl Decoder {
             w_dev: Buf::default(),
             suffix_dev: Buf::default(),
             dout: Buf::default(),
+            drop_dev: Buf::default(),
+            weff: Buf::default(),
+            dextra: Buf::default(),
+        }
+    }
+
+    /// Whether spike weights are read at exact crossing times.
+    fn exact_time(&self) -> bool {
+        self.cfg.exact_time && self.spiking()
+    }
+
+    /// A host copy of the last forward's outputs (and weights, for `exact_time`).
+    pub fn readout(&self) -> Readout {
+        Readout {
+            out: self.out.data.read().into_owned(),
+            weff: self.exact_time().then(|| self.weff.read().into_owned()),
         }
     }
 
@@ -177,6 +251,7 @@ impl Decoder {
         }
         self.w_dev = Buf::from_vec(device, self.w.clone());
         self.suffix_dev = Buf::from_vec(device, suffix);
+        self.drop_dev = Buf::from_vec(device, time_weight_drops(&self.cfg, t));
     }
 
     // cur is [T, B, C]; logits (reset) is [B, C]
@@ -195,8 +270,14 @@ impl Decoder {
             // v[t] = v[t-1] + I[t]
             None => k.cumsum_steps(&cur.data, t, n, &mut self.out.data),
         }
-        // Y = sum_t w[t] out[t]
         logits.shape = vec![b, c];
+        if self.exact_time() {
+            // Y = sum_t weff[t] out[t], weights read at the crossing times
+            let (s, v, w, drop) = (&self.out.data, &self.v, &self.w_dev, &self.drop_dev);
+            k.crossing_time_forward(t, n, s, v, w, drop, &mut self.weff, &mut logits.data);
+            return;
+        }
+        // Y = sum_t w[t] out[t]
         k.weighted_step_sum(&self.out.data, Some(&self.w_dev), t, n, &mut logits.data);
     }
 
@@ -207,6 +288,15 @@ impl Decoder {
         let k = cur.data.kernels();
         dcur.reshape_for_overwrite(cur.device(), &cur.shape);
         match &self.neuron {
+            Some(p) if self.cfg.exact_time => {
+                // dO[t] = weff[t] dY through the spikes, plus the crossing times' own path
+                let (s, v) = (&self.out.data, &self.v);
+                let (drop, weff) = (&self.drop_dev, &self.weff);
+                let (dout, dextra) = (&mut self.dout, &mut self.dextra);
+                k.crossing_time_backward(t, n, s, v, drop, weff, &dlogits.data, dout, dextra);
+                k.if_backward(p, t, n, &self.out.data, &self.v, &self.dout, &mut dcur.data);
+                k.add_assign(&mut dcur.data, &self.dextra);
+            }
             Some(p) => {
                 // dO[t] = w[t] dY
                 k.scale_steps(&self.w_dev, &dlogits.data, t, n, &mut self.dout);
@@ -217,17 +307,26 @@ impl Decoder {
         }
     }
 
-    /// Logits of sample `b` from the outputs `out` (a host copy of [`Decoder::out`]) seen up
-    /// to and including step `upto` (the decision an event-driven run would take at time
-    /// `upto`). `logits` is `[classes]`.
-    pub fn logits_until(&self, out: &[f32], upto: usize, b: usize, logits: &mut [f32]) {
+    /// Logits of sample `b` from the outputs seen up to and including step `upto` (the
+    /// decision an event-driven run would take at time `upto`), from a [`Decoder::readout`].
+    /// `logits` is `[classes]`.
+    pub fn logits_until(&self, r: &Readout, upto: usize, b: usize, logits: &mut [f32]) {
         let c = logits.len();
-        let n = out.len() / self.out.shape[0];
+        let n = r.out.len() / self.out.shape[0];
         logits.fill(0.0);
         for k in 0..=upto.min(self.w.len() - 1) {
-            let wk = self.w[k];
-            let row = &out[k * n + b * c..k * n + (b + 1) * c];
-            logits.iter_mut().zip(row).for_each(|(y, o)| *y += wk * o);
+            let cols = k * n + b * c..k * n + (b + 1) * c;
+            let row = &r.out[cols.clone()];
+            match &r.weff {
+                Some(weff) => logits
+                    .iter_mut()
+                    .zip(row.iter().zip(&weff[cols]))
+                    .for_each(|(y, (o, w))| *y += o * w),
+                None => {
+                    let wk = self.w[k];
+                    logits.iter_mut().zip(row).for_each(|(y, o)| *y += wk * o)
+                }
+            }
         }
     }
 

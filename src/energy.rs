@@ -199,15 +199,15 @@ impl EnergyReport {
             }
         }
         let c = model.classes();
-        let out = model.decoder.out.data.read();
+        let readout = model.decoder.readout();
         let mut logits = vec![0.0f32; c];
         for (s, &y) in labels.iter().enumerate() {
-            let first = model.decoder.first_output_time(&out, s, c);
+            let first = model.decoder.first_output_time(&readout.out, s, c);
             let at = first.min(t - 1);
             if first < t {
                 self.exited += 1;
             }
-            model.decoder.logits_until(&out, at, s, &mut logits);
+            model.decoder.logits_until(&readout, at, s, &mut logits);
             self.exit_correct += loss::correct_credit(&logits, y) as f64;
             self.exit_step_sum += at as f64;
             self.exit_ops += per_sample[s * t..s * t + at + 1].iter().sum::<f64>();

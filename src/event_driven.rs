@@ -16,7 +16,8 @@
 //! With early exit the run stops at the first output event (a spike, or for the membrane
 //! decoder an output potential at or above 1) and decides from the outputs seen so far.
 
-use crate::decoder::{time_weights, DecoderKind};
+use crate::decoder::{time_weight_drops, time_weights, DecoderKind};
+use crate::kernels::cpu::crossing_time;
 use crate::kernels::{ConvGeom, Device, PoolGeom};
 use crate::layers::{LayerKind, Plain};
 use crate::model::Model;
@@ -130,6 +131,8 @@ pub struct EventNet {
     decoder: DecoderKind,
     /// Time weights of the decoder.
     w: Vec<f32>,
+    /// `exact_time`: `w[t-1] - w[t]`, to read a spike's weight at its crossing time.
+    drop: Option<Vec<f32>>,
     classes: usize,
     /// Index of the first neuron stage (`stages.len()` if none).
     first_neuron: usize,
@@ -240,6 +243,11 @@ impl EventNet {
             shapes,
             decoder: model.cfg.decoder.kind,
             w: time_weights(&model.cfg.decoder, t),
+            drop: model
+                .cfg
+                .decoder
+                .exact_time
+                .then(|| time_weight_drops(&model.cfg.decoder, t)),
             classes: model.classes(),
             first_neuron,
         })
@@ -358,6 +366,7 @@ impl EventNet {
                         sp
                     }
                     DecoderKind::Temporal | DecoderKind::FirstSpike => {
+                        let prev = v[c];
                         v[c] += cur[c];
                         let sp = if fired[c] == t as u32 {
                             spike(v[c])
@@ -368,7 +377,15 @@ impl EventNet {
                             fired[c] = step as u32;
                         }
                         event |= sp > 0.0;
-                        sp
+                        match &self.drop {
+                            // The weight at the crossing time (kernels/cpu/crossing_time.rs).
+                            Some(drop) => {
+                                let (f, _, _) = crossing_time::fraction(prev, v[c]);
+                                out.logits[c] += sp * (wt + (1.0 - f) * drop[step]);
+                                continue;
+                            }
+                            None => sp,
+                        }
                     }
                 };
                 out.logits[c] += wt * o;

@@ -30,7 +30,7 @@
 //! and the `count` decoder (its output neurons reset by subtraction; NIR's IF resets to
 //! `v_reset`).
 
-use crate::decoder::{time_weights, DecoderKind};
+use crate::decoder::{time_weight_drops, time_weights, DecoderKind};
 use crate::encoding::{Encoding, ZeroInput};
 use crate::layers::{LayerKind, Plain};
 use crate::model::Model;
@@ -246,6 +246,7 @@ pub fn graph(model: &mut Model) -> Result<Graph> {
     nodes.push(readout);
     nodes.push(Node::new("output", "Output").field("shape", Value::ints(&[classes])));
     let w = time_weights(&cfg.decoder, t);
+    let exact = cfg.decoder.exact_time && cfg.decoder.kind != DecoderKind::Membrane;
     let encoding = match (cfg.encoding, cfg.zero_input) {
         (Encoding::Direct, _) => {
             "direct: the input (intensities in [0, 1], after any normalization) is a constant \
@@ -261,7 +262,7 @@ pub fn graph(model: &mut Model) -> Result<Graph> {
             }
         ),
     };
-    let metadata = vec![
+    let mut metadata = vec![
         (
             "source".into(),
             Value::Str(format!("ttfs {}", env!("CARGO_PKG_VERSION"))),
@@ -297,12 +298,32 @@ pub fn graph(model: &mut Model) -> Result<Graph> {
         (
             "readout_rule".into(),
             Value::Str(format!(
-                "class = argmax_c sum_t decoder_weights[t] * out[t, c], with {readout_doc}; an \
+                "class = argmax_c sum_t {weight} * out[t, c], with {readout_doc}; an \
                  early decision takes the sum up to the first step with an output event (a \
-                 spike, or a potential >= 1)"
+                 spike, or a potential >= 1)",
+                weight = if exact {
+                    "(decoder_weights[t] + (1 - f[t, c]) * decoder_weight_drops[t])"
+                } else {
+                    "decoder_weights[t]"
+                }
             )),
         ),
     ];
+    if exact {
+        metadata.push((
+            "decoder_weight_drops".into(),
+            Value::floats(&[t], time_weight_drops(&cfg.decoder, t)),
+        ));
+        metadata.push((
+            "decoder_exact_time".into(),
+            Value::Str(
+                "a spike's weight is read at the time its neuron crossed threshold within the \
+                 step: f[t, c] = clamp((1 - v[t-1, c]) / max(v[t, c] - v[t-1, c], 0.1), 0, 1) \
+                 of the step, from the potentials of IF node `out` (v[-1] = 0)"
+                    .into(),
+            ),
+        ));
+    }
     Ok(Graph { nodes, metadata })
 }
 

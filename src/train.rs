@@ -576,10 +576,10 @@ pub fn evaluate_part(
         if let Some(r) = &mut report {
             r.record(model, &labels);
         }
-        let out = model.decoder.out.data.read();
+        let readout = model.decoder.readout();
         for (step, a) in at.iter_mut().enumerate() {
             for (b, &y) in labels.iter().enumerate() {
-                model.decoder.logits_until(&out, step, b, &mut partial);
+                model.decoder.logits_until(&readout, step, b, &mut partial);
                 *a += loss::correct_credit(&partial, y) as f64;
             }
         }

@@ -56,7 +56,10 @@ fn check(spec: &str, decoder: &str, encoding: Encoding, gain: f32) {
         init_gain: gain,
         ..ModelConfig::default()
     };
-    cfg.decoder.kind = serde_json::from_str(&format!("\"{decoder}\"")).unwrap();
+    // "temporal exact": weights read at exact crossing times
+    let kind = decoder.trim_end_matches(" exact");
+    cfg.decoder.kind = serde_json::from_str(&format!("\"{kind}\"")).unwrap();
+    cfg.decoder.exact_time = kind != decoder;
     let t = cfg.time_steps;
     let ds = images(24);
     let mut model = Model::new(&cfg, &ds.frame, &mut Rng::new(3)).unwrap();
@@ -159,7 +162,13 @@ fn event_driven_matches_the_dense_forward_on_every_layer_kind() {
             check(spec, "temporal", enc, gain);
         }
     }
-    for dec in ["first_spike", "count", "membrane"] {
+    for dec in [
+        "first_spike",
+        "count",
+        "membrane",
+        "temporal exact",
+        "first_spike exact",
+    ] {
         check("conv6k3p1 ap2 if fc16 if fc10", dec, Encoding::Latency, 1.0);
         check("conv6k3p1 if fp2 fc10", dec, Encoding::Direct, 1.0);
     }

@@ -246,18 +246,22 @@ fn neuron_backward_with_detached_mask() {
 fn decoders_backward() {
     let mut rng = Rng::new(6);
     let cases = [
-        (DecoderKind::Temporal, Weighting::Exp),
-        (DecoderKind::Temporal, Weighting::Linear),
-        (DecoderKind::FirstSpike, Weighting::Exp),
-        (DecoderKind::Membrane, Weighting::Exp),
-        (DecoderKind::Membrane, Weighting::Last),
+        (DecoderKind::Temporal, Weighting::Exp, false),
+        (DecoderKind::Temporal, Weighting::Linear, false),
+        (DecoderKind::FirstSpike, Weighting::Exp, false),
+        (DecoderKind::Membrane, Weighting::Exp, false),
+        (DecoderKind::Membrane, Weighting::Last, false),
+        (DecoderKind::Temporal, Weighting::Exp, true),
+        (DecoderKind::Temporal, Weighting::Linear, true),
+        (DecoderKind::FirstSpike, Weighting::Exp, true),
     ];
-    for (kind, weighting) in cases {
+    for (kind, weighting, exact_time) in cases {
         let cfg = DecoderConfig {
             kind,
             weighting,
             base: 1.25,
             scale: 4.0,
+            exact_time,
         };
         let mut dec = Decoder::new(cfg, smooth(SurrogateKind::Sigmoid, true));
         let cur = random(&mut rng, &[5, 2, 3], -0.3, 0.8);
@@ -268,7 +272,7 @@ fn decoders_backward() {
         dec.backward(&cur, &g, &mut dcur);
         let mut xs = cur.data.clone();
         assert_close(
-            &format!("decoder {kind:?} {weighting:?}"),
+            &format!("decoder {kind:?} {weighting:?} exact_time {exact_time}"),
             &mut xs,
             &dcur.data,
             30,

@@ -349,6 +349,41 @@ pub trait Kernels: Sync + Send {
         dcur: &mut Buf<f32>,
     );
 
+    /// Temporal decoding at the exact threshold-crossing time of fire-once output neurons
+    /// (`kernels/cpu/crossing_time.rs`): from their spikes `s` and potentials `v` (`[t, n]`)
+    /// and the time weights `w` and `delta[k] = w[k-1] - w[k]` (`[t]`), the weight each step
+    /// gives its spike `weff` (`[t, n]`) and `logits[j] = sum_k s[k, j] weff[k, j]` (`[n]`).
+    #[allow(clippy::too_many_arguments)]
+    fn crossing_time_forward(
+        &self,
+        t: usize,
+        n: usize,
+        s: &Buf<f32>,
+        v: &Buf<f32>,
+        w: &Buf<f32>,
+        delta: &Buf<f32>,
+        weff: &mut Buf<f32>,
+        logits: &mut Buf<f32>,
+    );
+
+    /// Gradient of [`Kernels::crossing_time_forward`] given `dlogits` (`[n]`): `dout` for the
+    /// spikes (`dlogits * weff`, for [`Kernels::if_backward`]) and `dextra`, the crossing
+    /// time's own gradient for the currents, to add to the neuron's (both `[t, n]`,
+    /// overwritten).
+    #[allow(clippy::too_many_arguments)]
+    fn crossing_time_backward(
+        &self,
+        t: usize,
+        n: usize,
+        s: &Buf<f32>,
+        v: &Buf<f32>,
+        delta: &Buf<f32>,
+        weff: &Buf<f32>,
+        dlogits: &Buf<f32>,
+        dout: &mut Buf<f32>,
+        dextra: &mut Buf<f32>,
+    );
+
     // ---- elementwise, broadcasts and reductions --------------------------------------
 
     /// `dst = value` everywhere.

@@ -5,6 +5,7 @@
 //! bits whatever the thread count.
 
 mod conv;
+pub mod crossing_time;
 mod elementwise;
 mod events;
 mod fold;
@@ -196,6 +197,35 @@ impl Kernels for Cpu {
         dcur: &mut Buf<f32>,
     ) {
         integrate_fire::backward(p, t, n, s, v, ds, dcur)
+    }
+    fn crossing_time_forward(
+        &self,
+        t: usize,
+        n: usize,
+        s: &Buf<f32>,
+        v: &Buf<f32>,
+        w: &Buf<f32>,
+        delta: &Buf<f32>,
+        weff: &mut Buf<f32>,
+        logits: &mut Buf<f32>,
+    ) {
+        let weff = out(weff, t * n);
+        crossing_time::forward(t, n, s, v, w, delta, weff, out(logits, n))
+    }
+    fn crossing_time_backward(
+        &self,
+        t: usize,
+        n: usize,
+        s: &Buf<f32>,
+        v: &Buf<f32>,
+        delta: &Buf<f32>,
+        weff: &Buf<f32>,
+        dlogits: &Buf<f32>,
+        dout: &mut Buf<f32>,
+        dextra: &mut Buf<f32>,
+    ) {
+        let dout = out(dout, t * n);
+        crossing_time::backward(t, n, s, v, delta, weff, dlogits, dout, out(dextra, t * n))
     }
     fn fill(&self, dst: &mut Buf<f32>, value: f32) {
         dst.fill(value)

@@ -747,6 +747,75 @@ impl<E: Exec> Kernels for Gpu<E> {
         );
     }
 
+    fn crossing_time_forward(
+        &self,
+        t: usize,
+        n: usize,
+        s: &Buf<f32>,
+        v: &Buf<f32>,
+        w: &Buf<f32>,
+        delta: &Buf<f32>,
+        weff: &mut Buf<f32>,
+        logits: &mut Buf<f32>,
+    ) {
+        let ps = self.inp(s, t * n, "crossing_time_forward s");
+        let pv = self.inp(v, t * n, "crossing_time_forward v");
+        let pw = self.inp(w, t, "crossing_time_forward w");
+        let pd = self.inp(delta, t, "crossing_time_forward delta");
+        let pe = self.out(weff, t * n);
+        let pl = self.out(logits, n);
+        self.run(
+            "crossing_time_forward",
+            n,
+            &[
+                Arg::Ptr(ps),
+                Arg::Ptr(pv),
+                Arg::Ptr(pw),
+                Arg::Ptr(pd),
+                Arg::Ptr(pe),
+                Arg::Ptr(pl),
+                int(t),
+                int(n),
+            ],
+        );
+    }
+
+    fn crossing_time_backward(
+        &self,
+        t: usize,
+        n: usize,
+        s: &Buf<f32>,
+        v: &Buf<f32>,
+        delta: &Buf<f32>,
+        weff: &Buf<f32>,
+        dlogits: &Buf<f32>,
+        dout: &mut Buf<f32>,
+        dextra: &mut Buf<f32>,
+    ) {
+        let ps = self.inp(s, t * n, "crossing_time_backward s");
+        let pv = self.inp(v, t * n, "crossing_time_backward v");
+        let pd = self.inp(delta, t, "crossing_time_backward delta");
+        let pe = self.inp(weff, t * n, "crossing_time_backward weff");
+        let pg = self.inp(dlogits, n, "crossing_time_backward dlogits");
+        let po = self.out(dout, t * n);
+        let px = self.out(dextra, t * n);
+        self.run(
+            "crossing_time_backward",
+            n,
+            &[
+                Arg::Ptr(ps),
+                Arg::Ptr(pv),
+                Arg::Ptr(pd),
+                Arg::Ptr(pe),
+                Arg::Ptr(pg),
+                Arg::Ptr(po),
+                Arg::Ptr(px),
+                int(t),
+                int(n),
+            ],
+        );
+    }
+
     // ---- elementwise, broadcasts and reductions --------------------------------------
 
     fn fill(&self, dst: &mut Buf<f32>, value: f32) {
