@@ -4,7 +4,7 @@ use crate::aux_membrane::AuxMembrane;
 use crate::decoder::{Decoder, DecoderConfig};
 use crate::encoding::{Encoding, ZeroInput};
 use crate::ettfs_init::Init;
-use crate::kernels::{Buf, Device, IfParams};
+use crate::kernels::{constant_input_supported, Buf, Device, IfParams};
 use crate::layers::{
     avg_pool::AvgPool2d, conv2d::Conv2d, flatten::Flatten, linear::Linear, max_pool::MaxPool2d,
     neuron::Neuron, Layer, LayerKind, Param,
@@ -112,6 +112,9 @@ pub struct Model {
     /// hold that one frame and its gradient summed over T.
     static_out: Tensor,
     static_grad: Tensor,
+    /// The last forward gave the first neuron its constant current once (`static_out`)
+    /// instead of T copies ([`Kernels::if_forward_constant`]); backward follows.
+    constant_neuron: bool,
     /// The batch's labels and per-sample losses on the device.
     labels: Buf<u32>,
     losses: Buf<f32>,
@@ -235,6 +238,7 @@ impl Model {
             dlogits: Tensor::default(),
             static_out: Tensor::default(),
             static_grad: Tensor::default(),
+            constant_neuron: false,
             labels: Buf::default(),
             losses: Buf::default(),
             aux: AuxMembrane::new(neuron),
@@ -363,6 +367,7 @@ impl Model {
         self.acts[0].shape = shape;
         let k = self.acts[0].data.kernels();
         let mut first = 0;
+        self.constant_neuron = false;
         if self.static_input() {
             let p = self.static_prefix();
             if p > 0 {
@@ -378,11 +383,25 @@ impl Model {
                     };
                     self.layers[i].forward(&lo[i], out);
                 }
-                let out = &mut self.acts[p];
-                out.shape = self.static_out.shape.clone();
-                out.shape[0] = t;
-                k.repeat(&self.static_out.data, t, &mut out.data);
-                first = p;
+                match self.layers[p].neuron_params_mut().copied() {
+                    // The neuron takes the current once: no T copies, no stored potentials.
+                    Some(params) if constant_input_supported(&params, t) => {
+                        let out = &mut self.acts[p + 1];
+                        out.shape = self.static_out.shape.clone();
+                        out.shape[0] = t;
+                        let n = self.static_out.len();
+                        k.if_forward_constant(&params, t, n, &self.static_out.data, &mut out.data);
+                        self.constant_neuron = true;
+                        first = p + 1;
+                    }
+                    _ => {
+                        let out = &mut self.acts[p];
+                        out.shape = self.static_out.shape.clone();
+                        out.shape[0] = t;
+                        k.repeat(&self.static_out.data, t, &mut out.data);
+                        first = p;
+                    }
+                }
             } else {
                 // The input itself is repeated (static_out is free in this case).
                 let x = &mut self.acts[0];
@@ -467,7 +486,9 @@ impl Model {
         // gradient (a flatten's, say, or the encoded input's) would be thrown away, and for
         // an MLP on images it is the largest product of the step.
         let first = self.first_trained_layer();
-        for i in (k.max(first)..n).rev() {
+        // The constant-current neuron (layer k) is done below, into static_grad.
+        let lowest = k.max(first) + (self.constant_neuron && first <= k) as usize;
+        for i in (lowest..n).rev() {
             let (glo, ghi) = self.grads.split_at_mut(i + 1);
             let dx = if i == first { None } else { Some(&mut glo[i]) };
             self.layers[i].backward(&self.acts[i], &self.acts[i + 1], &ghi[0], dx);
@@ -475,13 +496,17 @@ impl Model {
         if first < k {
             // The repeated output's gradient is the sum over steps of each copy's gradient
             // (the prefix's Jacobian is the same at every step).
-            let g = &self.grads[k];
+            let g = &self.grads[k + self.constant_neuron as usize];
             let len = self.static_out.len();
             self.static_grad.shape = self.static_out.shape.clone();
             let (t, dst) = (self.cfg.time_steps, &mut self.static_grad.data);
-            g.data
-                .kernels()
-                .weighted_step_sum(&g.data, None, t, len, dst);
+            let kern = g.data.kernels();
+            match self.layers[k].neuron_params_mut().copied() {
+                Some(params) if self.constant_neuron => {
+                    kern.if_backward_constant(&params, t, len, &self.static_out.data, &g.data, dst)
+                }
+                _ => kern.weighted_step_sum(&g.data, None, t, len, dst),
+            }
             for i in (first..k).rev() {
                 let (glo, ghi) = self.grads.split_at_mut(i + 1);
                 let (y, dy) = if i + 1 == k {

@@ -442,7 +442,42 @@ impl Cmp {
                 }
             }
         }
+        self.constant_current();
         self.crossing_time();
+    }
+
+    /// The neuron on a current given once for all steps (direct encoding's first neuron).
+    fn constant_current(&mut self) {
+        for (kind, alpha) in [
+            (SurrogateKind::Sigmoid, 4.0),
+            (SurrogateKind::Triangle, 2.0),
+        ] {
+            for smooth in [false, true] {
+                for (t, n) in [(1, 7), (8, 2100), (40, 257)] {
+                    let p = IfParams {
+                        surrogate: Surrogate::new(kind, alpha),
+                        fire_once: true,
+                        mask_grad: false,
+                        smooth,
+                    };
+                    let case = format!("{kind:?} smooth={smooth} t={t} n={n}");
+                    let c = self.uniform(n, -0.1, 0.7);
+                    let c = self.pair(c);
+                    let mut s = self.out(t * n);
+                    self.a.if_forward_constant(&p, t, n, &c.a, &mut s.a);
+                    self.b.if_forward_constant(&p, t, n, &c.b, &mut s.b);
+                    let tol = if smooth { ELEM } else { EXACT };
+                    self.check("if_forward_constant", case.clone(), &s, tol);
+                    let ds = self.rand(t * n);
+                    let mut dc = self.out(n);
+                    self.a
+                        .if_backward_constant(&p, t, n, &c.a, &ds.a, &mut dc.a);
+                    self.b
+                        .if_backward_constant(&p, t, n, &c.b, &ds.b, &mut dc.b);
+                    self.check("if_backward_constant", case, &dc, RED);
+                }
+            }
+        }
     }
 
     /// The decoder at exact crossing times, on spikes and potentials of fire-once output

@@ -79,6 +79,15 @@ impl PoolGeom {
     }
 }
 
+/// The longest time window the constant-current neuron kernels take (the GPU kernel keeps a
+/// neuron's steps in local arrays of this size).
+pub const CONSTANT_INPUT_MAX_STEPS: usize = 64;
+
+/// Whether [`Kernels::if_forward_constant`] and its backward cover neurons `p` over `t` steps.
+pub fn constant_input_supported(p: &IfParams, t: usize) -> bool {
+    p.fire_once && !p.mask_grad && t <= CONSTANT_INPUT_MAX_STEPS
+}
+
 /// Parameters of the integrate-and-fire kernel (threshold 1, no leak).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct IfParams {
@@ -347,6 +356,24 @@ pub trait Kernels: Sync + Send {
         v: &Buf<f32>,
         ds: &Buf<f32>,
         dcur: &mut Buf<f32>,
+    );
+
+    /// [`Kernels::if_forward`] on a current that is the same at every step, given once
+    /// (`c`, `[n]`): writes the spikes `s` (`[t, n]`) only. Fire-once neurons with the mask
+    /// detached, `t <= CONSTANT_INPUT_MAX_STEPS` ([`constant_input_supported`]).
+    fn if_forward_constant(&self, p: &IfParams, t: usize, n: usize, c: &Buf<f32>, s: &mut Buf<f32>);
+
+    /// `dc[j] = sum_t dL/dI[t, j]` (`[n]`, overwritten) for [`Kernels::if_forward_constant`]
+    /// given the gradient `ds` (`[t, n]`) for its spikes: what [`Kernels::if_backward`] on
+    /// the repeated current followed by the sum over steps gives, bit for bit.
+    fn if_backward_constant(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        c: &Buf<f32>,
+        ds: &Buf<f32>,
+        dc: &mut Buf<f32>,
     );
 
     /// Temporal decoding at the exact threshold-crossing time of fire-once output neurons

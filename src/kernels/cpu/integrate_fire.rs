@@ -14,7 +14,7 @@
 //! Neurons are split into fixed chunks of units, each chunk a rayon task that walks T.
 
 use super::gemm::SyncPtr;
-use crate::kernels::IfParams;
+use crate::kernels::{constant_input_supported, IfParams};
 use rayon::prelude::*;
 
 const UNITS_PER_TASK: usize = 2048;
@@ -43,14 +43,7 @@ pub fn forward(p: &IfParams, t: usize, n: usize, cur: &[f32], s: &mut [f32], v: 
                     )
                 };
                 if p.fire_once {
-                    for j in 0..w {
-                        let vj = pot[j] + c[j];
-                        pot[j] = vj;
-                        vr[j] = vj;
-                        let sj = p.surrogate.spike(vj - THRESHOLD, p.smooth) * (1.0 - spent[j]);
-                        spent[j] += sj;
-                        sr[j] = sj;
-                    }
+                    integrate_step(p, c, &mut pot, &mut spent, vr, sr);
                 } else {
                     for j in 0..w {
                         let vj = pot[j] + c[j];
@@ -139,4 +132,179 @@ pub fn backward(
                 }
             }
         });
+}
+
+// ---- a current that is the same at every step -------------------------------------------
+//
+// Direct encoding feeds an image as a constant current, so the layers before the first neuron
+// run once per sample and the neuron sees `I[t] = c` at every step (model.rs). These two
+// kernels take `c` (`[n]`) instead of its T copies: forward writes only the spikes, and
+// backward recomputes the potentials per chunk of units (in cache) and returns
+// `dc = sum_t dL/dI[t]`, the same numbers, added in the same order, as `forward` and `backward`
+// on the repeated current followed by the sum over steps, without the three `[T, n]` arrays
+// (the copies, the potentials, their gradient) that those stream through memory.
+// Fire-once neurons with the mask detached only (`kernels::constant_input_supported`).
+
+// c is [n]; s is [t, n]
+pub fn forward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], s: &mut [f32]) {
+    assert!(constant_input_supported(p, t) && c.len() >= n && s.len() >= t * n);
+    let sp = SyncPtr(s.as_mut_ptr());
+    (0..n.div_ceil(UNITS_PER_TASK))
+        .into_par_iter()
+        .for_each(|ci| {
+            let j0 = ci * UNITS_PER_TASK;
+            let w = UNITS_PER_TASK.min(n - j0);
+            let mut state = vec![0.0f32; 3 * w];
+            let (pot, rest) = state.split_at_mut(w);
+            let (spent, v) = rest.split_at_mut(w);
+            for step in 0..t {
+                // SAFETY: tasks own disjoint unit ranges [j0, j0 + w) of every time row.
+                let sr = unsafe { std::slice::from_raw_parts_mut(sp.get().add(step * n + j0), w) };
+                integrate_step(p, &c[j0..j0 + w], pot, spent, v, sr);
+            }
+        });
+}
+
+// c, dc are [n]; ds is [t, n]; dc is overwritten
+pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32], dc: &mut [f32]) {
+    assert!(constant_input_supported(p, t) && c.len() >= n && ds.len() >= t * n && dc.len() >= n);
+    let dp = SyncPtr(dc.as_mut_ptr());
+    (0..n.div_ceil(UNITS_PER_TASK))
+        .into_par_iter()
+        .for_each(|ci| {
+            let j0 = ci * UNITS_PER_TASK;
+            let w = UNITS_PER_TASK.min(n - j0);
+            let c = &c[j0..j0 + w];
+            // The forward pass again, kept for this chunk (in cache): potentials and spikes.
+            let mut scratch = vec![0.0f32; (2 * t + 5) * w];
+            let (v, rest) = scratch.split_at_mut(t * w);
+            let (s, rest) = rest.split_at_mut(t * w);
+            let (pot, rest) = rest.split_at_mut(w);
+            let (total, rest) = rest.split_at_mut(w);
+            let (suffix, rest) = rest.split_at_mut(w);
+            let (dv, surrogate) = rest.split_at_mut(w);
+            for (vr, sr) in v.chunks_exact_mut(w).zip(s.chunks_exact_mut(w)) {
+                integrate_step(p, c, pot, total, vr, sr);
+            }
+            // `backward`'s fire-once loop; dL/dI[t] kept per step (in v, no longer needed).
+            for step in (0..t).rev() {
+                let (vr, sr) = (&mut v[step * w..][..w], &s[step * w..][..w]);
+                let gr = &ds[step * n + j0..step * n + j0 + w];
+                p.surrogate.grad_row(vr, THRESHOLD, surrogate);
+                let state = dv.iter_mut().zip(suffix.iter_mut()).zip(total.iter());
+                let inputs = sr.iter().zip(surrogate.iter()).zip(gr).zip(vr.iter_mut());
+                for (((dv, suffix), total), (((s, sg), g), d)) in state.zip(inputs) {
+                    *suffix += s;
+                    let mask = 1.0 - (total - *suffix);
+                    *dv += g * mask * sg;
+                    *d = *dv;
+                }
+            }
+            // dc = sum over steps in order, from 0 (as weighted_step_sum without weights).
+            // SAFETY: tasks own disjoint unit ranges.
+            let out = unsafe { std::slice::from_raw_parts_mut(dp.get().add(j0), w) };
+            out.fill(0.0);
+            for row in v.chunks_exact(w) {
+                out.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+            }
+        });
+}
+
+/// One step of the fire-once neuron for a chunk of units with current `c`: potentials `pot`
+/// and spike sums `spent` advance; the step's potentials go to `v` and its spikes to `s`.
+/// The hard step is written out (not `Surrogate::spike`, which tests `smooth` per unit), so
+/// that it vectorizes.
+#[inline]
+fn integrate_step(
+    p: &IfParams,
+    c: &[f32],
+    pot: &mut [f32],
+    spent: &mut [f32],
+    v: &mut [f32],
+    s: &mut [f32],
+) {
+    let w = c.len();
+    let (pot, spent, v, s) = (&mut pot[..w], &mut spent[..w], &mut v[..w], &mut s[..w]);
+    if p.smooth {
+        for j in 0..w {
+            let vj = pot[j] + c[j];
+            pot[j] = vj;
+            v[j] = vj;
+            let sj = p.surrogate.spike(vj - THRESHOLD, true) * (1.0 - spent[j]);
+            spent[j] += sj;
+            s[j] = sj;
+        }
+        return;
+    }
+    for j in 0..w {
+        let vj = pot[j] + c[j];
+        pot[j] = vj;
+        v[j] = vj;
+        // H(v - 1), as Surrogate::spike
+        let h = if vj - THRESHOLD >= 0.0 { 1.0 } else { 0.0 };
+        let sj = h * (1.0 - spent[j]);
+        spent[j] += sj;
+        s[j] = sj;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+    use crate::surrogate::{Surrogate, SurrogateKind};
+
+    /// The constant-current kernels give the bits of the general ones on T copies of the
+    /// current followed by the sum over steps (the path they replace in model.rs).
+    #[test]
+    fn constant_current_matches_the_repeated_current_bit_for_bit() {
+        let mut rng = Rng::new(5);
+        for kind in [
+            SurrogateKind::Sigmoid,
+            SurrogateKind::Atan,
+            SurrogateKind::Triangle,
+        ] {
+            for smooth in [false, true] {
+                // n spans two chunks of units; t = 1 and a long window too
+                for (t, n) in [(8, 2100), (1, 30), (40, 70)] {
+                    let p = IfParams {
+                        surrogate: Surrogate::new(kind, 4.0),
+                        fire_once: true,
+                        mask_grad: false,
+                        smooth,
+                    };
+                    let hi = if t == 1 { 1.5 } else { 0.6 };
+                    let c: Vec<f32> = (0..n).map(|_| rng.range(-0.1, hi)).collect();
+                    let ds: Vec<f32> = (0..t * n).map(|_| rng.range(-1.0, 1.0)).collect();
+                    let repeated: Vec<f32> = (0..t).flat_map(|_| c.iter().copied()).collect();
+                    let (mut s, mut v) = (vec![0.0; t * n], vec![0.0; t * n]);
+                    forward(&p, t, n, &repeated, &mut s, &mut v);
+                    let mut s_const = vec![7.0; t * n];
+                    forward_constant(&p, t, n, &c, &mut s_const);
+                    let case = format!("{kind:?} smooth={smooth} t={t} n={n}");
+                    assert!(
+                        s.iter()
+                            .zip(&s_const)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{case}"
+                    );
+                    if !smooth {
+                        assert!(
+                            s.iter().any(|&x| x == 1.0),
+                            "{case}: no spike, proves nothing"
+                        );
+                    }
+                    let mut dcur = vec![0.0; t * n];
+                    backward(&p, t, n, &s, &v, &ds, &mut dcur);
+                    let mut want = Vec::new();
+                    super::super::elementwise::weighted_step_sum(&dcur, None, t, n, &mut want);
+                    let mut dc = vec![7.0; n];
+                    backward_constant(&p, t, n, &c, &ds, &mut dc);
+                    for j in 0..n {
+                        assert_eq!(want[j].to_bits(), dc[j].to_bits(), "{case}: unit {j}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -198,6 +198,27 @@ impl Kernels for Cpu {
     ) {
         integrate_fire::backward(p, t, n, s, v, ds, dcur)
     }
+    fn if_forward_constant(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        c: &Buf<f32>,
+        s: &mut Buf<f32>,
+    ) {
+        integrate_fire::forward_constant(p, t, n, c, out(s, t * n))
+    }
+    fn if_backward_constant(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        c: &Buf<f32>,
+        ds: &Buf<f32>,
+        dc: &mut Buf<f32>,
+    ) {
+        integrate_fire::backward_constant(p, t, n, c, ds, out(dc, n))
+    }
     fn crossing_time_forward(
         &self,
         t: usize,

@@ -160,3 +160,61 @@ KERNEL if_backward(const float* s, const float* v, const float* ds, float* dcur,
         dcur[at] = dv;
     }
 }
+
+// ---- a current that is the same at every step (~ integrate_fire.rs forward_constant,
+// backward_constant): c is [n], one thread per neuron; fire-once with the mask detached only.
+// Backward keeps the thread's potentials, spikes and per-step gradients in local arrays of
+// IF_CONSTANT_MAX_STEPS (the model takes this path only for t <= IF_CONSTANT_MAX_STEPS,
+// kernels/mod.rs CONSTANT_INPUT_MAX_STEPS).
+
+#define IF_CONSTANT_MAX_STEPS 64
+
+// c is [n]; s is [t, n].
+KERNEL if_forward_constant(const float* c, float* s, int t, int n, int kind, float alpha,
+                           int smooth)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float pot = 0.0f;
+    float spent = 0.0f;
+    for (int step = 0; step < t; step++) {
+        const float vj = pot + c[i];
+        pot = vj;
+        const float sj = surrogate_spike(kind, alpha, vj - IF_THRESHOLD, smooth) * (1.0f - spent);
+        spent += sj;
+        s[step * n + i] = sj;
+    }
+}
+
+// c, dc are [n]; ds is [t, n]; dc is overwritten: sum over steps (in order, from 0) of
+// if_backward's dL/dI[t] on the repeated current.
+KERNEL if_backward_constant(const float* c, const float* ds, float* dc, int t, int n, int kind,
+                            float alpha, int smooth)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n || t > IF_CONSTANT_MAX_STEPS) return;
+    float v[IF_CONSTANT_MAX_STEPS];
+    float s[IF_CONSTANT_MAX_STEPS];
+    float pot = 0.0f;
+    float total = 0.0f;
+    for (int step = 0; step < t; step++) {
+        const float vj = pot + c[i];
+        pot = vj;
+        v[step] = vj;
+        const float sj = surrogate_spike(kind, alpha, vj - IF_THRESHOLD, smooth) * (1.0f - total);
+        total += sj;
+        s[step] = sj;
+    }
+    float suffix = 0.0f;
+    float dv = 0.0f;
+    for (int step = t - 1; step >= 0; step--) {
+        const float sg = surrogate_grad(kind, alpha, v[step] - IF_THRESHOLD);
+        suffix += s[step];
+        const float mask = 1.0f - (total - suffix);
+        dv += ds[step * n + i] * mask * sg;
+        v[step] = dv; // dL/dI[step]; the potential is no longer needed
+    }
+    float acc = 0.0f;
+    for (int step = 0; step < t; step++) acc += v[step];
+    dc[i] = acc;
+}

@@ -747,6 +747,67 @@ impl<E: Exec> Kernels for Gpu<E> {
         );
     }
 
+    fn if_forward_constant(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        c: &Buf<f32>,
+        s: &mut Buf<f32>,
+    ) {
+        assert!(
+            super::constant_input_supported(p, t),
+            "if_forward_constant: {p:?} t={t}"
+        );
+        let pc = self.inp(c, n, "if_forward_constant c");
+        let ps = self.out(s, t * n);
+        self.run(
+            "if_forward_constant",
+            n,
+            &[
+                Arg::Ptr(pc),
+                Arg::Ptr(ps),
+                int(t),
+                int(n),
+                surrogate_kind(p.surrogate.kind),
+                Arg::F32(p.surrogate.alpha),
+                flag(p.smooth),
+            ],
+        );
+    }
+
+    fn if_backward_constant(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        c: &Buf<f32>,
+        ds: &Buf<f32>,
+        dc: &mut Buf<f32>,
+    ) {
+        assert!(
+            super::constant_input_supported(p, t),
+            "if_backward_constant: {p:?} t={t}"
+        );
+        let pc = self.inp(c, n, "if_backward_constant c");
+        let pds = self.inp(ds, t * n, "if_backward_constant ds");
+        let pd = self.out(dc, n);
+        self.run(
+            "if_backward_constant",
+            n,
+            &[
+                Arg::Ptr(pc),
+                Arg::Ptr(pds),
+                Arg::Ptr(pd),
+                int(t),
+                int(n),
+                surrogate_kind(p.surrogate.kind),
+                Arg::F32(p.surrogate.alpha),
+                flag(p.smooth),
+            ],
+        );
+    }
+
     fn crossing_time_forward(
         &self,
         t: usize,

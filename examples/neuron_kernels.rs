@@ -1,0 +1,98 @@
+//! The integrate-and-fire kernels on the first spiking layer of the Fashion-MNIST recipe
+//! (48 x 28 x 28 neurons, batch 64, T = 8, sigmoid alpha 8, direct input): the general pair on
+//! T copies of the current (plus the copy and the sum over steps it needs) against the
+//! constant-current pair (`Kernels::if_forward_constant`). Prints milliseconds and GB/s.
+//!
+//!     cargo run --release --example neuron_kernels [-- UNITS T]
+
+use std::time::Instant;
+use ttfs::kernels::{Buf, Device, IfParams};
+use ttfs::rng::Rng;
+use ttfs::surrogate::{Surrogate, SurrogateKind};
+
+/// Median wall time of `f` in milliseconds.
+fn time_ms(mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..9)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    t[t.len() / 2]
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("UNITS T are numbers"))
+        .collect();
+    let (n, t) = match args[..] {
+        [n, t] => (n, t),
+        _ => (64 * 48 * 28 * 28, 8),
+    };
+    let k = Device::Cpu.kernels().expect("the CPU backend");
+    let p = IfParams {
+        surrogate: Surrogate::new(SurrogateKind::Sigmoid, 8.0),
+        fire_once: true,
+        mask_grad: false,
+        smooth: false,
+    };
+    let mut rng = Rng::new(1);
+    let c = Buf::from_vec(Device::Cpu, (0..n).map(|_| rng.range(-0.1, 0.5)).collect());
+    let ds = Buf::from_vec(
+        Device::Cpu,
+        (0..t * n).map(|_| rng.range(-1.0, 1.0)).collect(),
+    );
+    let (mut rep, mut s, mut v, mut dcur, mut dc) = (
+        Buf::default(),
+        Buf::from_vec(Device::Cpu, vec![0.0; t * n]),
+        Buf::from_vec(Device::Cpu, vec![0.0; t * n]),
+        Buf::from_vec(Device::Cpu, vec![0.0; t * n]),
+        Buf::from_vec(Device::Cpu, vec![0.0; n]),
+    );
+    k.repeat(&c, t, &mut rep);
+    let gb = |floats: usize, ms: f64| floats as f64 * 4.0 / ms / 1e6;
+    let tn = t * n;
+    let f_rep = time_ms(|| k.repeat(&c, t, &mut rep));
+    let f_gen = time_ms(|| k.if_forward(&p, t, n, &rep, &mut s, &mut v));
+    let b_gen = time_ms(|| k.if_backward(&p, t, n, &s, &v, &ds, &mut dcur));
+    let b_sum = time_ms(|| k.weighted_step_sum(&dcur, None, t, n, &mut dc));
+    let f_con = time_ms(|| k.if_forward_constant(&p, t, n, &c, &mut s));
+    let b_con = time_ms(|| k.if_backward_constant(&p, t, n, &c, &ds, &mut dc));
+    println!(
+        "{n} neurons, T = {t}, {} threads",
+        rayon::current_num_threads()
+    );
+    println!(
+        "repeat                {f_rep:8.2} ms  {:6.1} GB/s",
+        gb(tn, f_rep)
+    );
+    println!(
+        "if_forward            {f_gen:8.2} ms  {:6.1} GB/s",
+        gb(3 * tn, f_gen)
+    );
+    println!(
+        "if_backward           {b_gen:8.2} ms  {:6.1} GB/s",
+        gb(4 * tn, b_gen)
+    );
+    println!(
+        "sum over steps        {b_sum:8.2} ms  {:6.1} GB/s",
+        gb(tn, b_sum)
+    );
+    println!(
+        "if_forward_constant   {f_con:8.2} ms  {:6.1} GB/s",
+        gb(tn, f_con)
+    );
+    println!(
+        "if_backward_constant  {b_con:8.2} ms  {:6.1} GB/s",
+        gb(tn, b_con)
+    );
+    println!(
+        "general path {:.2} ms, constant path {:.2} ms",
+        f_rep + f_gen + b_gen + b_sum,
+        f_con + b_con
+    );
+}
