@@ -11,22 +11,14 @@
 //! with its 2x2 pooling, k4 s2 p1) at densities on both sides of
 //! `kernels::CONV_EVENT_MAX_DENSITY`, where the kernel switches between its two paths.
 
-use std::time::Instant;
+#[path = "common/timing.rs"]
+mod timing;
 use ttfs::kernels::{Buf, ConvGeom, Device, Events, Kernels, CONV_EVENT_MAX_DENSITY};
 use ttfs::rng::Rng;
 
-/// Median wall time of `f` in milliseconds.
-fn time_ms(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..15)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    t[t.len() / 2]
+/// Median of 15 runs.
+fn time_ms(f: impl FnMut()) -> f64 {
+    timing::time_ms(15, f)
 }
 
 fn main() {

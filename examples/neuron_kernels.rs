@@ -5,23 +5,15 @@
 //!
 //!     cargo run --release --example neuron_kernels [-- UNITS T]
 
-use std::time::Instant;
+#[path = "common/timing.rs"]
+mod timing;
 use ttfs::kernels::{Buf, Device, IfParams};
 use ttfs::rng::Rng;
 use ttfs::surrogate::{Surrogate, SurrogateKind};
 
-/// Median wall time of `f` in milliseconds.
-fn time_ms(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..9)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    t[t.len() / 2]
+/// Median of 9 runs.
+fn time_ms(f: impl FnMut()) -> f64 {
+    timing::time_ms(9, f)
 }
 
 fn main() {
