@@ -175,8 +175,14 @@ pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32]
             let j0 = ci * UNITS_PER_TASK;
             let w = UNITS_PER_TASK.min(n - j0);
             let c = &c[j0..j0 + w];
+            thread_local! {
+                /// The chunk's scratch, reused (this runs per chunk of units, every step).
+                static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            SCRATCH.with_borrow_mut(|scratch| {
             // The forward pass again, kept for this chunk (in cache): potentials and spikes.
-            let mut scratch = vec![0.0f32; (2 * t + 5) * w];
+            scratch.clear();
+            scratch.resize((2 * t + 5) * w, 0.0);
             let (v, rest) = scratch.split_at_mut(t * w);
             let (s, rest) = rest.split_at_mut(t * w);
             let (pot, rest) = rest.split_at_mut(w);
@@ -207,6 +213,7 @@ pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32]
             for row in v.chunks_exact(w) {
                 out.iter_mut().zip(row).for_each(|(a, b)| *a += b);
             }
+            });
         });
 }
 
@@ -289,10 +296,7 @@ mod tests {
                         "{case}"
                     );
                     if !smooth {
-                        assert!(
-                            s.contains(&1.0),
-                            "{case}: no spike, proves nothing"
-                        );
+                        assert!(s.contains(&1.0), "{case}: no spike, proves nothing");
                     }
                     let mut dcur = vec![0.0; t * n];
                     backward(&p, t, n, &s, &v, &ds, &mut dcur);
