@@ -98,17 +98,9 @@ pub fn backward(
                 // SAFETY: tasks own disjoint unit ranges of every time row.
                 let dr = unsafe { std::slice::from_raw_parts_mut(dp.get().add(row), w) };
                 if p.fire_once && !p.mask_grad {
-                    // The common case, branch-free. After the spike the mask is 0 and the
-                    // term vanishes (the surrogate is finite).
+                    // The common case.
                     p.surrogate.grad_row(vr, THRESHOLD, &mut surrogate);
-                    let state = dv.iter_mut().zip(suffix.iter_mut()).zip(&total);
-                    let inputs = sr.iter().zip(&surrogate).zip(gr).zip(dr.iter_mut());
-                    for (((dv, suffix), total), (((s, sg), g), d)) in state.zip(inputs) {
-                        *suffix += s;
-                        let mask = 1.0 - (total - *suffix);
-                        *dv += g * mask * sg;
-                        *d = *dv;
-                    }
+                    fire_once_step_back(sr, &surrogate, gr, &total, &mut suffix, &mut dv, dr);
                     continue;
                 }
                 p.surrogate.grad_row(vr, THRESHOLD, &mut surrogate);
@@ -197,14 +189,7 @@ pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32]
                 let (vr, sr) = (&mut v[step * w..][..w], &s[step * w..][..w]);
                 let gr = &ds[step * n + j0..step * n + j0 + w];
                 p.surrogate.grad_row(vr, THRESHOLD, surrogate);
-                let state = dv.iter_mut().zip(suffix.iter_mut()).zip(total.iter());
-                let inputs = sr.iter().zip(surrogate.iter()).zip(gr).zip(vr.iter_mut());
-                for (((dv, suffix), total), (((s, sg), g), d)) in state.zip(inputs) {
-                    *suffix += s;
-                    let mask = 1.0 - (total - *suffix);
-                    *dv += g * mask * sg;
-                    *d = *dv;
-                }
+                fire_once_step_back(sr, surrogate, gr, total, suffix, dv, vr);
             }
             // dc = sum over steps in order, from 0 (as weighted_step_sum without weights).
             // SAFETY: tasks own disjoint unit ranges.
@@ -215,6 +200,31 @@ pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32]
             }
             });
         });
+}
+
+/// One step, backward in time, of the fire-once neuron with the mask detached, for a chunk of
+/// units: spikes `s`, surrogate derivatives `sg` and spike gradients `g` of the step; `total`
+/// (all spikes), `suffix` (spikes from this step on) and `dv` (dL/dv) carry across steps;
+/// `out` gets the step's dL/dI. Branch-free: after the spike the mask is 0 and the term
+/// vanishes (the surrogate is finite).
+#[inline]
+fn fire_once_step_back(
+    s: &[f32],
+    sg: &[f32],
+    g: &[f32],
+    total: &[f32],
+    suffix: &mut [f32],
+    dv: &mut [f32],
+    out: &mut [f32],
+) {
+    let state = dv.iter_mut().zip(suffix.iter_mut()).zip(total);
+    let inputs = s.iter().zip(sg).zip(g).zip(out.iter_mut());
+    for (((dv, suffix), total), (((s, sg), g), d)) in state.zip(inputs) {
+        *suffix += s;
+        let mask = 1.0 - (total - *suffix);
+        *dv += g * mask * sg;
+        *d = *dv;
+    }
 }
 
 /// One step of the fire-once neuron for a chunk of units with current `c`: potentials `pot`
