@@ -333,7 +333,8 @@ pub trait Kernels: Sync + Send {
 
     /// Integrate-and-fire over `t` steps for `n` independent neurons, time outermost:
     /// `cur`, `s` and `v` are `[t, n]`. `v[t]` is the membrane potential before the spike
-    /// decision (kept for backward).
+    /// decision (kept for backward), and `cpu::integrate_fire::SPENT` for the steps after the
+    /// spike of a hard fire-once neuron with the mask detached (`stores_spent`).
     fn if_forward(
         &self,
         p: &IfParams,

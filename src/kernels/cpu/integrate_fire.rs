@@ -12,6 +12,13 @@
 //! With `fire_once = false` the mask is 1 and `v` is reset by subtraction after a spike
 //! (`v[t+1] = v[t] - s[t] + I[t+1]`, reset detached as in SpikingJelly).
 //! Neurons are split into fixed chunks of units, each chunk a rayon task that walks T.
+//!
+//! The stored potentials carry the mask: a hard fire-once neuron with the mask detached
+//! (training's case) stores [`SPENT`] for every step after its spike, where each surrogate's
+//! derivative is exactly 0, so backward needs neither the spikes nor the mask. It reads two
+//! `[T, n]` arrays and writes one, where it read four and wrote one (the spikes twice, for
+//! the mask's total and its running sum), with the same results bit for bit (`m[t] H'` was
+//! `1 * H'` before the spike and a signed zero after it, as `H'(SPENT)` is now).
 
 use super::gemm::SyncPtr;
 use crate::kernels::{constant_input_supported, IfParams};
@@ -20,6 +27,18 @@ use rayon::prelude::*;
 const UNITS_PER_TASK: usize = 2048;
 
 const THRESHOLD: f32 = 1.0;
+
+/// The potential stored for the steps after a fire-once neuron's spike (mask 0): finite, so
+/// that differences of potentials stay finite (`crossing_time.rs`), and far enough above the
+/// threshold that every surrogate's derivative is exactly 0 (tested in surrogate.rs).
+pub const SPENT: f32 = f32::MAX;
+
+/// Whether [`forward`] stores [`SPENT`] after a spike: hard fire-once neurons whose mask is
+/// detached (the mask's gradient and smooth mode need the potentials after the spike).
+#[inline]
+pub fn stores_spent(p: &IfParams) -> bool {
+    p.fire_once && !p.mask_grad && !p.smooth
+}
 
 // cur, s, v are [t, n]
 pub fn forward(p: &IfParams, t: usize, n: usize, cur: &[f32], s: &mut [f32], v: &mut [f32]) {
@@ -86,7 +105,7 @@ pub fn backward(
             let mut dv = vec![0.0f32; w]; // dL/dv[t]
             let mut through_mask = vec![0.0f32; w]; // sum_{k>t} G[k] h[k]
             let mut surrogate = vec![0.0f32; w]; // H'(v[t] - 1)
-            if p.fire_once {
+            if p.fire_once && !stores_spent(p) {
                 for step in 0..t {
                     let row = &s[step * n + j0..step * n + j0 + w];
                     total.iter_mut().zip(row).for_each(|(a, b)| *a += b);
@@ -94,11 +113,18 @@ pub fn backward(
             }
             for step in (0..t).rev() {
                 let row = step * n + j0;
-                let (sr, vr, gr) = (&s[row..row + w], &v[row..row + w], &ds[row..row + w]);
+                let (vr, gr) = (&v[row..row + w], &ds[row..row + w]);
                 // SAFETY: tasks own disjoint unit ranges of every time row.
                 let dr = unsafe { std::slice::from_raw_parts_mut(dp.get().add(row), w) };
+                if stores_spent(p) {
+                    // The common case: the mask is in the potentials (SPENT after the spike).
+                    p.surrogate.grad_row(vr, THRESHOLD, &mut surrogate);
+                    spent_step_back(&surrogate, gr, &mut dv, dr);
+                    continue;
+                }
+                let sr = &s[row..row + w];
                 if p.fire_once && !p.mask_grad {
-                    // The common case.
+                    // Smooth mode: the mask from the spikes.
                     p.surrogate.grad_row(vr, THRESHOLD, &mut surrogate);
                     fire_once_step_back(sr, &surrogate, gr, &total, &mut suffix, &mut dv, dr);
                     continue;
@@ -189,7 +215,11 @@ pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32]
                 let (vr, sr) = (&mut v[step * w..][..w], &s[step * w..][..w]);
                 let gr = &ds[step * n + j0..step * n + j0 + w];
                 p.surrogate.grad_row(vr, THRESHOLD, surrogate);
-                fire_once_step_back(sr, surrogate, gr, total, suffix, dv, vr);
+                if stores_spent(p) {
+                    spent_step_back(surrogate, gr, dv, vr);
+                } else {
+                    fire_once_step_back(sr, surrogate, gr, total, suffix, dv, vr);
+                }
             }
             // dc = sum over steps in order, from 0 (as weighted_step_sum without weights).
             // SAFETY: tasks own disjoint unit ranges.
@@ -200,6 +230,18 @@ pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32]
             }
             });
         });
+}
+
+/// One step, backward in time, of the hard fire-once neuron with the mask detached, for a
+/// chunk of units, from its potentials as [`forward`] stored them: surrogate derivatives `sg`
+/// (0 after the spike: [`SPENT`]) and spike gradients `g` of the step; `dv` (dL/dv) carries
+/// across steps; `out` gets the step's dL/dI.
+#[inline]
+fn spent_step_back(sg: &[f32], g: &[f32], dv: &mut [f32], out: &mut [f32]) {
+    for (((dv, sg), g), d) in dv.iter_mut().zip(sg).zip(g).zip(out.iter_mut()) {
+        *dv += g * sg;
+        *d = *dv;
+    }
 }
 
 /// One step, backward in time, of the fire-once neuron with the mask detached, for a chunk of
@@ -228,7 +270,8 @@ fn fire_once_step_back(
 }
 
 /// One step of the fire-once neuron for a chunk of units with current `c`: potentials `pot`
-/// and spike sums `spent` advance; the step's potentials go to `v` and its spikes to `s`.
+/// and spike sums `spent` advance; the step's potentials go to `v` (as stored for backward:
+/// [`SPENT`] after the spike where [`stores_spent`]) and its spikes to `s`.
 /// The hard step is written out (not `Surrogate::spike`, which tests `smooth` per unit), so
 /// that it vectorizes.
 #[inline]
@@ -253,10 +296,11 @@ fn integrate_step(
         }
         return;
     }
+    let keep = !stores_spent(p); // the mask's gradient reads the potentials after the spike
     for j in 0..w {
         let vj = pot[j] + c[j];
         pot[j] = vj;
-        v[j] = vj;
+        v[j] = if spent[j] == 0.0 || keep { vj } else { SPENT };
         // H(v - 1), as Surrogate::spike
         let h = if vj - THRESHOLD >= 0.0 { 1.0 } else { 0.0 };
         let sj = h * (1.0 - spent[j]);
@@ -270,6 +314,69 @@ mod tests {
     use super::*;
     use crate::rng::Rng;
     use crate::surrogate::{Surrogate, SurrogateKind};
+
+    /// Every surrogate's derivative is exactly 0 at [`SPENT`], and the backward that reads
+    /// the mask from the stored potentials gives the bits of the masked formula on the true
+    /// potentials (`dL/dv[t] += ds[t] m[t] H'(v[t] - 1)`), for every surrogate.
+    #[test]
+    fn spent_potentials_give_the_masked_gradient_bit_for_bit() {
+        let mut rng = Rng::new(9);
+        let (t, n) = (8, 2500); // two chunks of units
+        for kind in [
+            SurrogateKind::Sigmoid,
+            SurrogateKind::Atan,
+            SurrogateKind::Triangle,
+            SurrogateKind::Rectangle,
+        ] {
+            for alpha in [1.0, 4.0, 8.0] {
+                let sur = Surrogate::new(kind, alpha);
+                assert_eq!(sur.grad(SPENT - THRESHOLD).to_bits(), 0, "{kind:?} {alpha}");
+                let mut row = [1.0f32; 3];
+                sur.grad_row(&[SPENT; 3], THRESHOLD, &mut row);
+                assert!(row.iter().all(|g| g.to_bits() == 0), "{kind:?} {alpha}");
+            }
+            let p = IfParams {
+                surrogate: Surrogate::new(kind, 4.0),
+                fire_once: true,
+                mask_grad: false,
+                smooth: false,
+            };
+            assert!(stores_spent(&p));
+            let cur: Vec<f32> = (0..t * n).map(|_| rng.range(-0.2, 0.6)).collect();
+            let ds: Vec<f32> = (0..t * n).map(|_| rng.range(-1.0, 1.0)).collect();
+            let (mut s, mut v) = (vec![0.0; t * n], vec![0.0; t * n]);
+            forward(&p, t, n, &cur, &mut s, &mut v);
+            let mut dcur = vec![0.0; t * n];
+            backward(&p, t, n, &s, &v, &ds, &mut dcur);
+            let (mut spent_steps, mut fired) = (0, 0);
+            for j in 0..n {
+                let (mut pot, mut before) = (0.0f32, 0.0f32); // before: spikes at k < t
+                let mut masked = vec![0.0f32; t]; // m[t] H'(v[t] - 1) on the true potentials
+                for k in 0..t {
+                    pot += cur[k * n + j];
+                    let stored = v[k * n + j];
+                    if before == 0.0 {
+                        assert_eq!(stored.to_bits(), pot.to_bits(), "{kind:?} unit {j}");
+                    } else {
+                        assert_eq!(stored, SPENT, "{kind:?} unit {j} step {k}");
+                        spent_steps += 1;
+                    }
+                    masked[k] = (1.0 - before) * p.surrogate.grad(pot - THRESHOLD);
+                    before += s[k * n + j];
+                }
+                fired += (before > 0.0) as usize;
+                let mut dv = 0.0f32;
+                for k in (0..t).rev() {
+                    dv += ds[k * n + j] * masked[k];
+                    assert_eq!(dv.to_bits(), dcur[k * n + j].to_bits(), "{kind:?} unit {j}");
+                }
+            }
+            assert!(
+                spent_steps > n && fired > n / 4 && fired < n,
+                "{kind:?}: {fired} fired"
+            );
+        }
+    }
 
     /// The constant-current kernels give the bits of the general ones on T copies of the
     /// current followed by the sum over steps (the path they replace in model.rs).

@@ -11,7 +11,7 @@ mod events;
 mod fold;
 mod gather;
 mod gemm;
-mod integrate_fire;
+pub mod integrate_fire;
 mod lanes;
 pub mod loss;
 mod optim;

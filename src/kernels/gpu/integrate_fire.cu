@@ -12,6 +12,11 @@
 
 #define IF_THRESHOLD 1.0f
 
+// integrate_fire.rs SPENT (FLT_MAX): the potential stored after the spike of a hard fire-once
+// neuron with the mask detached, where every surrogate's derivative is exactly 0, so that
+// backward reads the mask from the potentials (and neither the spikes nor their total).
+#define IF_SPENT 3.40282347e+38f
+
 // Surrogate kinds as the launcher passes them (surrogate.rs SurrogateKind).
 #define SURROGATE_SIGMOID 0
 #define SURROGATE_ATAN 1
@@ -86,19 +91,20 @@ DEVICE float surrogate_spike(int kind, float a, float x, int smooth)
     return x >= 0.0f ? 1.0f : 0.0f;
 }
 
-// cur, s, v are [t, n]; v[t] is the potential before the spike decision (kept for backward).
-// One thread per neuron, walks t.
+// cur, s, v are [t, n]; v[t] is the potential before the spike decision (kept for backward;
+// IF_SPENT after the spike where integrate_fire.rs stores_spent). One thread per neuron, walks t.
 KERNEL if_forward(const float* cur, float* s, float* v, int t, int n, int kind, float alpha,
-                  int fire_once, int smooth)
+                  int fire_once, int mask_grad, int smooth)
 {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
+    const int stores_spent = fire_once && !mask_grad && !smooth;
     float pot = 0.0f;   // membrane potential
     float spent = 0.0f; // sum of spikes so far (the mask is 1 - spent)
     for (int step = 0; step < t; step++) {
         const int at = step * n + i;
         const float vj = pot + cur[at];
-        v[at] = vj;
+        v[at] = (stores_spent && spent != 0.0f) ? IF_SPENT : vj;
         if (fire_once) {
             pot = vj;
             const float sj =
@@ -130,14 +136,21 @@ KERNEL if_backward(const float* s, const float* v, const float* ds, float* dcur,
     float suffix = 0.0f;       // sum over k >= t of s
     float dv = 0.0f;           // dL/dv[t]
     float through_mask = 0.0f; // sum_{k>t} G[k] h[k]
-    if (fire_once) {
+    const int stores_spent = fire_once && !mask_grad && !smooth;
+    if (fire_once && !stores_spent) {
         for (int step = 0; step < t; step++) total += s[step * n + i];
     }
     for (int step = t - 1; step >= 0; step--) {
         const int at = step * n + i;
         const float sg = surrogate_grad(kind, alpha, v[at] - IF_THRESHOLD); // H'(v[t] - 1)
+        if (stores_spent) {
+            // The common case: the mask is in the potentials (sg = 0 after the spike).
+            dv += ds[at] * sg;
+            dcur[at] = dv;
+            continue;
+        }
         if (fire_once && !mask_grad) {
-            // The common case, as the CPU's branch-free loop: after the spike the mask is 0
+            // Smooth mode, as the CPU's branch-free loop: after the spike the mask is 0
             // and the term vanishes (the surrogate is finite), so it is added regardless.
             suffix += s[at];
             const float mask = 1.0f - (total - suffix);

@@ -709,6 +709,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
                 flag(p.fire_once),
+                flag(p.mask_grad),
                 flag(p.smooth),
             ],
         );
