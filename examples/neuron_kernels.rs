@@ -68,7 +68,7 @@ fn main() {
     );
     println!(
         "if_backward           {b_gen:8.2} ms  {:6.1} GB/s",
-        gb(4 * tn, b_gen)
+        gb(3 * tn, b_gen) // reads v and ds, writes dcur
     );
     println!(
         "sum over steps        {b_sum:8.2} ms  {:6.1} GB/s",
