@@ -238,9 +238,11 @@ pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32]
 /// across steps; `out` gets the step's dL/dI.
 #[inline]
 fn spent_step_back(sg: &[f32], g: &[f32], dv: &mut [f32], out: &mut [f32]) {
-    for (((dv, sg), g), d) in dv.iter_mut().zip(sg).zip(g).zip(out.iter_mut()) {
-        *dv += g * sg;
-        *d = *dv;
+    let w = out.len();
+    let (sg, g, dv) = (&sg[..w], &g[..w], &mut dv[..w]);
+    for j in 0..w {
+        dv[j] += g[j] * sg[j];
+        out[j] = dv[j];
     }
 }
 
