@@ -13,6 +13,10 @@ use rayon::prelude::*;
 /// its bits) never depends on the thread count.
 const FRAMES_PER_CHUNK_MIN: usize = 8;
 const MAX_PARTIALS: usize = 16;
+/// Floats of the column matrix of the input gradient, `[C*K*K, F*OH*OW]`, for `F` frames at
+/// once: the product packs the weights once per call, and per frame that packing
+/// (`C*K*K*OC` floats) cost as much as a third of the product on the conv nets' second layer.
+const DX_COLUMNS_FLOATS: usize = 512 * 1024;
 
 /// Output columns `ox` whose input column `ox*S + j - P` lies inside `[0, in_w)`.
 #[inline]
@@ -61,8 +65,9 @@ fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
     }
 }
 
-/// The adjoint of [`im2col`]: `dx` (overwritten) collects every column entry.
-fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
+/// The adjoint of [`im2col`]: `dx` (overwritten) collects every column entry. Row `r` of
+/// `col` starts at `r * ld` (`ld >= OH*OW`: a frame's columns within a wider matrix).
+fn col2im(g: &ConvGeom, col: &[f32], ld: usize, dx: &mut [f32]) {
     dx.fill(0.0);
     let (oh, ow) = (g.out_h(), g.out_w());
     let p = oh * ow;
@@ -70,7 +75,7 @@ fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
         let dxc = &mut dx[c * g.in_h * g.in_w..(c + 1) * g.in_h * g.in_w];
         for i in 0..g.k {
             for j in 0..g.k {
-                let row = &col[((c * g.k + i) * g.k + j) * p..][..p];
+                let row = &col[((c * g.k + i) * g.k + j) * ld..][..p];
                 let valid = valid_ox(g, j, ow);
                 if valid.is_empty() {
                     continue;
@@ -216,7 +221,8 @@ pub fn backward(
                 Vec::new()
             };
             let f0 = ci * per_chunk;
-            for f in f0..(f0 + per_chunk).min(frames) {
+            let f1 = (f0 + per_chunk).min(frames);
+            for f in f0..f1 {
                 let dyf = &dy[f * ol..(f + 1) * ol];
                 if events {
                     transpose(dyf, oc, p, &mut dy_t);
@@ -242,23 +248,41 @@ pub fn backward(
                 for (o, d) in db_part.iter_mut().enumerate() {
                     *d += dyf[o * p..(o + 1) * p].iter().sum::<f32>();
                 }
-                if want_dx {
-                    // dcol[KK, P] = w[OC, KK]^T . dy[OC, P]
+            }
+            if want_dx {
+                // F frames at a time: dcol[KK, F*P] = w[OC, KK]^T . dy[OC, F*P], the frames'
+                // dy side by side, then each frame's columns back to its input gradient.
+                let group = (DX_COLUMNS_FLOATS / (kk * p)).clamp(1, per_chunk);
+                let mut dy_g = vec![0.0f32; oc * group * p];
+                let mut dcol = vec![0.0f32; kk * group * p];
+                for g0 in (f0..f1).step_by(group) {
+                    let n = group.min(f1 - g0);
+                    let ld = n * p;
+                    for o in 0..oc {
+                        for q in 0..n {
+                            let src = &dy[(g0 + q) * ol + o * p..][..p];
+                            dy_g[o * ld + q * p..][..p].copy_from_slice(src);
+                        }
+                    }
+                    // SAFETY: `dcol` holds KK * ld elements, `w` and `dy_g` their extents.
                     unsafe {
                         gemm_serial(
                             kk,
                             oc,
-                            p,
+                            ld,
                             w,
                             (1, kk as isize),
-                            dyf,
-                            (p as isize, 1),
+                            &dy_g,
+                            (ld as isize, 1),
                             0.0,
-                            col.as_mut_ptr(),
-                            p,
+                            dcol.as_mut_ptr(),
+                            ld,
                         )
                     };
-                    col2im(g, &col, &mut dxc[(f - f0) * il..(f - f0 + 1) * il]);
+                    for q in 0..n {
+                        let at = (g0 + q - f0) * il;
+                        col2im(g, &dcol[q * p..], ld, &mut dxc[at..at + il]);
+                    }
                 }
             }
             (dw_part, db_part)
@@ -453,7 +477,7 @@ mod tests {
             im2col(&g, &x[..g.in_len()], &mut col);
             let c: Vec<f32> = (0..col.len()).map(|_| rng.range(-1.0, 1.0)).collect();
             let mut back = vec![0.0; g.in_len()];
-            col2im(&g, &c, &mut back);
+            col2im(&g, &c, g.out_h() * g.out_w(), &mut back);
             let lhs: f32 = col.iter().zip(&c).map(|(a, b)| a * b).sum();
             let rhs: f32 = x[..g.in_len()].iter().zip(&back).map(|(a, b)| a * b).sum();
             assert!((lhs - rhs).abs() < 1e-3, "{g:?}: {lhs} vs {rhs}");
