@@ -11,7 +11,12 @@ pub fn density(x: &[f32]) -> f32 {
     if x.is_empty() {
         return 0.0;
     }
-    x.iter().filter(|&&v| v != 0.0).count() as f32 / x.len() as f32
+    // Counted in 32-bit lanes so that the loop vectorizes (`filter().count()` did not).
+    let nonzero: u64 = x
+        .chunks(1 << 20)
+        .map(|c| c.iter().map(|&v| (v != 0.0) as u32).sum::<u32>() as u64)
+        .sum();
+    nonzero as f32 / x.len() as f32
 }
 
 #[inline]
