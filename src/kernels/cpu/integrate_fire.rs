@@ -236,7 +236,9 @@ pub fn backward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], ds: &[f32]
 /// chunk of units, from its potentials as [`forward`] stored them: surrogate derivatives `sg`
 /// (0 after the spike: [`SPENT`]) and spike gradients `g` of the step; `dv` (dL/dv) carries
 /// across steps; `out` gets the step's dL/dI.
+/// Indexed, not a chain of `zip`s, which stayed scalar.
 #[inline]
+#[allow(clippy::manual_memcpy)] // one pass updates the running sum and copies it out
 fn spent_step_back(sg: &[f32], g: &[f32], dv: &mut [f32], out: &mut [f32]) {
     let w = out.len();
     let (sg, g, dv) = (&sg[..w], &g[..w], &mut dv[..w]);
