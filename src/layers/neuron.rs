@@ -8,7 +8,8 @@ use crate::tensor::Tensor;
 
 pub struct Neuron {
     pub params: IfParams,
-    /// `[T, B*F]` membrane potentials of the last forward pass.
+    /// `[T, B*F]` membrane potentials of the last forward pass, as backward needs them (the mask
+    /// in them: `SPENT` after a fire-once spike, kernels/cpu/integrate_fire.rs).
     v: Buf<f32>,
 }
 

@@ -30,7 +30,7 @@ const THRESHOLD: f32 = 1.0;
 
 /// The potential stored for the steps after a fire-once neuron's spike (mask 0): finite, so
 /// that differences of potentials stay finite (`crossing_time.rs`), and far enough above the
-/// threshold that every surrogate's derivative is exactly 0 (tested in surrogate.rs).
+/// threshold that every surrogate's derivative is exactly 0 (tested below).
 pub const SPENT: f32 = f32::MAX;
 
 /// Whether [`forward`] stores [`SPENT`] after a spike: hard fire-once neurons whose mask is
