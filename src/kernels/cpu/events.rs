@@ -161,14 +161,14 @@ pub fn transpose(a: &Events, out: &mut Events) {
     }
 }
 
-/// `out[..W] = sum over events (p, v) of v * panel[p, ..W]`, the sum held in registers.
+/// `out[..W] = sum over events (p, v) of v * panel[p * ld..][..W]`, the sum held in registers.
 #[inline(always)]
-fn block_sum<const W: usize>(events: &[(u32, f32)], panel: &[f32], out: &mut [f32]) {
+fn block_sum<const W: usize>(events: &[(u32, f32)], panel: &[f32], ld: usize, out: &mut [f32]) {
     let mut acc = [0.0f32; W];
     const AHEAD: usize = 6;
     for (i, &(p, v)) in events.iter().enumerate() {
         if let Some(&(pn, _)) = events.get(i + AHEAD) {
-            let at = panel.as_ptr().wrapping_add(pn as usize * W);
+            let at = panel.as_ptr().wrapping_add(pn as usize * ld);
             for l in (0..W).step_by(16) {
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
@@ -178,7 +178,7 @@ fn block_sum<const W: usize>(events: &[(u32, f32)], panel: &[f32], out: &mut [f3
                 };
             }
         }
-        let start = p as usize * W;
+        let start = p as usize * ld;
         let piece: &[f32; W] = panel[start..start + W].try_into().unwrap();
         for q in 0..W {
             acc[q] = v.mul_add(piece[q], acc[q]);
@@ -188,10 +188,10 @@ fn block_sum<const W: usize>(events: &[(u32, f32)], panel: &[f32], out: &mut [f3
 }
 
 /// [`block_sum`] for a last block of `w < 8` columns.
-fn tail_sum(events: &[(u32, f32)], panel: &[f32], w: usize, out: &mut [f32]) {
+fn tail_sum(events: &[(u32, f32)], panel: &[f32], ld: usize, w: usize, out: &mut [f32]) {
     out[..w].fill(0.0);
     for &(p, v) in events {
-        let piece = &panel[p as usize * w..(p as usize + 1) * w];
+        let piece = &panel[p as usize * ld..][..w];
         out[..w]
             .iter_mut()
             .zip(piece)
@@ -216,36 +216,22 @@ fn column_blocks(n: usize) -> Vec<(usize, usize)> {
     blocks
 }
 
-/// `op(b)` (`[k, n]`; `b` is stored `[k, n]`, or `[n, k]` when `b_t`) repacked into
-/// `packed` as its column blocks one after the other, each a contiguous `[k, w]` panel
-/// starting at `k * j0`.
-fn pack_panels(
-    k: usize,
-    n: usize,
-    b: &[f32],
-    b_t: bool,
-    blocks: &[(usize, usize)],
-    packed: &mut Vec<f32>,
-) {
+/// `b^T` (`[k, n]`; `b` is stored `[n, k]`) repacked into `packed` as its column blocks one
+/// after the other, each a contiguous `[k, w]` panel starting at `k * j0`.
+fn pack_panels(k: usize, n: usize, b: &[f32], blocks: &[(usize, usize)], packed: &mut Vec<f32>) {
     packed.resize(k * n, 0.0);
     let pp = SyncPtr(packed.as_mut_ptr());
     blocks.par_iter().for_each(|&(j0, w)| {
         // SAFETY: each block writes its own range [k * j0, k * (j0 + w)).
         let panel = unsafe { std::slice::from_raw_parts_mut(pp.get().add(k * j0), k * w) };
-        if b_t {
-            // Rows j0..j0 + w of the stored `[n, k]` matrix are a contiguous `[w, k]` block
-            // whose transpose is the panel.
-            super::transpose::transpose(&b[j0 * k..(j0 + w) * k], w, k, panel);
-        } else {
-            for (p, dst) in panel.chunks_exact_mut(w).enumerate() {
-                dst.copy_from_slice(&b[p * n + j0..p * n + j0 + w]);
-            }
-        }
+        // Rows j0..j0 + w of the stored `[n, k]` matrix are a contiguous `[w, k]` block whose
+        // transpose is the panel.
+        super::transpose::transpose(&b[j0 * k..(j0 + w) * k], w, k, panel);
     });
 }
 
 thread_local! {
-    /// The caller's packed copy of `b`.
+    /// The caller's packed copy of `b^T` (when `b` is stored transposed).
     static PANELS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     /// A task's output rows when `c` is stored transposed.
     static BLOCK_ROWS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -271,7 +257,11 @@ pub fn gemm_events(a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_
     assert!(b.len() >= k * n && c.len() >= m * n);
     let blocks = column_blocks(n);
     with_scratch(&PANELS, |packed| {
-        pack_panels(k, n, b, b_t, &blocks, packed);
+        // `b` stored `[k, n]` already holds each panel's rows, `n` apart (one panel row is
+        // contiguous): read in place. Stored `[n, k]`, it is transposed into panels.
+        if b_t {
+            pack_panels(k, n, b, &blocks, packed);
+        }
         let packed = &packed[..];
         let cp = SyncPtr(c.as_mut_ptr());
         (0..m.div_ceil(ROWS_PER_TASK))
@@ -290,15 +280,19 @@ pub fn gemm_events(a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_
                         unsafe { std::slice::from_raw_parts_mut(cp.get().add(i0 * n), rows * n) }
                     };
                     for &(j0, w) in &blocks {
-                        let panel = &packed[k * j0..k * (j0 + w)];
+                        let (panel, ld) = if b_t {
+                            (&packed[k * j0..k * (j0 + w)], w)
+                        } else {
+                            (&b[j0..k * n], n)
+                        };
                         for r in 0..rows {
                             let (ev, out) = (a.row(i0 + r), &mut cr[r * n + j0..r * n + j0 + w]);
                             match w {
-                                BLOCK => block_sum::<BLOCK>(ev, panel, out),
-                                32 => block_sum::<32>(ev, panel, out),
-                                16 => block_sum::<16>(ev, panel, out),
-                                8 => block_sum::<8>(ev, panel, out),
-                                _ => tail_sum(ev, panel, w, out),
+                                BLOCK => block_sum::<BLOCK>(ev, panel, ld, out),
+                                32 => block_sum::<32>(ev, panel, ld, out),
+                                16 => block_sum::<16>(ev, panel, ld, out),
+                                8 => block_sum::<8>(ev, panel, ld, out),
+                                _ => tail_sum(ev, panel, ld, w, out),
                             }
                         }
                     }
