@@ -60,7 +60,7 @@ fn main() {
         let mut e = Events::default();
         let mut et = Events::default();
         let fe = time_ms(|| {
-            k.collect_events(&x, frames, n_in, &mut e);
+            k.collect_events(&x, frames, n_in, 1.0, &mut e);
             k.gemm_events(&e, n_out, &w, true, &mut y, false)
         });
         let bd = time_ms(|| k.gemm(n_out, frames, n_in, &dy, true, &x, false, 0.0, &mut dw));
@@ -69,7 +69,9 @@ fn main() {
             k.gemm_events(&et, n_out, &dy, false, &mut dw, true)
         });
         if std::env::var("SPLIT").is_ok() {
-            let c = time_ms(|| k.collect_events(&x, frames, n_in, &mut e));
+            let c = time_ms(|| {
+                k.collect_events(&x, frames, n_in, 1.0, &mut e);
+            });
             let g = time_ms(|| k.gemm_events(&e, n_out, &w, true, &mut y, false));
             let t = time_ms(|| k.transpose_events(&e, &mut et));
             let g2 = time_ms(|| k.gemm_events(&et, n_out, &dy, false, &mut dw, true));

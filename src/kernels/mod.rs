@@ -194,14 +194,18 @@ pub trait Kernels: Sync + Send {
         c: &mut Buf<f32>,
     );
 
-    /// Whether `x` is sparse enough (at most `max_density` nonzeros) that this backend runs
-    /// its products event by event ([`Kernels::gemm_events`]). A GPU answers no: its dense
-    /// products are faster than gathering events.
-    fn prefers_events(&self, x: &Buf<f32>, max_density: f32) -> bool;
-
-    /// The nonzeros of `x` (`[rows, cols]`) into `out`, whose buffers are reused. Only called
-    /// where [`Kernels::prefers_events`] said yes.
-    fn collect_events(&self, x: &Buf<f32>, rows: usize, cols: usize, out: &mut Events);
+    /// The nonzeros of `x` (`[rows, cols]`) into `out` (its buffers are reused) when `x` is
+    /// sparse enough, at most `max_density` of its values nonzero, that this backend runs its
+    /// products event by event ([`Kernels::gemm_events`]); otherwise false, with `out` left
+    /// unspecified. A GPU answers false: its dense products are faster than gathering events.
+    fn collect_events(
+        &self,
+        x: &Buf<f32>,
+        rows: usize,
+        cols: usize,
+        max_density: f32,
+        out: &mut Events,
+    ) -> bool;
 
     /// The events of the step-to-step changes of `x` (`[t, rows, cols]`): `d[k] = x[k] -
     /// x[k+1]`, `d[t-1] = x[t-1]`, as `[t * rows, cols]` events in `out`, when at most

@@ -84,10 +84,10 @@ impl Layer for Linear {
         let frames = x.shape[0] * x.shape[1];
         y.reshape_for_overwrite(x.device(), &with_frame(x, &[n_out]));
         let k = x.data.kernels();
-        self.events = k.prefers_events(&x.data, LINEAR_EVENT_MAX_DENSITY);
+        let (ev, max) = (&mut self.input_events, LINEAR_EVENT_MAX_DENSITY);
+        self.events = k.collect_events(&x.data, frames, n_in, max, ev);
         if self.events {
             // Spikes: y[f, :] = sum over the spikes x[f, i] of W[:, i] (event-driven).
-            k.collect_events(&x.data, frames, n_in, &mut self.input_events);
             let (ev, w) = (&self.input_events, &self.weights.w);
             k.gemm_events(ev, n_out, w, true, &mut y.data, false);
         } else {

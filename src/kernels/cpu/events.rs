@@ -19,12 +19,12 @@ const BLOCK: usize = 64;
 
 /// Builds `out` (`[rows, cols]`) row by row, both passes in parallel over rows: `count(r)`
 /// events in row r, then `fill(r, dst)` writes exactly that many into `dst`. False, with
-/// `out.entries` not filled, when more than `max_events` were counted.
+/// `out.entries` not filled, when `accept` refuses the total count.
 fn build_rows(
     out: &mut Events,
     rows: usize,
     cols: usize,
-    max_events: usize,
+    accept: impl Fn(usize) -> bool,
     count: impl Fn(usize) -> usize + Sync,
     fill: impl Fn(usize, &mut [(u32, f32)]) + Sync,
 ) -> bool {
@@ -40,7 +40,7 @@ fn build_rows(
     for r in 0..rows {
         out.start[r + 1] += out.start[r];
     }
-    if out.start[rows] > max_events {
+    if !accept(out.start[rows]) {
         return false;
     }
     out.entries.clear();
@@ -57,12 +57,18 @@ fn build_rows(
     true
 }
 
-/// The events of `x` (`[rows, cols]`, row-major) into `out` (its buffers are reused).
-pub fn collect(x: &[f32], rows: usize, cols: usize, out: &mut Events) {
+/// The events of `x` (`[rows, cols]`, row-major) into `out` (its buffers are reused), when
+/// at most `max_density` of its values are nonzero (as `sparse::density` reckons it); else
+/// false, `out` unspecified. The count that decides is the parallel first pass of the
+/// collection, not a serial scan before it.
+pub fn collect(x: &[f32], rows: usize, cols: usize, max_density: f32, out: &mut Events) -> bool {
     assert!(x.len() >= rows * cols);
     let row = |r: usize| &x[r * cols..(r + 1) * cols];
-    let count = |r: usize| row(r).iter().filter(|&&v| v != 0.0).count();
-    build_rows(out, rows, cols, usize::MAX, count, |r, dst| {
+    // Counted in 32-bit lanes so that the loop vectorizes.
+    let count = |r: usize| row(r).iter().map(|&v| (v != 0.0) as u32).sum::<u32>() as usize;
+    let len = rows * cols;
+    let sparse = |n: usize| len == 0 || n as f32 / len as f32 <= max_density;
+    build_rows(out, rows, cols, sparse, count, |r, dst| {
         // Branch-free (a branch per value would mispredict on random spikes): every value is
         // written to the next free slot, which only a nonzero claims; once the row's slots
         // are full, the writes of its trailing zeros go to a spare slot.
@@ -82,7 +88,7 @@ pub fn collect(x: &[f32], rows: usize, cols: usize, out: &mut Events) {
             at += (v != 0.0) as usize;
         }
         debug_assert_eq!(at, len);
-    });
+    })
 }
 
 /// The events of the step-to-step changes of `x` (`[t, rows, cols]`): `d[k] = x[k] - x[k+1]`
@@ -121,19 +127,26 @@ pub fn collect_step_changes(
         return false;
     }
     let max_events = (max_density * (frames * cols) as f32) as usize;
-    build_rows(out, frames, cols, max_events, changes_in, |r, dst| {
-        let row = &x[r * cols..(r + 1) * cols];
-        let next = later(r);
-        let mut at = 0;
-        for (c, &a) in row.iter().enumerate() {
-            let b = next.map(|n| &n[c]);
-            if changed(a, b) {
-                dst[at] = (c as u32, a - b.copied().unwrap_or(0.0));
-                at += 1;
+    build_rows(
+        out,
+        frames,
+        cols,
+        |n| n <= max_events,
+        changes_in,
+        |r, dst| {
+            let row = &x[r * cols..(r + 1) * cols];
+            let next = later(r);
+            let mut at = 0;
+            for (c, &a) in row.iter().enumerate() {
+                let b = next.map(|n| &n[c]);
+                if changed(a, b) {
+                    dst[at] = (c as u32, a - b.copied().unwrap_or(0.0));
+                    at += 1;
+                }
             }
-        }
-        debug_assert_eq!(at, dst.len());
-    })
+            debug_assert_eq!(at, dst.len());
+        },
+    )
 }
 
 /// The events of `a^T` (`[cols, rows]`) into `out`: a counting sort by column, stable, so
@@ -329,13 +342,27 @@ mod tests {
             .collect()
     }
 
+    /// The collection decides the path as `sparse::density` would: it refuses an input
+    /// denser than the bound and takes one at the bound.
+    #[test]
+    fn collect_refuses_inputs_denser_than_the_bound() {
+        let mut rng = Rng::new(4);
+        let (rows, cols) = (40, 50);
+        let x = spikes(&mut rng, rows * cols, 0.3);
+        let density = super::super::sparse::density(&x);
+        let mut e = Events::default();
+        assert!(!collect(&x, rows, cols, density - 0.01, &mut e));
+        assert!(collect(&x, rows, cols, density, &mut e));
+        assert_eq!(e.to_dense(), x);
+    }
+
     #[test]
     fn collect_and_transpose_round_trip() {
         let mut rng = Rng::new(3);
         for (rows, cols) in [(1, 1), (3, 7), (70, 19), (5, 64), (130, 33)] {
             let x = spikes(&mut rng, rows * cols, 0.2);
             let mut e = Events::default();
-            collect(&x, rows, cols, &mut e);
+            assert!(collect(&x, rows, cols, 1.0, &mut e));
             assert_eq!(e.to_dense(), x);
             assert_eq!(e.len(), x.iter().filter(|&&v| v != 0.0).count());
             let mut t = Events::default();
@@ -370,7 +397,7 @@ mod tests {
             let x = spikes(&mut rng, m * k, 0.15);
             let b: Vec<f32> = (0..k * n).map(|_| rng.uniform() - 0.5).collect();
             let mut e = Events::default();
-            collect(&x, m, k, &mut e);
+            assert!(collect(&x, m, k, 1.0, &mut e));
             let mut want = vec![0.0f32; m * n];
             for i in 0..m {
                 for p in 0..k {

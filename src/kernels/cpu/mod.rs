@@ -55,11 +55,15 @@ impl Kernels for Cpu {
     ) {
         gemm::gemm(m, k, n, a, a_t, b, b_t, beta, c)
     }
-    fn prefers_events(&self, x: &Buf<f32>, max_density: f32) -> bool {
-        sparse::density(x) <= max_density
-    }
-    fn collect_events(&self, x: &Buf<f32>, rows: usize, cols: usize, out: &mut Events) {
-        events::collect(x, rows, cols, out)
+    fn collect_events(
+        &self,
+        x: &Buf<f32>,
+        rows: usize,
+        cols: usize,
+        max_density: f32,
+        out: &mut Events,
+    ) -> bool {
+        events::collect(x, rows, cols, max_density, out)
     }
     fn step_change_events(
         &self,

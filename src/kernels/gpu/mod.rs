@@ -358,12 +358,15 @@ impl<E: Exec> Kernels for Gpu<E> {
     }
 
     /// Dense products are faster on a GPU than gathering events: never.
-    fn prefers_events(&self, _x: &Buf<f32>, _max_density: f32) -> bool {
+    fn collect_events(
+        &self,
+        _x: &Buf<f32>,
+        _rows: usize,
+        _cols: usize,
+        _max_density: f32,
+        _out: &mut Events,
+    ) -> bool {
         false
-    }
-
-    fn collect_events(&self, _x: &Buf<f32>, _rows: usize, _cols: usize, _out: &mut Events) {
-        unreachable!("the GPU backend never prefers events (prefers_events is false), so layers never collect them")
     }
 
     fn step_change_events(
@@ -383,7 +386,7 @@ impl<E: Exec> Kernels for Gpu<E> {
     }
 
     fn transpose_events(&self, _a: &Events, _out: &mut Events) {
-        unreachable!("the GPU backend never prefers events (prefers_events is false), so layers never transpose them")
+        unreachable!("the GPU backend never collects events (collect_events is false), so layers never transpose them")
     }
 
     fn gemm_events(
@@ -395,7 +398,7 @@ impl<E: Exec> Kernels for Gpu<E> {
         _c: &mut Buf<f32>,
         _c_t: bool,
     ) {
-        unreachable!("the GPU backend never prefers events (prefers_events is false), so layers never multiply them")
+        unreachable!("the GPU backend never collects events (collect_events is false), so layers never multiply them")
     }
 
     // x is [frames, in_c*in_h*in_w], w is [out_c, patch_len], y is [frames, out_c*P]
