@@ -8,7 +8,9 @@
 //!   weighted by `1.25^-t` summing to 40) trails the membrane readout: surrogate width
 //!   everywhere and at the output only, an auxiliary membrane loss annealed to zero, the
 //!   decoder's scale and base, the output synapse's gain, weights read at exact crossing
-//!   times (alone and with the others); the membrane readout as reference.
+//!   times (alone and with the others, first-spike max pooling among them), the first-spike
+//!   time decoder (cross entropy over the outputs' negative exact first-spike times); the
+//!   membrane readout as reference.
 //!
 //! ```text
 //! cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT] [ROWS]
@@ -163,6 +165,37 @@ fn decoder_rows() -> Vec<Row> {
                 "model.alpha=4",
                 "train.aux_membrane_loss=1",
             ]),
+        ),
+        (
+            "exact crossing times, alpha 4, first-spike max pooling",
+            exp(&["model.decoder.exact_time=true", "model.alpha=4", FIRST_SPIKES]),
+        ),
+        (
+            "first-spike time decoder (a loss on spike times), exact, alpha 4, scale 10",
+            exp(&[
+                "model.decoder.kind=\"first_spike\"",
+                "model.decoder.scale=10",
+                "model.decoder.exact_time=true",
+                "model.alpha=4",
+            ]),
+        ),
+        (
+            "first-spike time decoder, exact, alpha 4, scale 10, first-spike max pooling",
+            exp(&[
+                "model.decoder.kind=\"first_spike\"",
+                "model.decoder.scale=10",
+                "model.decoder.exact_time=true",
+                "model.alpha=4",
+                FIRST_SPIKES,
+            ]),
+        ),
+        (
+            "membrane decoder (scale 10), first-spike max pooling",
+            vec![
+                "model.decoder.kind=\"membrane\"",
+                "model.decoder.scale=10",
+                FIRST_SPIKES,
+            ],
         ),
     ]
 }
