@@ -168,7 +168,11 @@ fn decoder_rows() -> Vec<Row> {
         ),
         (
             "exact crossing times, alpha 4, first-spike max pooling",
-            exp(&["model.decoder.exact_time=true", "model.alpha=4", FIRST_SPIKES]),
+            exp(&[
+                "model.decoder.exact_time=true",
+                "model.alpha=4",
+                FIRST_SPIKES,
+            ]),
         ),
         (
             "first-spike time decoder (a loss on spike times), exact, alpha 4, scale 10",
