@@ -64,8 +64,7 @@ fn build_rows(
 pub fn collect(x: &[f32], rows: usize, cols: usize, max_density: f32, out: &mut Events) -> bool {
     assert!(x.len() >= rows * cols);
     let row = |r: usize| &x[r * cols..(r + 1) * cols];
-    // Counted in 32-bit lanes so that the loop vectorizes.
-    let count = |r: usize| row(r).iter().map(|&v| (v != 0.0) as u32).sum::<u32>() as usize;
+    let count = |r: usize| super::sparse::nonzeros(row(r));
     let len = rows * cols;
     let sparse = |n: usize| len == 0 || n as f32 / len as f32 <= max_density;
     build_rows(out, rows, cols, sparse, count, |r, dst| {

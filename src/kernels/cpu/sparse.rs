@@ -6,17 +6,20 @@
 
 use crate::kernels::ConvGeom;
 
+/// Nonzeros of `x`, counted in 32-bit lanes (per chunk of 2^20, which cannot overflow them)
+/// so that the loop vectorizes (`filter().count()` did not).
+pub fn nonzeros(x: &[f32]) -> usize {
+    x.chunks(1 << 20)
+        .map(|c| c.iter().map(|&v| (v != 0.0) as u32).sum::<u32>() as usize)
+        .sum()
+}
+
 /// Fraction of nonzeros of `x`.
 pub fn density(x: &[f32]) -> f32 {
     if x.is_empty() {
         return 0.0;
     }
-    // Counted in 32-bit lanes so that the loop vectorizes (`filter().count()` did not).
-    let nonzero: u64 = x
-        .chunks(1 << 20)
-        .map(|c| c.iter().map(|&v| (v != 0.0) as u32).sum::<u32>() as u64)
-        .sum();
-    nonzero as f32 / x.len() as f32
+    nonzeros(x) as f32 / x.len() as f32
 }
 
 #[inline]
