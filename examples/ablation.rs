@@ -194,6 +194,23 @@ fn decoder_rows() -> Vec<Row> {
             ]),
         ),
         (
+            "exact crossing times, alpha 4, learned time weights",
+            exp(&[
+                "model.decoder.exact_time=true",
+                "model.alpha=4",
+                "model.decoder.learn_weights=true",
+            ]),
+        ),
+        (
+            "exact crossing times, alpha 4, learned time weights, first-spike max pooling",
+            exp(&[
+                "model.decoder.exact_time=true",
+                "model.alpha=4",
+                "model.decoder.learn_weights=true",
+                FIRST_SPIKES,
+            ]),
+        ),
+        (
             "membrane decoder (scale 10), first-spike max pooling",
             vec![
                 "model.decoder.kind=\"membrane\"",
@@ -325,8 +342,9 @@ fn substep_time(cur: impl Iterator<Item = f32>) -> f32 {
 /// One pass over the test split (see [`Readouts`]).
 fn readouts(tr: &mut Trainer) -> Readouts {
     let params = tr.cfg.model.output_if_params();
-    let mut membrane = Decoder::new(aux_decoder_config(), params);
-    let mut temporal = Decoder::new(DecoderConfig::default(), params);
+    let t = tr.cfg.model.time_steps;
+    let mut membrane = Decoder::new(aux_decoder_config(), params, t);
+    let mut temporal = Decoder::new(DecoderConfig::default(), params, t);
     let (mut labels, mut scratch) = (Vec::new(), Vec::new());
     let (mut r, mut logits) = (Readouts::default(), Tensor::default());
     let c = tr.model.classes();

@@ -26,6 +26,7 @@ pub fn aux_decoder_config() -> DecoderConfig {
         base: 1.25,
         scale: 10.0,
         exact_time: false,
+        learn_weights: false,
     }
 }
 
@@ -50,7 +51,8 @@ pub struct AuxMembrane {
 impl AuxMembrane {
     pub fn new(neuron: IfParams) -> Self {
         AuxMembrane {
-            decoder: Decoder::new(aux_decoder_config(), neuron),
+            // fixed weights: the step count only sizes learned ones
+            decoder: Decoder::new(aux_decoder_config(), neuron, 0),
             logits: Tensor::default(),
             dlogits: Tensor::default(),
             dcur: Tensor::default(),

@@ -40,6 +40,7 @@ pub fn peer_model(kind: &str, t: usize) -> Result<ModelConfig> {
             base: 1.25,
             scale: 10.0,
             exact_time: false,
+            learn_weights: false,
         },
     })
 }

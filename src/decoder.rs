@@ -14,6 +14,12 @@
 //! decide early. `first_spike` equals linear weighting up to a constant (`t_first = sum_t t
 //! O[t] + T (1 - sum_t O[t])` for a fire-once unit), kept as its own name for comparisons.
 //!
+//! `learn_weights` (`temporal` and `membrane`): the time weights start at the weighting's
+//! values and are trained with the rest of the network (parameter `decoder.time_weights`,
+//! `[w[-1], w[0], ..., w[T-1]]`; `w[-1]` only matters with `exact_time`). Their gradient is
+//! `dL/dw[k] = sum_{b,c} dY[b,c] O[k,b,c]` (at exact times split between `w[k-1]` and `w[k]` by
+//! the crossing fraction). The output layer is `[T, B, classes]`, so it is summed on the host.
+//!
 //! `exact_time` (spiking fire-once decoders): a step's current is constant over the step, so
 //! the potential rises linearly within it and an output neuron crosses threshold at a known
 //! fraction of its spike step; the weight is read at that time, between `w[t-1]` and `w[t]`
@@ -21,7 +27,9 @@
 //! same step then no longer tie, and the crossing time has a gradient of its own beside the
 //! surrogate's.
 
+use crate::kernels::cpu::crossing_time::fraction;
 use crate::kernels::{Buf, Device, IfParams};
+use crate::layers::Param;
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +68,8 @@ pub struct DecoderConfig {
     /// Read each output spike's weight at the exact time its neuron crossed threshold within
     /// the step (`temporal` and `first_spike` only).
     pub exact_time: bool,
+    /// Train the time weights (`temporal` and `membrane` only), starting from `weighting`.
+    pub learn_weights: bool,
 }
 
 impl Default for DecoderConfig {
@@ -73,6 +83,7 @@ impl Default for DecoderConfig {
             base: 1.25,
             scale: 40.0,
             exact_time: false,
+            learn_weights: false,
         }
     }
 }
@@ -87,6 +98,14 @@ impl DecoderConfig {
                 self.kind
             );
         }
+        if self.learn_weights && !matches!(self.kind, DecoderKind::Temporal | DecoderKind::Membrane)
+        {
+            anyhow::bail!(
+                "model.decoder.learn_weights trains the time weights of the temporal or membrane \
+                 decoder, not of {:?} (its weights are fixed by definition)",
+                self.kind
+            );
+        }
         Ok(())
     }
 }
@@ -94,12 +113,15 @@ impl DecoderConfig {
 /// For reports (`ttfs info`): what the output layer is and how logits are read from it.
 impl std::fmt::Display for DecoderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let weights = match self.weighting {
+        let mut weights = match self.weighting {
             Weighting::Exp => format!("weights {}^-t", self.base),
             Weighting::Linear => "weights (T - t)".into(),
             Weighting::Uniform => "equal weights".into(),
             Weighting::Last => "the last step only".into(),
         };
+        if self.learn_weights {
+            weights = format!("learned weights (from {weights}");
+        }
         let s = self.scale;
         if self.exact_time {
             write!(f, "at exact crossing times, ")?;
@@ -108,7 +130,8 @@ impl std::fmt::Display for DecoderConfig {
             DecoderKind::Temporal => write!(
                 f,
                 "temporal: fire-once output neurons, logits = their spikes with {weights} \
-                 summing to {s}"
+                 summing to {s}{}",
+                if self.learn_weights { ")" } else { "" }
             ),
             DecoderKind::FirstSpike => write!(
                 f,
@@ -120,7 +143,9 @@ impl std::fmt::Display for DecoderConfig {
             ),
             DecoderKind::Membrane => write!(
                 f,
-                "membrane: non-spiking output, logits = potentials with {weights} summing to {s}"
+                "membrane: non-spiking output, logits = potentials with {weights} summing to \
+                 {s}{}",
+                if self.learn_weights { ")" } else { "" }
             ),
         }
     }
@@ -180,6 +205,8 @@ pub struct Decoder {
     drop_dev: Buf<f32>,
     weff: Buf<f32>,
     dextra: Buf<f32>,
+    /// `learn_weights`: `[w[-1], w[0], ..., w[T-1]]`, trained.
+    pub time_weights: Option<Param>,
 }
 
 /// A host copy of what the output layer did for a batch, to read decisions from
@@ -192,8 +219,9 @@ pub struct Readout {
 }
 
 impl Decoder {
-    /// `neuron` gives the surrogate and mask settings of the output neuron.
-    pub fn new(cfg: DecoderConfig, neuron: IfParams) -> Self {
+    /// `neuron` gives the surrogate and mask settings of the output neuron; `t` the number of
+    /// time steps (the length of learned time weights).
+    pub fn new(cfg: DecoderConfig, neuron: IfParams, t: usize) -> Self {
         let neuron = match cfg.kind {
             DecoderKind::Membrane => None,
             DecoderKind::Count => Some(IfParams {
@@ -207,7 +235,6 @@ impl Decoder {
             }),
         };
         Decoder {
-            cfg,
             neuron,
             out: Tensor::default(),
             v: Buf::default(),
@@ -218,6 +245,30 @@ impl Decoder {
             drop_dev: Buf::default(),
             weff: Buf::default(),
             dextra: Buf::default(),
+            time_weights: cfg.learn_weights.then(|| {
+                let before = time_weights_from(&cfg, t, -1);
+                let w = std::iter::once(before[0]).chain(time_weights(&cfg, t));
+                Param::new("decoder.time_weights", &[t + 1], w.collect(), false)
+            }),
+            cfg,
+        }
+    }
+
+    /// The time weights `w[t]` and the drops `w[t-1] - w[t]` (`exact_time`) on the host:
+    /// learned ones, else the weighting's.
+    pub fn host_weights(&self, t: usize) -> (Vec<f32>, Vec<f32>) {
+        match &self.time_weights {
+            Some(p) => {
+                let u = p.value.read();
+                assert_eq!(
+                    u.len(),
+                    t + 1,
+                    "the decoder learned {} time weights, the model runs {t} steps",
+                    u.len() - 1
+                );
+                (u[1..].to_vec(), (0..t).map(|k| u[k] - u[k + 1]).collect())
+            }
+            None => (time_weights(&self.cfg, t), time_weight_drops(&self.cfg, t)),
         }
     }
 
@@ -240,18 +291,21 @@ impl Decoder {
     }
 
     /// The time weights for `t` steps on `device` (computed when `t` or the device changes).
+    /// Learned weights change at every step, so they are read each time.
     fn weights_for(&mut self, t: usize, device: Device) {
-        if self.w.len() == t && self.w_dev.device() == device && self.w_dev.len() == t {
+        let same = self.w.len() == t && self.w_dev.device() == device && self.w_dev.len() == t;
+        if same && self.time_weights.is_none() {
             return;
         }
-        self.w = time_weights(&self.cfg, t);
+        let (w, drop) = self.host_weights(t);
+        self.w = w;
         let mut suffix = self.w.clone();
         for k in (0..t.saturating_sub(1)).rev() {
             suffix[k] += suffix[k + 1];
         }
         self.w_dev = Buf::from_vec(device, self.w.clone());
         self.suffix_dev = Buf::from_vec(device, suffix);
-        self.drop_dev = Buf::from_vec(device, time_weight_drops(&self.cfg, t));
+        self.drop_dev = Buf::from_vec(device, drop);
     }
 
     // cur is [T, B, C]; logits (reset) is [B, C]
@@ -305,6 +359,39 @@ impl Decoder {
             // dI[k] = sum_{t >= k} w[t] dY
             None => k.scale_steps(&self.suffix_dev, &dlogits.data, t, n, &mut dcur.data),
         }
+        self.time_weights_backward(t, &dlogits.data);
+    }
+
+    /// `learn_weights`: add `dL/du` for `u = [w[-1], w[0], ..]` to the parameter's gradient:
+    /// `dY O[k]` goes to `w[k]`, or at exact times `f dY s[k]` to `w[k]` and `(1 - f) dY s[k]`
+    /// to `w[k-1]` (`weff[k] = f w[k] + (1 - f) w[k-1]`, `f` the crossing fraction).
+    fn time_weights_backward(&mut self, t: usize, dlogits: &Buf<f32>) {
+        let exact = self.exact_time();
+        let Some(p) = &mut self.time_weights else {
+            return;
+        };
+        let (out, dy) = (self.out.data.read(), dlogits.read());
+        let v = if exact { Some(self.v.read()) } else { None };
+        let n = dy.len();
+        let mut du = p.grad.to_vec();
+        for k in 0..t {
+            for j in 0..n {
+                let g = dy[j] * out[k * n + j];
+                if g == 0.0 {
+                    continue;
+                }
+                match &v {
+                    Some(v) => {
+                        let prev = if k == 0 { 0.0 } else { v[(k - 1) * n + j] };
+                        let (f, _, _) = fraction(prev, v[k * n + j]);
+                        du[k + 1] += f * g;
+                        du[k] += (1.0 - f) * g;
+                    }
+                    None => du[k + 1] += g,
+                }
+            }
+        }
+        p.grad.write(&du);
     }
 
     /// Logits of sample `b` from the outputs seen up to and including step `upto` (the

@@ -16,7 +16,7 @@
 //! With early exit the run stops at the first output event (a spike, or for the membrane
 //! decoder an output potential at or above 1) and decides from the outputs seen so far.
 
-use crate::decoder::{time_weight_drops, time_weights, DecoderKind};
+use crate::decoder::DecoderKind;
 use crate::kernels::cpu::crossing_time;
 use crate::kernels::{ConvGeom, Device, PoolGeom};
 use crate::layers::{LayerKind, Plain};
@@ -237,17 +237,14 @@ impl EventNet {
             .iter()
             .position(|l| l.kind() == LayerKind::Neuron)
             .unwrap_or(stages.len());
+        let (w, drop) = model.decoder.host_weights(t);
         Ok(EventNet {
             t,
             stages,
             shapes,
             decoder: model.cfg.decoder.kind,
-            w: time_weights(&model.cfg.decoder, t),
-            drop: model
-                .cfg
-                .decoder
-                .exact_time
-                .then(|| time_weight_drops(&model.cfg.decoder, t)),
+            w,
+            drop: model.cfg.decoder.exact_time.then_some(drop),
             classes: model.classes(),
             first_neuron,
         })

@@ -228,7 +228,7 @@ impl Model {
             cfg: cfg.clone(),
             layers,
             frames,
-            decoder: Decoder::new(cfg.decoder.clone(), cfg.output_if_params()),
+            decoder: Decoder::new(cfg.decoder.clone(), cfg.output_if_params(), cfg.time_steps),
             device: Device::Cpu,
             input: Tensor::default(),
             input_on_device: false,
@@ -540,15 +540,21 @@ impl Model {
         &mut self.dlogits
     }
 
+    /// The layers' parameters, then the decoder's learned time weights (if any).
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
         self.layers
             .iter_mut()
             .flat_map(|l| l.params_mut())
+            .chain(self.decoder.time_weights.as_mut())
             .collect()
     }
 
     pub fn params(&self) -> Vec<&Param> {
-        self.layers.iter().flat_map(|l| l.params()).collect()
+        self.layers
+            .iter()
+            .flat_map(|l| l.params())
+            .chain(self.decoder.time_weights.as_ref())
+            .collect()
     }
 
     pub fn zero_grad(&mut self) {

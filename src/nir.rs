@@ -30,7 +30,7 @@
 //! and the `count` decoder (its output neurons reset by subtraction; NIR's IF resets to
 //! `v_reset`).
 
-use crate::decoder::{time_weight_drops, time_weights, DecoderKind};
+use crate::decoder::DecoderKind;
 use crate::encoding::{Encoding, ZeroInput};
 use crate::layers::{LayerKind, Plain};
 use crate::model::Model;
@@ -245,7 +245,7 @@ pub fn graph(model: &mut Model) -> Result<Graph> {
     };
     nodes.push(readout);
     nodes.push(Node::new("output", "Output").field("shape", Value::ints(&[classes])));
-    let w = time_weights(&cfg.decoder, t);
+    let (w, drops) = model.decoder.host_weights(t);
     let exact = cfg.decoder.exact_time && cfg.decoder.kind != DecoderKind::Membrane;
     let encoding = match (cfg.encoding, cfg.zero_input) {
         (Encoding::Direct, _) => {
@@ -312,7 +312,7 @@ pub fn graph(model: &mut Model) -> Result<Graph> {
     if exact {
         metadata.push((
             "decoder_weight_drops".into(),
-            Value::floats(&[t], time_weight_drops(&cfg.decoder, t)),
+            Value::floats(&[t], drops),
         ));
         metadata.push((
             "decoder_exact_time".into(),

@@ -246,41 +246,81 @@ fn neuron_backward_with_detached_mask() {
 fn decoders_backward() {
     let mut rng = Rng::new(6);
     let cases = [
-        (DecoderKind::Temporal, Weighting::Exp, false),
-        (DecoderKind::Temporal, Weighting::Linear, false),
-        (DecoderKind::FirstSpike, Weighting::Exp, false),
-        (DecoderKind::Membrane, Weighting::Exp, false),
-        (DecoderKind::Membrane, Weighting::Last, false),
-        (DecoderKind::Temporal, Weighting::Exp, true),
-        (DecoderKind::Temporal, Weighting::Linear, true),
-        (DecoderKind::FirstSpike, Weighting::Exp, true),
+        (DecoderKind::Temporal, Weighting::Exp, false, false),
+        (DecoderKind::Temporal, Weighting::Linear, false, false),
+        (DecoderKind::FirstSpike, Weighting::Exp, false, false),
+        (DecoderKind::Membrane, Weighting::Exp, false, false),
+        (DecoderKind::Membrane, Weighting::Last, false, false),
+        (DecoderKind::Temporal, Weighting::Exp, true, false),
+        (DecoderKind::Temporal, Weighting::Linear, true, false),
+        (DecoderKind::FirstSpike, Weighting::Exp, true, false),
+        (DecoderKind::Temporal, Weighting::Exp, false, true),
+        (DecoderKind::Temporal, Weighting::Exp, true, true),
+        (DecoderKind::Membrane, Weighting::Exp, false, true),
     ];
-    for (kind, weighting, exact_time) in cases {
+    for (kind, weighting, exact_time, learn_weights) in cases {
+        let what = format!(
+            "decoder {kind:?} {weighting:?} exact_time {exact_time} learn_weights {learn_weights}"
+        );
         let cfg = DecoderConfig {
             kind,
             weighting,
             base: 1.25,
             scale: 4.0,
             exact_time,
+            learn_weights,
         };
-        let mut dec = Decoder::new(cfg, smooth(SurrogateKind::Sigmoid, true));
-        let cur = random(&mut rng, &[5, 2, 3], -0.3, 0.8);
+        let t = 5;
+        let mut dec = Decoder::new(cfg, smooth(SurrogateKind::Sigmoid, true), t);
+        let cur = random(&mut rng, &[t, 2, 3], -0.3, 0.8);
         let mut logits = Tensor::default();
         dec.forward(&cur, &mut logits);
         let g = random(&mut rng, &logits.shape, -1.0, 1.0);
         let mut dcur = Tensor::default();
         dec.backward(&cur, &g, &mut dcur);
         let mut xs = cur.data.clone();
-        assert_close(
-            &format!("decoder {kind:?} {weighting:?} exact_time {exact_time}"),
-            &mut xs,
-            &dcur.data,
-            30,
-            |v| {
-                dec.forward(&Tensor::from_vec(&cur.shape, v.to_vec()), &mut logits);
-                logits.data.iter().zip(&g.data).map(|(a, b)| a * b).sum()
-            },
-        );
+        let dot = |logits: &Tensor| -> f32 { logits.data.iter().zip(&g.data).map(|(a, b)| a * b).sum() };
+        assert_close(&what, &mut xs, &dcur.data, 30, |v| {
+            dec.forward(&Tensor::from_vec(&cur.shape, v.to_vec()), &mut logits);
+            dot(&logits)
+        });
+        if !learn_weights {
+            assert!(dec.time_weights.is_none(), "{what}: no learned weights");
+            continue;
+        }
+        // The time weights' own gradient, against moving each of them.
+        let p = dec.time_weights.as_ref().unwrap();
+        let (mut u, du) = (p.value.to_vec(), p.grad.to_vec());
+        assert_eq!(u.len(), t + 1, "{what}: w[-1] and one weight per step");
+        assert_close(&format!("{what}: time weights"), &mut u, &du, 30, |u| {
+            dec.time_weights.as_mut().unwrap().value.write(u);
+            dec.forward(&cur, &mut logits);
+            dot(&logits)
+        });
+    }
+}
+
+/// Learned time weights start at the weighting's values (`w[-1]` its value one step before
+/// 0), so a model that learns them computes the same logits as one that does not until its
+/// first update.
+#[test]
+fn learned_time_weights_start_at_the_weighting() {
+    for exact_time in [false, true] {
+        let base = DecoderConfig {
+            exact_time,
+            ..Default::default()
+        };
+        let learned = DecoderConfig {
+            learn_weights: true,
+            ..base.clone()
+        };
+        let mut rng = Rng::new(9);
+        let cur = random(&mut rng, &[8, 4, 10], -0.2, 0.6);
+        let (mut a, mut b) = (Tensor::default(), Tensor::default());
+        let neuron = smooth(SurrogateKind::Sigmoid, true);
+        Decoder::new(base, neuron, 8).forward(&cur, &mut a);
+        Decoder::new(learned, neuron, 8).forward(&cur, &mut b);
+        assert_eq!(a.data.to_vec(), b.data.to_vec(), "exact_time {exact_time}");
     }
 }
 
@@ -290,15 +330,17 @@ fn decoders_backward() {
 fn whole_model_backward() {
     // The last three cases feed a constant input ([1, B, F], direct encoding), for which the
     // layers before the first neuron run once and their output is repeated over time.
-    for (spec, decoder, steps_in) in [
+    // The first two learn their time weights (`decoder.time_weights`, checked as a parameter).
+    for (spec, decoder, steps_in, learn_weights) in [
         (
             "conv3k3p1 ap2 if conv4k3s1p1 if ap2 fc6 if fc4",
             DecoderKind::Temporal,
             4,
+            true,
         ),
-        ("fc6 if fc5 if fc4", DecoderKind::Membrane, 1),
-        ("conv2k3p1 if ap2 fc4", DecoderKind::FirstSpike, 1),
-        ("conv3k3p1 ap2 flat fc5 if fc4", DecoderKind::Membrane, 1),
+        ("fc6 if fc5 if fc4", DecoderKind::Membrane, 1, true),
+        ("conv2k3p1 if ap2 fc4", DecoderKind::FirstSpike, 1, false),
+        ("conv3k3p1 ap2 flat fc5 if fc4", DecoderKind::Membrane, 1, false),
     ] {
         let cfg = ModelConfig {
             spec: spec.into(),
@@ -311,6 +353,7 @@ fn whole_model_backward() {
             decoder: DecoderConfig {
                 kind: decoder,
                 scale: 3.0,
+                learn_weights,
                 ..Default::default()
             },
             ..Default::default()
@@ -336,6 +379,8 @@ fn whole_model_backward() {
             .map(|p| (p.name.clone(), p.grad.to_vec()))
             .collect();
         assert!(grads.len() >= 6);
+        let learned = grads.iter().any(|(name, _)| name == "decoder.time_weights");
+        assert_eq!(learned, learn_weights, "{spec}: decoder.time_weights is a parameter");
         for (k, (name, grad)) in grads.iter().enumerate() {
             assert!(
                 grad.iter().any(|g| g.abs() > 1e-6),
