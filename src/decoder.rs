@@ -120,7 +120,7 @@ impl std::fmt::Display for DecoderConfig {
             Weighting::Last => "the last step only".into(),
         };
         if self.learn_weights {
-            weights = format!("learned weights (from {weights}");
+            weights = format!("learned weights (starting at {weights}");
         }
         let s = self.scale;
         if self.exact_time {

@@ -801,28 +801,70 @@ struct BenchArgs {
     /// The surrogate's sharpness (default 4, the peer's; the triangle's half-width is 2/alpha).
     #[arg(long, default_value_t = 4.0)]
     alpha: f32,
+    /// Measure each model this many times, ttfs and the peer taking turns, and summarize
+    /// with the median of the per-round ratios and their range (on a shared, noisy machine
+    /// one round can be off by 1.5x).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
+}
+
+/// Runs the peer script once; its median ms per step, or why it failed.
+fn peer_step_ms(
+    python: &str,
+    peer: &std::path::Path,
+    model: &str,
+    args: &BenchArgs,
+    threads: usize,
+    compile: &str,
+) -> std::result::Result<f64, String> {
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(peer)
+        .args([
+            "bench",
+            model,
+            &args.time_steps.to_string(),
+            &args.batch.to_string(),
+        ])
+        .env("THREADS", threads.to_string())
+        .env("COMPILE", compile)
+        .env("SURROGATE", &args.surrogate)
+        .env("ALPHA", args.alpha.to_string());
+    if matches!(args.device, Device::Cuda(_)) && std::env::var_os("DEVICE").is_none() {
+        cmd.env("DEVICE", "cuda");
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    String::from_utf8_lossy(&out.stdout)
+        .split("median_ms=")
+        .nth(1)
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .ok_or_else(|| {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_string()
+        })
+}
+
+/// The median of `v` (the mean of the middle two for an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    (v[(n - 1) / 2] + v[n / 2]) / 2.0
 }
 
 fn bench(a: BenchArgs) -> Result<()> {
-    let BenchArgs {
-        models,
-        time_steps,
-        batch,
-        steps,
-        peer,
-        python,
-        threads,
-        device,
-        surrogate,
-        alpha,
-    } = a;
-    anyhow::ensure!(alpha > 0.0, "--alpha must be positive");
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    anyhow::ensure!(a.alpha > 0.0, "--alpha must be positive");
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     init_threads(threads);
-    device.kernels()?;
+    a.device.kernels()?;
+    let (t, device, rounds) = (a.time_steps, a.device, a.rounds as usize);
     println!(
-        "training step (forward + backward + Adam), T = {time_steps}, batch {batch}, {threads} threads, device {device}, {surrogate} surrogate alpha {alpha}"
+        "training step (forward + backward + Adam), T = {t}, batch {}, {threads} threads, device {device}, {} surrogate alpha {}",
+        a.batch, a.surrogate, a.alpha
     );
     if let Some(busy) = busy_cores(std::time::Duration::from_millis(500)) {
         // Both sides slow down on a busy machine, but not alike: PyTorch's OpenMP threads
@@ -842,54 +884,62 @@ fn bench(a: BenchArgs) -> Result<()> {
         Some(_) => vec![("eager", "0")],
         None => vec![("eager", "0"), ("compiled", "1")],
     };
-    for m in &models {
-        let mut cfg = ttfs::bench::peer_model(m, time_steps)?;
-        cfg.alpha = alpha;
-        if surrogate == "triangle" {
+    let peer = a.peer.is_file().then_some(a.peer.as_path());
+    for m in &a.models {
+        let mut cfg = ttfs::bench::peer_model(m, t)?;
+        cfg.alpha = a.alpha;
+        if a.surrogate == "triangle" {
             cfg.surrogate = ttfs::surrogate::SurrogateKind::Triangle;
         }
-        let r = ttfs::bench::time_training_step(&cfg, device, batch, 3, steps)?;
-        println!(
-            "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s",
-            r.median_ms, r.min_ms, r.samples_per_s
-        );
-        if !peer.is_file() {
-            println!("peer  {m:<4} script {} not found", peer.display());
-            continue;
-        }
-        for (mode, compile) in &modes {
-            let mut cmd = std::process::Command::new(&python);
-            cmd.arg(&peer)
-                .args(["bench", m, &time_steps.to_string(), &batch.to_string()])
-                .env("THREADS", threads.to_string())
-                .env("COMPILE", compile)
-                .env("SURROGATE", &surrogate)
-                .env("ALPHA", alpha.to_string());
-            if matches!(device, Device::Cuda(_)) && std::env::var_os("DEVICE").is_none() {
-                cmd.env("DEVICE", "cuda");
+        // Per round: ttfs's median, then each peer mode's median and its ratio.
+        let mut ours = Vec::new();
+        let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+        for round in 0..rounds {
+            let r = ttfs::bench::time_training_step(&cfg, device, a.batch, 3, a.steps)?;
+            let tag = if rounds > 1 {
+                format!(" round {}", round + 1)
+            } else {
+                String::new()
+            };
+            println!(
+                "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s{tag}",
+                r.median_ms, r.min_ms, r.samples_per_s
+            );
+            ours.push(r.median_ms);
+            let Some(peer) = peer else {
+                println!("peer  {m:<4} script {} not found", a.peer.display());
+                continue;
+            };
+            for (k, (mode, compile)) in modes.iter().enumerate() {
+                match peer_step_ms(&a.python, peer, m, &a, threads, compile) {
+                    Ok(p) => {
+                        println!(
+                            "peer  {m} {mode:<8} {p:>8.2} ms/step  -> ttfs is {:.2}x faster{tag}",
+                            p / r.median_ms
+                        );
+                        ratios[k].push(p / r.median_ms);
+                    }
+                    Err(e) => println!("peer  {m} {mode:<8} failed: {e}"),
+                }
             }
-            let out = cmd.output();
-            let text = out
-                .as_ref()
-                .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-                .unwrap_or_default();
-            match text
-                .split("median_ms=")
-                .nth(1)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-            {
-                Some(p) => println!(
-                    "peer  {m} {mode:<8} {p:>8.2} ms/step  -> ttfs is {:.2}x faster",
-                    p / r.median_ms
-                ),
-                None => println!(
-                    "peer  {m} {mode:<8} failed: {}",
-                    out.map(|o| String::from_utf8_lossy(&o.stderr).to_string())
-                        .unwrap_or_else(|e| e.to_string())
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                ),
+        }
+        if rounds > 1 {
+            println!(
+                "summary {m}: ttfs median of {rounds} rounds {:.2} ms/step (range {:.2} - {:.2})",
+                median(&ours),
+                ours.iter().cloned().fold(f64::INFINITY, f64::min),
+                ours.iter().cloned().fold(0.0, f64::max)
+            );
+            for ((mode, _), r) in modes.iter().zip(&ratios) {
+                if !r.is_empty() {
+                    println!(
+                        "summary {m}: ttfs is {:.2}x faster than {mode} (median of {} rounds' ratios, range {:.2} - {:.2})",
+                        median(r),
+                        r.len(),
+                        r.iter().cloned().fold(f64::INFINITY, f64::min),
+                        r.iter().cloned().fold(0.0, f64::max)
+                    );
+                }
             }
         }
     }

@@ -310,10 +310,7 @@ pub fn graph(model: &mut Model) -> Result<Graph> {
         ),
     ];
     if exact {
-        metadata.push((
-            "decoder_weight_drops".into(),
-            Value::floats(&[t], drops),
-        ));
+        metadata.push(("decoder_weight_drops".into(), Value::floats(&[t], drops)));
         metadata.push((
             "decoder_exact_time".into(),
             Value::Str(
@@ -426,6 +423,32 @@ mod tests {
         assert_ne!(w, m.params()[0].value.to_vec());
         let bytes = to_bytes(&g).unwrap();
         assert_eq!(&bytes[..8], b"\x89HDF\r\n\x1a\n");
+    }
+
+    /// Learned time weights are exported as they were trained, not the weighting's formula.
+    #[test]
+    fn learned_time_weights_are_exported() {
+        let mut cfg = ModelConfig {
+            spec: "fc6 if fc3".into(),
+            time_steps: 4,
+            ..ModelConfig::default()
+        };
+        cfg.decoder.learn_weights = true;
+        cfg.decoder.exact_time = true;
+        let mut m = Model::new(&cfg, &[5], &mut Rng::new(1)).unwrap();
+        let u = vec![9.0, 7.0, 4.0, 2.5, 0.5];
+        m.decoder.time_weights.as_mut().unwrap().value.write(&u);
+        let g = graph(&mut m).unwrap();
+        let meta = |k: &str| {
+            g.metadata
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        let w = Value::F32(vec![4], vec![7.0, 4.0, 2.5, 0.5]);
+        assert_eq!(meta("decoder_weights"), Some(w));
+        let drops = Value::F32(vec![4], vec![2.0, 3.0, 1.5, 2.0]);
+        assert_eq!(meta("decoder_weight_drops"), Some(drops));
     }
 
     #[test]

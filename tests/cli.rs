@@ -812,6 +812,66 @@ fn damaged_checkpoints_are_rejected_with_a_clear_message() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `model.decoder.learn_weights`: the time weights train, are saved with the run, and the
+/// saved run evaluates to what training reported. A decoder with fixed weights refuses it.
+#[test]
+fn learned_time_weights_train_and_are_saved() {
+    let dir = tmp("learn-weights");
+    let out = dir.join("r");
+    let mut args: Vec<&str> = vec!["train", "--epochs", "2", "--quiet"];
+    args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--set", "model.decoder.learn_weights=true"]);
+    args.extend_from_slice(&["--set", "model.decoder.exact_time=true"]);
+    let o = ttfs(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let ck = Checkpoint::load(&out.join(LAST)).unwrap();
+    let w = ck
+        .params
+        .iter()
+        .find(|p| p.name == "decoder.time_weights")
+        .expect("decoder.time_weights in the checkpoint");
+    // T = 8 steps and w[-1]; they moved from the initial 1.25^-t weights.
+    let cfg = ttfs::decoder::DecoderConfig::default();
+    let start = ttfs::decoder::time_weights(&cfg, 8);
+    assert_eq!(w.shape, vec![9]);
+    assert!(
+        w.data[1..]
+            .iter()
+            .zip(&start)
+            .any(|(a, b)| (a - b).abs() > 1e-3),
+        "{:?}",
+        w.data
+    );
+    let rec = &RunDir::open(&out).unwrap().read_metrics().unwrap()[1];
+    let o = ttfs(&[
+        "eval",
+        out.join(LAST).to_str().unwrap(),
+        "--split",
+        &rec.metrics.eval_split,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let want = format!("accuracy {:.2}%", 100.0 * rec.metrics.eval.accuracy);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&want),
+        "{want}\n{}",
+        text(&o)
+    );
+    let o = ttfs(&[
+        "train",
+        "--set",
+        "model.decoder.kind=\"first_spike\"",
+        "--set",
+        "model.decoder.learn_weights=true",
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("learn_weights") && e.contains("FirstSpike"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn errors_tell_the_user_what_to_do() {
     let dir = tmp("errors");
@@ -988,6 +1048,59 @@ fn command_line_mistakes_are_one_clear_line() {
     let o = ttfs(&["train", "--set", "optimizer.lr=fast"]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("expected a number") && !e.contains("f32"), "{e}");
+}
+
+/// `ttfs bench --rounds N`: ttfs and the peer take turns, and the summary gives the median of
+/// the rounds' ratios. A stand-in peer (a shell script printing the peer's result line) keeps
+/// PyTorch out of the test.
+#[test]
+fn bench_rounds_take_turns_and_summarize_the_ratios() {
+    let dir = tmp("bench-rounds");
+    std::fs::create_dir_all(&dir).unwrap();
+    let peer = dir.join("peer.sh");
+    std::fs::write(
+        &peer,
+        "[ \"$1 $2\" = \"bench mlp\" ] || exit 3\n\
+         if [ \"$COMPILE\" = 1 ]; then echo median_ms=1000; else echo median_ms=3000; fi\n",
+    )
+    .unwrap();
+    let o = ttfs(&[
+        "bench",
+        "--models",
+        "mlp",
+        "--steps",
+        "1",
+        "--rounds",
+        "3",
+        "--threads",
+        "1",
+        "--python",
+        "sh",
+        "--peer",
+        peer.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(out.matches("ttfs  mlp  median").count(), 3, "{out}");
+    assert_eq!(out.matches("compiled").count(), 4, "{out}");
+    let ratio = |mode: &str| -> f64 {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("summary mlp: ttfs is") && l.contains(mode))
+            .unwrap_or_else(|| panic!("no {mode} summary in\n{out}"));
+        line.split("ttfs is ")
+            .nth(1)
+            .unwrap()
+            .split('x')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // The stand-in eager peer takes three times the compiled one's time in every round.
+    let (eager, compiled) = (ratio("eager"), ratio("compiled"));
+    assert!(eager > 1.0 && (eager / compiled - 3.0).abs() < 0.5, "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -279,7 +279,8 @@ fn decoders_backward() {
         let mut dcur = Tensor::default();
         dec.backward(&cur, &g, &mut dcur);
         let mut xs = cur.data.clone();
-        let dot = |logits: &Tensor| -> f32 { logits.data.iter().zip(&g.data).map(|(a, b)| a * b).sum() };
+        let dot =
+            |logits: &Tensor| -> f32 { logits.data.iter().zip(&g.data).map(|(a, b)| a * b).sum() };
         assert_close(&what, &mut xs, &dcur.data, 30, |v| {
             dec.forward(&Tensor::from_vec(&cur.shape, v.to_vec()), &mut logits);
             dot(&logits)
@@ -340,7 +341,12 @@ fn whole_model_backward() {
         ),
         ("fc6 if fc5 if fc4", DecoderKind::Membrane, 1, true),
         ("conv2k3p1 if ap2 fc4", DecoderKind::FirstSpike, 1, false),
-        ("conv3k3p1 ap2 flat fc5 if fc4", DecoderKind::Membrane, 1, false),
+        (
+            "conv3k3p1 ap2 flat fc5 if fc4",
+            DecoderKind::Membrane,
+            1,
+            false,
+        ),
     ] {
         let cfg = ModelConfig {
             spec: spec.into(),
@@ -380,7 +386,10 @@ fn whole_model_backward() {
             .collect();
         assert!(grads.len() >= 6);
         let learned = grads.iter().any(|(name, _)| name == "decoder.time_weights");
-        assert_eq!(learned, learn_weights, "{spec}: decoder.time_weights is a parameter");
+        assert_eq!(
+            learned, learn_weights,
+            "{spec}: decoder.time_weights is a parameter"
+        );
         for (k, (name, grad)) in grads.iter().enumerate() {
             assert!(
                 grad.iter().any(|g| g.abs() > 1e-6),
