@@ -9,8 +9,8 @@
 //!   everywhere and at the output only, an auxiliary membrane loss annealed to zero, the
 //!   decoder's scale and base, the output synapse's gain, weights read at exact crossing
 //!   times (alone and with the others, first-spike max pooling among them), the first-spike
-//!   time decoder (cross entropy over the outputs' negative exact first-spike times); the
-//!   membrane readout as reference.
+//!   time decoder (cross entropy over the outputs' negative exact first-spike times),
+//!   learned time weights (`model.decoder.learn_weights`); the membrane readout as reference.
 //!
 //! ```text
 //! cargo run --release --example ablation -- DATA DIR [SAMPLES] [EPOCHS] [SEEDS] [OUT] [ROWS]

@@ -303,6 +303,13 @@ impl Decoder {
         for k in (0..t.saturating_sub(1)).rev() {
             suffix[k] += suffix[k + 1];
         }
+        if same {
+            // Learned weights, every step: into the buffers in place (no device allocation).
+            self.w_dev.write(&self.w);
+            self.suffix_dev.write(&suffix);
+            self.drop_dev.write(&drop);
+            return;
+        }
         self.w_dev = Buf::from_vec(device, self.w.clone());
         self.suffix_dev = Buf::from_vec(device, suffix);
         self.drop_dev = Buf::from_vec(device, drop);
