@@ -309,15 +309,9 @@ pub fn gemm_events(a: &Events, n: usize, b: &[f32], b_t: bool, c: &mut [f32], c_
                         }
                     }
                     if c_t {
-                        for j in 0..n {
-                            // SAFETY: tasks own disjoint column ranges [i0, i0 + rows) of c^T.
-                            let dst = unsafe {
-                                std::slice::from_raw_parts_mut(cp.get().add(j * m + i0), rows)
-                            };
-                            for (r, d) in dst.iter_mut().enumerate() {
-                                *d = cr[r * n + j];
-                            }
-                        }
+                        // SAFETY: tasks own disjoint column ranges [i0, i0 + rows) of c^T
+                        // (`[n, m]`), inside it as c.len() >= m * n.
+                        unsafe { super::transpose::transpose_to(cr, rows, n, cp.get().add(i0), m) };
                     }
                 });
             });

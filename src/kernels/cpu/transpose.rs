@@ -9,41 +9,46 @@
 /// `dst[c, r] = src[r, c]` for a `[rows, cols]` source.
 pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
+    // SAFETY: dst holds the `[cols, rows]` result (asserted above).
+    unsafe { transpose_to(src, rows, cols, dst.as_mut_ptr(), rows) }
+}
+
+/// `dst[c * ld + r] = src[r * cols + c]`: the transpose written into `rows` columns of a
+/// larger row-major matrix with rows `ld` apart (a task's share of a transposed output).
+///
+/// # Safety
+/// `dst.add(c * ld + r)` must be valid for writes for every `c < cols`, `r < rows`, and no
+/// other thread may access those elements meanwhile.
+pub unsafe fn transpose_to(src: &[f32], rows: usize, cols: usize, dst: *mut f32, ld: usize) {
+    assert!(src.len() >= rows * cols && ld >= rows);
     let (rows8, cols8) = (rows / 8 * 8, cols / 8 * 8);
+    let scalar = |rs: std::ops::Range<usize>, cs: std::ops::Range<usize>| {
+        for r in rs {
+            for c in cs.clone() {
+                // SAFETY: the caller's contract.
+                unsafe { *dst.add(c * ld + r) = src[r * cols + c] };
+            }
+        }
+    };
     if blocks_available() {
         for r in (0..rows8).step_by(8) {
             for c in (0..cols8).step_by(8) {
-                // SAFETY: rows r..r+8 and columns c..c+8 lie inside both matrices (asserted above).
+                // SAFETY: rows r..r+8 and columns c..c+8 lie inside the source (asserted) and,
+                // by the caller's contract, the destination.
                 unsafe {
                     block8(
                         src.as_ptr().add(r * cols + c),
                         cols,
-                        dst.as_mut_ptr().add(c * rows + r),
-                        rows,
+                        dst.add(c * ld + r),
+                        ld,
                     )
                 };
             }
         }
-        scalar(src, rows, cols, dst, 0..rows8, cols8..cols);
-        scalar(src, rows, cols, dst, rows8..rows, 0..cols);
+        scalar(0..rows8, cols8..cols);
+        scalar(rows8..rows, 0..cols);
     } else {
-        scalar(src, rows, cols, dst, 0..rows, 0..cols);
-    }
-}
-
-/// The element-by-element transpose of the sub-block `rs x cs`.
-fn scalar(
-    src: &[f32],
-    rows: usize,
-    cols: usize,
-    dst: &mut [f32],
-    rs: std::ops::Range<usize>,
-    cs: std::ops::Range<usize>,
-) {
-    for r in rs {
-        for c in cs.clone() {
-            dst[c * rows + r] = src[r * cols + c];
-        }
+        scalar(0..rows, 0..cols);
     }
 }
 
