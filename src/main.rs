@@ -808,17 +808,15 @@ struct BenchArgs {
     rounds: u32,
 }
 
-/// Runs the peer script once; its median ms per step, or why it failed.
+/// Runs the peer script once (`COMPILE=compile`); its median ms per step, or why it failed.
 fn peer_step_ms(
-    python: &str,
-    peer: &std::path::Path,
-    model: &str,
     args: &BenchArgs,
+    model: &str,
     threads: usize,
     compile: &str,
 ) -> std::result::Result<f64, String> {
-    let mut cmd = std::process::Command::new(python);
-    cmd.arg(peer)
+    let mut cmd = std::process::Command::new(&args.python);
+    cmd.arg(&args.peer)
         .args([
             "bench",
             model,
@@ -846,12 +844,12 @@ fn peer_step_ms(
         })
 }
 
-/// The median of `v` (the mean of the middle two for an even count).
-fn median(v: &[f64]) -> f64 {
+/// Median (the mean of the middle two for an even count), smallest and largest of `v`.
+fn median_and_range(v: &[f64]) -> (f64, f64, f64) {
     let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    (v[(n - 1) / 2] + v[n / 2]) / 2.0
+    ((v[(n - 1) / 2] + v[n / 2]) / 2.0, v[0], v[n - 1])
 }
 
 fn bench(a: BenchArgs) -> Result<()> {
@@ -884,7 +882,6 @@ fn bench(a: BenchArgs) -> Result<()> {
         Some(_) => vec![("eager", "0")],
         None => vec![("eager", "0"), ("compiled", "1")],
     };
-    let peer = a.peer.is_file().then_some(a.peer.as_path());
     for m in &a.models {
         let mut cfg = ttfs::bench::peer_model(m, t)?;
         cfg.alpha = a.alpha;
@@ -906,12 +903,12 @@ fn bench(a: BenchArgs) -> Result<()> {
                 r.median_ms, r.min_ms, r.samples_per_s
             );
             ours.push(r.median_ms);
-            let Some(peer) = peer else {
+            if !a.peer.is_file() {
                 println!("peer  {m:<4} script {} not found", a.peer.display());
                 continue;
-            };
+            }
             for (k, (mode, compile)) in modes.iter().enumerate() {
-                match peer_step_ms(&a.python, peer, m, &a, threads, compile) {
+                match peer_step_ms(&a, m, threads, compile) {
                     Ok(p) => {
                         println!(
                             "peer  {m} {mode:<8} {p:>8.2} ms/step  -> ttfs is {:.2}x faster{tag}",
@@ -924,20 +921,16 @@ fn bench(a: BenchArgs) -> Result<()> {
             }
         }
         if rounds > 1 {
+            let (mid, lo, hi) = median_and_range(&ours);
             println!(
-                "summary {m}: ttfs median of {rounds} rounds {:.2} ms/step (range {:.2} - {:.2})",
-                median(&ours),
-                ours.iter().cloned().fold(f64::INFINITY, f64::min),
-                ours.iter().cloned().fold(0.0, f64::max)
+                "summary {m}: ttfs median of {rounds} rounds {mid:.2} ms/step (range {lo:.2} - {hi:.2})"
             );
             for ((mode, _), r) in modes.iter().zip(&ratios) {
                 if !r.is_empty() {
+                    let (mid, lo, hi) = median_and_range(r);
                     println!(
-                        "summary {m}: ttfs is {:.2}x faster than {mode} (median of {} rounds' ratios, range {:.2} - {:.2})",
-                        median(r),
-                        r.len(),
-                        r.iter().cloned().fold(f64::INFINITY, f64::min),
-                        r.iter().cloned().fold(0.0, f64::max)
+                        "summary {m}: ttfs is {mid:.2}x faster than {mode} (median of {} rounds' ratios, range {lo:.2} - {hi:.2})",
+                        r.len()
                     );
                 }
             }
