@@ -56,10 +56,12 @@ fn check(spec: &str, decoder: &str, encoding: Encoding, gain: f32) {
         init_gain: gain,
         ..ModelConfig::default()
     };
-    // "temporal exact": weights read at exact crossing times
-    let kind = decoder.trim_end_matches(" exact");
+    // "temporal exact": weights read at exact crossing times; "... learned": learned weights
+    let plain = decoder.trim_end_matches(" learned");
+    let kind = plain.trim_end_matches(" exact");
     cfg.decoder.kind = serde_json::from_str(&format!("\"{kind}\"")).unwrap();
-    cfg.decoder.exact_time = kind != decoder;
+    cfg.decoder.exact_time = kind != plain;
+    cfg.decoder.learn_weights = plain != decoder;
     let t = cfg.time_steps;
     let ds = images(24);
     let mut model = Model::new(&cfg, &ds.frame, &mut Rng::new(3)).unwrap();
@@ -68,6 +70,11 @@ fn check(spec: &str, decoder: &str, encoding: Encoding, gain: f32) {
     for p in model.params_mut() {
         if p.name.ends_with(".bias") {
             p.value.iter_mut().for_each(|v| *v = rng.range(-0.05, 0.15));
+        }
+        // Learned time weights unlike any weighting's (not decreasing), so that reading the
+        // formula's instead would show.
+        if p.name == "decoder.time_weights" {
+            p.value.iter_mut().for_each(|v| *v = rng.range(1.0, 10.0));
         }
     }
     let input = InputSpec {
@@ -168,6 +175,9 @@ fn event_driven_matches_the_dense_forward_on_every_layer_kind() {
         "membrane",
         "temporal exact",
         "first_spike exact",
+        "temporal learned",
+        "temporal exact learned",
+        "membrane learned",
     ] {
         check("conv6k3p1 ap2 if fc16 if fc10", dec, Encoding::Latency, 1.0);
         check("conv6k3p1 if fp2 fc10", dec, Encoding::Direct, 1.0);
