@@ -49,6 +49,8 @@ fn the_gpu_code_path_trains_like_the_cpu() {
     let run = |device: &str| {
         let mut cfg = config(device, 1, "conv8k3p1 ap2 if fc10");
         cfg.model.decoder.kind = ttfs::decoder::DecoderKind::Membrane;
+        // Learned time weights: their gradient is summed on the host from the device's outputs.
+        cfg.model.decoder.learn_weights = true;
         cfg.data.augment_flip = false;
         cfg.train.batch_size = 32;
         let mut t = Trainer::new(&cfg).unwrap();
@@ -75,6 +77,9 @@ fn the_gpu_code_path_trains_like_the_cpu() {
         "the net learned: {}",
         cpu.eval.accuracy
     );
+    assert!(cpu_params
+        .iter()
+        .any(|(name, _)| name == "decoder.time_weights"));
     for ((name, a), (_, b)) in cpu_params.iter().zip(&emu_params) {
         let worst = common::worst_relative(a, b);
         assert!(
@@ -99,6 +104,7 @@ fn the_aux_membrane_loss_on_the_gpu_path_steps_like_the_cpu() {
         cfg.data.augment_flip = false;
         cfg.train.aux_membrane_loss = 1.0;
         cfg.model.output_alpha = Some(2.0);
+        cfg.model.decoder.learn_weights = true;
         let mut t = Trainer::new(&cfg).unwrap();
         let idx: Vec<usize> = (0..64).collect();
         let losses: Vec<f32> = (0..4).map(|_| t.train_step(&idx).0).collect();
@@ -112,6 +118,9 @@ fn the_aux_membrane_loss_on_the_gpu_path_steps_like_the_cpu() {
             "losses cpu {cpu:?} emu {emu:?}"
         );
     }
+    assert!(cpu_params
+        .iter()
+        .any(|(name, _)| name == "decoder.time_weights"));
     for ((name, a), (_, b)) in cpu_params.iter().zip(&emu_params) {
         let worst = common::worst_relative(a, b);
         assert!(
