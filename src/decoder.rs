@@ -113,25 +113,26 @@ impl DecoderConfig {
 /// For reports (`ttfs info`): what the output layer is and how logits are read from it.
 impl std::fmt::Display for DecoderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut weights = match self.weighting {
+        let weights = match self.weighting {
             Weighting::Exp => format!("weights {}^-t", self.base),
             Weighting::Linear => "weights (T - t)".into(),
             Weighting::Uniform => "equal weights".into(),
             Weighting::Last => "the last step only".into(),
         };
-        if self.learn_weights {
-            weights = format!("learned weights (starting at {weights}");
-        }
         let s = self.scale;
+        // The time weights of `temporal` and `membrane`, as a phrase.
+        let weights = if self.learn_weights {
+            format!("learned weights (starting at {weights} summing to {s})")
+        } else {
+            format!("{weights} summing to {s}")
+        };
         if self.exact_time {
             write!(f, "at exact crossing times, ")?;
         }
         match self.kind {
             DecoderKind::Temporal => write!(
                 f,
-                "temporal: fire-once output neurons, logits = their spikes with {weights} \
-                 summing to {s}{}",
-                if self.learn_weights { ")" } else { "" }
+                "temporal: fire-once output neurons, logits = their spikes with {weights}"
             ),
             DecoderKind::FirstSpike => write!(
                 f,
@@ -143,9 +144,7 @@ impl std::fmt::Display for DecoderConfig {
             ),
             DecoderKind::Membrane => write!(
                 f,
-                "membrane: non-spiking output, logits = potentials with {weights} summing to \
-                 {s}{}",
-                if self.learn_weights { ")" } else { "" }
+                "membrane: non-spiking output, logits = potentials with {weights}"
             ),
         }
     }
