@@ -139,14 +139,23 @@ fn conv_densities(g: ConvGeom) {
         rayon::current_num_threads(),
         CONV_EVENT_MAX_DENSITY
     );
-    println!("density   forward   backward   (ms)");
+    println!("density  fwd dense  fwd events  bwd dense  bwd events   (ms; events: collected in forward)");
+    let mut ev = Events::default();
     for density in [0.01f32, 0.05, 0.09, 0.125, 0.149, 0.151, 0.2, 0.25] {
         let x: Buf<f32> = (0..frames * il)
             .map(|_| if rng.uniform() < density { 1.0 } else { 0.0 })
             .collect();
-        let f = time_ms(|| k.conv2d_forward(&g, frames, &x, &w, &bias, &mut y));
-        let b =
-            time_ms(|| k.conv2d_backward(&g, frames, &x, &w, &dy, &mut dw, &mut db, Some(&mut dx)));
-        println!("{density:7.3}  {f:8.2}  {b:9.2}");
+        let fd = time_ms(|| k.conv2d_forward(&g, frames, &x, &w, &bias, &mut y));
+        let fe = time_ms(|| {
+            assert!(k.collect_events(&x, frames, il, 1.0, &mut ev));
+            k.conv2d_forward_events(&g, &ev, &w, &bias, &mut y)
+        });
+        let mut backward = |ev: Option<&Events>| {
+            time_ms(|| {
+                k.conv2d_backward(&g, frames, &x, ev, &w, &dy, &mut dw, &mut db, Some(&mut dx))
+            })
+        };
+        let (bd, be) = (backward(None), backward(Some(&ev)));
+        println!("{density:7.3}  {fd:9.2}  {fe:10.2}  {bd:9.2}  {be:10.2}");
     }
 }

@@ -17,8 +17,8 @@
 //! a few ulps apart), 1e-4 for reductions and products (cuBLAS sums in its own order).
 
 use super::{
-    AdamStep, Buf, ConvGeom, Device, Elem, IfParams, ImageGather, Kernels, PoolGeom, SgdStep,
-    PLACEMENT_LEN,
+    AdamStep, Buf, ConvGeom, Device, Elem, Events, IfParams, ImageGather, Kernels, PoolGeom,
+    SgdStep, CONV_EVENT_MAX_DENSITY, PLACEMENT_LEN,
 };
 use crate::rng::Rng;
 use crate::surrogate::{Surrogate, SurrogateKind};
@@ -251,10 +251,22 @@ impl Cmp {
             let w = self.rand(g.out_c * g.patch_len());
             let bias = self.rand(g.out_c);
             let mut y = self.out(frames * g.out_len());
-            self.a
-                .conv2d_forward(&g, frames, &x.a, &w.a, &bias.a, &mut y.a);
-            self.b
-                .conv2d_forward(&g, frames, &x.b, &w.b, &bias.b, &mut y.b);
+            // Each backend as the layer runs it: on the input's events when it collects them.
+            let (mut ev_a, mut ev_b) = (Events::default(), Events::default());
+            let il = g.in_len();
+            let on_a = self
+                .a
+                .collect_events(&x.a, frames, il, CONV_EVENT_MAX_DENSITY, &mut ev_a);
+            let on_b = self
+                .b
+                .collect_events(&x.b, frames, il, CONV_EVENT_MAX_DENSITY, &mut ev_b);
+            let (ev_a, ev_b) = (on_a.then_some(&ev_a), on_b.then_some(&ev_b));
+            let forward = |k: &dyn Kernels, x, ev: Option<&Events>, w, bias, y| match ev {
+                Some(ev) => k.conv2d_forward_events(&g, ev, w, bias, y),
+                None => k.conv2d_forward(&g, frames, x, w, bias, y),
+            };
+            forward(self.a, &x.a, ev_a, &w.a, &bias.a, &mut y.a);
+            forward(self.b, &x.b, ev_b, &w.b, &bias.b, &mut y.b);
             self.check("conv2d_forward", case.clone(), &y, RED);
 
             let dy = self.rand(frames * g.out_len());
@@ -266,6 +278,7 @@ impl Cmp {
                     &g,
                     frames,
                     &x.a,
+                    ev_a,
                     &w.a,
                     &dy.a,
                     &mut dw.a,
@@ -276,6 +289,7 @@ impl Cmp {
                     &g,
                     frames,
                     &x.b,
+                    ev_b,
                     &w.b,
                     &dy.b,
                     &mut dw.b,

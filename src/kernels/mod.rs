@@ -254,14 +254,29 @@ pub trait Kernels: Sync + Send {
         y: &mut Buf<f32>,
     );
 
+    /// [`Kernels::conv2d_forward`] visiting only the events of `x` (spike maps: one row of
+    /// `in_len` columns per frame, from [`Kernels::collect_events`]): each event scatters
+    /// through the kernel. A GPU never collects events, so never runs it.
+    fn conv2d_forward_events(
+        &self,
+        g: &ConvGeom,
+        x: &Events,
+        w: &Buf<f32>,
+        bias: &Buf<f32>,
+        y: &mut Buf<f32>,
+    );
+
     /// Gradients of [`Kernels::conv2d_forward`]: `dw` (`[out_c, patch_len]`, overwritten),
     /// `dbias` (`[out_c]`, overwritten) and, when given, `dx` (`[frames, in_len]`, overwritten).
+    /// `x_events`, the events of `x` when forward ran on them: the weight gradient then
+    /// visits only those.
     #[allow(clippy::too_many_arguments)]
     fn conv2d_backward(
         &self,
         g: &ConvGeom,
         frames: usize,
         x: &Buf<f32>,
+        x_events: Option<&Events>,
         w: &Buf<f32>,
         dy: &Buf<f32>,
         dw: &mut Buf<f32>,
@@ -530,11 +545,13 @@ pub trait Kernels: Sync + Send {
 }
 
 /// Convolution inputs with at most this fraction of nonzeros take the event-driven path
-/// (per-frame scatter of kernel taps). Measured with `cargo run --release --example
-/// event_products -- conv` (32x14x14 -> 64, k3 p1, 512 frames, 2 cores), forward + backward:
-/// at density 0.125 (the most a fire-once layer emits per step at T = 8) 107 ms on events
-/// against 143 ms dense; near 0.15-0.2 the two are about even (131 against 131 at 0.15), so
-/// every fire-once spike map takes the events (it was 0.05, below Fashion-MNIST's ~9% maps).
+/// (per-frame scatter of kernel taps; the layer collects the events once, in forward).
+/// Measured with `cargo run --release --example event_products -- conv` (512 frames, 2
+/// cores), forward + backward, events against dense: 32x14x14 -> 64 k3 p1 at density 0.125
+/// (the most a fire-once layer emits per step at T = 8) 35.4 against 47.6 ms, about even at
+/// 0.2-0.25 (45.0 / 47.4 and 50.1 / 47.7); with a 2x2 pooling folded in (64x14x14 -> 128 k4
+/// s2 p1) 54.8 against 100.7 ms at 0.125, 79.5 against 100.5 at 0.25. So every fire-once
+/// spike map of T >= 7 takes the events.
 pub const CONV_EVENT_MAX_DENSITY: f32 = 0.15;
 
 /// Linear-layer inputs with at most this fraction of nonzeros take the event-driven product

@@ -9,7 +9,7 @@
 
 use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
-use crate::kernels::{cpu::folded_k, Buf, ConvGeom};
+use crate::kernels::{cpu::folded_k, Buf, ConvGeom, Events, CONV_EVENT_MAX_DENSITY};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::weight_norm::{Norm, SynapseWeights};
@@ -27,6 +27,9 @@ pub struct Conv2d {
     dw: Buf<f32>,
     dw_folded: Buf<f32>,
     db: Buf<f32>,
+    /// Whether the last input took the event-driven path, and its events (one row a frame).
+    events: bool,
+    input_events: Events,
 }
 
 impl Conv2d {
@@ -55,6 +58,8 @@ impl Conv2d {
             dw: Buf::default(),
             dw_folded: Buf::default(),
             db: Buf::default(),
+            events: false,
+            input_events: Events::default(),
         }
     }
 
@@ -158,7 +163,15 @@ impl Layer for Conv2d {
         } else {
             &self.weights.w
         };
-        k.conv2d_forward(&g, frames, &x.data, w, &self.weights.bias, &mut y.data);
+        // Spike maps (at most one spike per unit over T): their events, kept for backward.
+        let ev = &mut self.input_events;
+        self.events = k.collect_events(&x.data, frames, g.in_len(), CONV_EVENT_MAX_DENSITY, ev);
+        let (bias, y) = (&self.weights.bias, &mut y.data);
+        if self.events {
+            k.conv2d_forward_events(&g, &self.input_events, w, bias, y);
+        } else {
+            k.conv2d_forward(&g, frames, &x.data, w, bias, y);
+        }
     }
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         let g = self.geom(&x.shape[2..]);
@@ -177,7 +190,8 @@ impl Layer for Conv2d {
             (&self.weights.w, &mut self.dw)
         };
         dw.resize_for_overwrite(dev, g.out_c * g.patch_len());
-        k.conv2d_backward(&g, frames, &x.data, w, &dy.data, dw, &mut self.db, dx);
+        let ev = self.events.then_some(&self.input_events);
+        k.conv2d_backward(&g, frames, &x.data, ev, w, &dy.data, dw, &mut self.db, dx);
         if self.pool > 1 {
             let rows = self.weights.out * self.in_c;
             let (df, dw) = (&self.dw_folded, &mut self.dw);

@@ -6,7 +6,7 @@
 use super::gemm::gemm_serial;
 use super::sparse;
 use super::transpose::transpose;
-use crate::kernels::{ConvGeom, CONV_EVENT_MAX_DENSITY};
+use crate::kernels::{ConvGeom, Events};
 use rayon::prelude::*;
 
 /// Frames per task in backward; fixed so that the weight-gradient reduction order (and so
@@ -116,23 +116,6 @@ pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], 
     assert!(
         x.len() >= frames * il && y.len() >= frames * ol && w.len() >= oc * kk && bias.len() >= oc
     );
-    if sparse::density(&x[..frames * il]) <= CONV_EVENT_MAX_DENSITY {
-        // Spikes: scatter each input event through the kernel instead of a dense product.
-        let mut wt = vec![0.0f32; kk * oc];
-        transpose(w, oc, kk, &mut wt);
-        y[..frames * ol]
-            .par_chunks_mut(ol)
-            .zip(x.par_chunks(il))
-            .for_each_init(
-                || vec![0.0f32; p * oc],
-                |out_t, (yf, xf)| {
-                    sparse::conv_frame_events(g, xf, &wt, out_t);
-                    transpose(out_t, p, oc, yf);
-                    add_bias(yf, bias, p);
-                },
-            );
-        return;
-    }
     y[..frames * ol]
         .par_chunks_mut(ol)
         .zip(x.par_chunks(il))
@@ -161,6 +144,29 @@ pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], 
         );
 }
 
+// x holds the events of [frames, C*H*W] spike maps (one row per frame, `Kernels::
+// collect_events`), w is [OC, C*K*K], bias is [OC], y is [frames, OC*OH*OW]
+pub fn forward_events(g: &ConvGeom, x: &Events, w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let (kk, p, ol, oc) = (g.patch_len(), g.out_h() * g.out_w(), g.out_len(), g.out_c);
+    let frames = x.rows;
+    assert!(x.cols == g.in_len() && y.len() >= frames * ol && w.len() >= oc * kk);
+    // Each input event scatters through the kernel: the weights transposed so that a tap's
+    // output channels are contiguous, each frame's output in [P, OC] then transposed back.
+    let mut wt = vec![0.0f32; kk * oc];
+    transpose(w, oc, kk, &mut wt);
+    y[..frames * ol]
+        .par_chunks_mut(ol)
+        .enumerate()
+        .for_each_init(
+            || vec![0.0f32; p * oc],
+            |out_t, (f, yf)| {
+                sparse::conv_frame_events(g, x.row(f), &wt, out_t);
+                transpose(out_t, p, oc, yf);
+                add_bias(yf, bias, p);
+            },
+        );
+}
+
 // yf is [OC, P]
 fn add_bias(yf: &mut [f32], bias: &[f32], p: usize) {
     for (o, yo) in yf.chunks_mut(p).enumerate() {
@@ -172,11 +178,13 @@ fn add_bias(yf: &mut [f32], bias: &[f32], p: usize) {
 }
 
 // dy is [frames, OC*OH*OW]; dw [OC, C*K*K] and dbias [OC] are overwritten; dx [frames, C*H*W]
+// x_events: the events of x when forward took them (the weight gradient visits only those)
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     g: &ConvGeom,
     frames: usize,
     x: &[f32],
+    x_events: Option<&Events>,
     w: &[f32],
     dy: &[f32],
     dw: &mut [f32],
@@ -200,7 +208,13 @@ pub fn backward(
     let want_dx = !dx.is_empty();
     let dx_chunk_len = if want_dx { per_chunk * il } else { 0 };
     // Spike input: the weight gradient visits only the input events (no im2col of x).
-    let events = sparse::density(&x[..frames * il]) <= CONV_EVENT_MAX_DENSITY;
+    let events = x_events.is_some();
+    if let Some(e) = x_events {
+        assert!(
+            e.rows == frames && e.cols == il,
+            "conv backward: events of another input"
+        );
+    }
     let mut dx_chunks: Vec<&mut [f32]> = if want_dx {
         dx[..frames * il].chunks_mut(dx_chunk_len).collect()
     } else {
@@ -224,9 +238,9 @@ pub fn backward(
             let f1 = (f0 + per_chunk).min(frames);
             for f in f0..f1 {
                 let dyf = &dy[f * ol..(f + 1) * ol];
-                if events {
+                if let Some(e) = x_events {
                     transpose(dyf, oc, p, &mut dy_t);
-                    sparse::conv_frame_events_dw(g, &x[f * il..(f + 1) * il], &dy_t, &mut dw_part);
+                    sparse::conv_frame_events_dw(g, e.row(f), &dy_t, &mut dw_part);
                 } else {
                     im2col(g, &x[f * il..(f + 1) * il], &mut col);
                     // dw[OC, KK] += dy[OC, P] . col[KK, P]^T
@@ -305,8 +319,8 @@ pub fn backward(
 mod tests {
     use super::*;
 
-    /// Spike input takes the event-driven path: it must agree with the dense path (which
-    /// the same input, nudged above the density threshold, takes).
+    /// The event-driven forward and weight gradient (on the events `collect` gives, as the
+    /// layer does) agree with the dense path on the same spike maps.
     #[test]
     fn event_path_matches_dense_path() {
         let mut rng = crate::rng::Rng::new(5);
@@ -329,20 +343,43 @@ mod tests {
                 stride: 2,
                 pad: 2,
             },
+            // a 3x3 conv with its 2x2 average pooling folded in (the conv nets' layers)
+            ConvGeom {
+                in_c: 3,
+                in_h: 10,
+                in_w: 10,
+                out_c: 6,
+                k: 4,
+                stride: 2,
+                pad: 1,
+            },
         ] {
             let frames = 20;
+            // Some frames empty, some rows full: the pixel walk crosses empty rows and channels.
             let spikes: Vec<f32> = (0..frames * g.in_len())
-                .map(|_| if rng.uniform() < 0.03 { 1.0 } else { 0.0 })
+                .map(|i| {
+                    let f = i / g.in_len();
+                    let p = if f % 5 == 0 {
+                        0.0
+                    } else {
+                        0.03 * (f % 4) as f32
+                    };
+                    if rng.uniform() < p {
+                        rng.range(0.5, 1.5)
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
-            // Same values plus tiny nonzeros everywhere: dense path, (almost) same result.
-            let dense: Vec<f32> = spikes
-                .iter()
-                .map(|&v| if v == 0.0 { 1e-30 } else { v })
-                .collect();
-            assert!(
-                sparse::density(&spikes) <= CONV_EVENT_MAX_DENSITY
-                    && sparse::density(&dense) > CONV_EVENT_MAX_DENSITY
-            );
+            let mut ev = Events::default();
+            assert!(super::super::events::collect(
+                &spikes,
+                frames,
+                g.in_len(),
+                0.15,
+                &mut ev
+            ));
+            assert!(!ev.is_empty());
             let w: Vec<f32> = (0..g.out_c * g.patch_len())
                 .map(|_| rng.range(-1.0, 1.0))
                 .collect();
@@ -351,8 +388,8 @@ mod tests {
                 vec![0.0; frames * g.out_len()],
                 vec![0.0; frames * g.out_len()],
             );
-            forward(&g, frames, &spikes, &w, &bias, &mut ys);
-            forward(&g, frames, &dense, &w, &bias, &mut yd);
+            forward_events(&g, &ev, &w, &bias, &mut ys);
+            forward(&g, frames, &spikes, &w, &bias, &mut yd);
             for (a, b) in ys.iter().zip(&yd) {
                 assert!((a - b).abs() < 1e-4, "forward {a} vs {b}");
             }
@@ -362,10 +399,12 @@ mod tests {
             let (mut dws, mut dwd) = (vec![0.0; w.len()], vec![0.0; w.len()]);
             let (mut dbs, mut dbd) = (vec![0.0; g.out_c], vec![0.0; g.out_c]);
             let (mut dxs, mut dxd) = (vec![0.0; spikes.len()], vec![0.0; spikes.len()]);
+            let x = &spikes;
             backward(
                 &g,
                 frames,
-                &spikes,
+                x,
+                Some(&ev),
                 &w,
                 &dy,
                 &mut dws,
@@ -375,7 +414,8 @@ mod tests {
             backward(
                 &g,
                 frames,
-                &dense,
+                x,
+                None,
                 &w,
                 &dy,
                 &mut dwd,

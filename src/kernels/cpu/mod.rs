@@ -104,18 +104,30 @@ impl Kernels for Cpu {
     ) {
         conv::forward(g, frames, x, w, bias, y)
     }
+    fn conv2d_forward_events(
+        &self,
+        g: &ConvGeom,
+        x: &Events,
+        w: &Buf<f32>,
+        bias: &Buf<f32>,
+        y: &mut Buf<f32>,
+    ) {
+        conv::forward_events(g, x, w, bias, y)
+    }
     fn conv2d_backward(
         &self,
         g: &ConvGeom,
         frames: usize,
         x: &Buf<f32>,
+        x_events: Option<&Events>,
         w: &Buf<f32>,
         dy: &Buf<f32>,
         dw: &mut Buf<f32>,
         dbias: &mut Buf<f32>,
         dx: Option<&mut Buf<f32>>,
     ) {
-        conv::backward(g, frames, x, w, dy, dw, dbias, dx.map(|d| &mut d[..]))
+        let dx = dx.map(|d| &mut d[..]);
+        conv::backward(g, frames, x, x_events, w, dy, dw, dbias, dx)
     }
     fn fold_box(
         &self,

@@ -14,7 +14,8 @@ pub fn nonzeros(x: &[f32]) -> usize {
         .sum()
 }
 
-/// Fraction of nonzeros of `x`.
+/// Fraction of nonzeros of `x` (what `events::collect` compares with its bound).
+#[cfg(test)]
 pub fn density(x: &[f32]) -> f32 {
     if x.is_empty() {
         return 0.0;
@@ -64,49 +65,38 @@ fn for_each_tap(
     }
 }
 
-/// Calls `f(weight_row, out_position, value)` for every nonzero input pixel of frame `x`
-/// and every (kernel tap, output position) it reaches.
+/// Calls `f(weight_row, out_position, value)` for every event of a frame (`(pixel, value)`
+/// with `pixel = (c*H + iy)*W + ix` ascending, as `Kernels::collect_events` gives a frame's
+/// row) and every (kernel tap, output position) it reaches.
+///
+/// The pixel index is split into `(c, iy, ix)` by walking the frame's input rows along with
+/// the events (they ascend), not by two divisions per event.
 #[inline]
-fn for_each_event_tap(g: &ConvGeom, x: &[f32], mut f: impl FnMut(usize, usize, f32)) {
+fn for_each_event_tap(g: &ConvGeom, events: &[(u32, f32)], mut f: impl FnMut(usize, usize, f32)) {
     let out = (g.out_h(), g.out_w());
-    // A row's nonzero columns, gathered without a branch per pixel (one would mispredict on
-    // random spikes): every column is written to the next free slot, which only a nonzero
-    // claims.
-    thread_local! {
-        /// A row's nonzero columns (reused: this runs once per frame).
-        static COLS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    COLS.with_borrow_mut(|cols| {
-        cols.clear();
-        cols.resize(g.in_w, 0);
-        for c in 0..g.in_c {
-            for iy in 0..g.in_h {
-                let row = &x[(c * g.in_h + iy) * g.in_w..(c * g.in_h + iy + 1) * g.in_w];
-                let mut n = 0;
-                for (ix, &v) in row.iter().enumerate() {
-                    cols[n] = ix as u32;
-                    n += (v != 0.0) as usize;
-                    if n == cols.len() {
-                        break;
-                    }
-                }
-                for &ix in &cols[..n] {
-                    let ix = ix as usize;
-                    let v = row[ix];
-                    for_each_tap(g, out, c, iy, ix, |w, o| f(w, o, v));
-                }
+    let (mut c, mut iy, mut row_start) = (0, 0, 0);
+    for &(pixel, v) in events {
+        let pixel = pixel as usize;
+        while pixel >= row_start + g.in_w {
+            row_start += g.in_w;
+            iy += 1;
+            if iy == g.in_h {
+                iy = 0;
+                c += 1;
             }
         }
-    });
+        for_each_tap(g, out, c, iy, pixel - row_start, |w, o| f(w, o, v));
+    }
 }
 
-/// Event-driven convolution of one frame: every nonzero input pixel adds its value times the
-/// weights of each tap to the outputs it reaches. `wt` is `[C*K*K, OC]` (weights transposed so
-/// a tap's output channels are contiguous), `out_t` (overwritten) is `[OH*OW, OC]`.
-pub fn conv_frame_events(g: &ConvGeom, x: &[f32], wt: &[f32], out_t: &mut [f32]) {
+/// Event-driven convolution of one frame: every input event (see [`for_each_event_tap`])
+/// adds its value times the weights of each tap to the outputs it reaches. `wt` is
+/// `[C*K*K, OC]` (weights transposed so a tap's output channels are contiguous), `out_t`
+/// (overwritten) is `[OH*OW, OC]`.
+pub fn conv_frame_events(g: &ConvGeom, events: &[(u32, f32)], wt: &[f32], out_t: &mut [f32]) {
     let oc = g.out_c;
     out_t.fill(0.0);
-    for_each_event_tap(g, x, |w, o, v| {
+    for_each_event_tap(g, events, |w, o, v| {
         axpy(
             v,
             &wt[w * oc..(w + 1) * oc],
@@ -116,10 +106,10 @@ pub fn conv_frame_events(g: &ConvGeom, x: &[f32], wt: &[f32], out_t: &mut [f32])
 }
 
 /// Event-driven weight gradient of one frame: `dwt[tap, :] += x * dy_t[out, :]` for every
-/// nonzero input pixel and tap. `dy_t` is `[OH*OW, OC]`, `dwt` is `[C*K*K, OC]`.
-pub fn conv_frame_events_dw(g: &ConvGeom, x: &[f32], dy_t: &[f32], dwt: &mut [f32]) {
+/// input event and tap. `dy_t` is `[OH*OW, OC]`, `dwt` is `[C*K*K, OC]`.
+pub fn conv_frame_events_dw(g: &ConvGeom, events: &[(u32, f32)], dy_t: &[f32], dwt: &mut [f32]) {
     let oc = g.out_c;
-    for_each_event_tap(g, x, |w, o, v| {
+    for_each_event_tap(g, events, |w, o, v| {
         axpy(
             v,
             &dy_t[o * oc..(o + 1) * oc],

@@ -461,17 +461,33 @@ impl<E: Exec> Kernels for Gpu<E> {
     //
     // Per chunk: yt[OC, fc*P] = dy as channels; dw (+)= yt . col^T (beta 1 after the first
     // chunk); dbias (+)= row sums of yt; dcol[PL, fc*P] = w^T . yt, dx = col2im(dcol).
+    fn conv2d_forward_events(
+        &self,
+        _g: &ConvGeom,
+        _x: &Events,
+        _w: &Buf<f32>,
+        _bias: &Buf<f32>,
+        _y: &mut Buf<f32>,
+    ) {
+        unreachable!("the GPU backend never collects events (collect_events is false), so convolutions never run on them")
+    }
+
     fn conv2d_backward(
         &self,
         g: &ConvGeom,
         frames: usize,
         x: &Buf<f32>,
+        x_events: Option<&Events>,
         w: &Buf<f32>,
         dy: &Buf<f32>,
         dw: &mut Buf<f32>,
         dbias: &mut Buf<f32>,
         dx: Option<&mut Buf<f32>>,
     ) {
+        assert!(
+            x_events.is_none(),
+            "the GPU backend never collects events (collect_events is false)"
+        );
         let (pl, p, il, ol, oc) = (
             g.patch_len(),
             g.out_h() * g.out_w(),
@@ -1282,6 +1298,7 @@ mod tests {
             &g,
             frames,
             &on(c, &x),
+            None,
             &on(c, &w),
             &on(c, &dy),
             &mut dwc,
@@ -1292,6 +1309,7 @@ mod tests {
             &g,
             frames,
             &on(e, &x),
+            None,
             &on(e, &w),
             &on(e, &dy),
             &mut dwe,
