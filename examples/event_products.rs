@@ -87,8 +87,9 @@ fn main() {
 }
 
 fn conv_threshold() {
-    // The bench net's conv2, and the shipped Fashion-MNIST net's conv2 with its 2x2 average
-    // pooling folded in (4x4 kernel, stride 2; see src/layers/conv2d.rs).
+    // A 3x3 conv (32 -> 64 channels at 14x14), and the bench net's and the Fashion-MNIST
+    // nets' conv2 with their 2x2 average pooling folded in (4x4 kernel, stride 2; see
+    // src/layers/conv2d.rs).
     let geoms = [
         ConvGeom {
             in_c: 32,
@@ -97,6 +98,15 @@ fn conv_threshold() {
             out_c: 64,
             k: 3,
             stride: 1,
+            pad: 1,
+        },
+        ConvGeom {
+            in_c: 32,
+            in_h: 14,
+            in_w: 14,
+            out_c: 64,
+            k: 4,
+            stride: 2,
             pad: 1,
         },
         ConvGeom {
@@ -139,7 +149,7 @@ fn conv_densities(g: ConvGeom) {
         rayon::current_num_threads(),
         CONV_EVENT_MAX_DENSITY
     );
-    println!("density  fwd dense  fwd events  bwd dense  bwd events   (ms; events: collected in forward)");
+    println!("density  fwd dense  fwd events  bwd dense  bwd events  (dW only)   (ms; events: collected in forward)");
     let mut ev = Events::default();
     for density in [0.01f32, 0.05, 0.09, 0.125, 0.149, 0.151, 0.2, 0.25] {
         let x: Buf<f32> = (0..frames * il)
@@ -150,12 +160,14 @@ fn conv_densities(g: ConvGeom) {
             assert!(k.collect_events(&x, frames, il, 1.0, &mut ev));
             k.conv2d_forward_events(&g, &ev, &w, &bias, &mut y)
         });
-        let mut backward = |ev: Option<&Events>| {
+        let mut backward = |ev: Option<&Events>, with_dx: bool| {
             time_ms(|| {
-                k.conv2d_backward(&g, frames, &x, ev, &w, &dy, &mut dw, &mut db, Some(&mut dx))
+                let dx = with_dx.then_some(&mut dx);
+                k.conv2d_backward(&g, frames, &x, ev, &w, &dy, &mut dw, &mut db, dx)
             })
         };
-        let (bd, be) = (backward(None), backward(Some(&ev)));
-        println!("{density:7.3}  {fd:9.2}  {fe:10.2}  {bd:9.2}  {be:10.2}");
+        let bd = backward(None, true);
+        let (be, bw) = (backward(Some(&ev), true), backward(Some(&ev), false));
+        println!("{density:7.3}  {fd:9.2}  {fe:10.2}  {bd:9.2}  {be:10.2}  {bw:9.2}");
     }
 }
