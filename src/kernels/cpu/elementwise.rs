@@ -12,6 +12,15 @@ pub fn add_assign(dst: &mut [f32], src: &[f32]) {
     dst.iter_mut().zip(src).for_each(|(a, b)| *a += b);
 }
 
+/// `dst = src`, in parallel chunks: a copy of a layer's `[T, B, n]` values (a flatten's) is
+/// bound by memory bandwidth, which one core does not saturate.
+pub fn copy(src: &[f32], dst: &mut [f32]) {
+    assert_eq!(dst.len(), src.len(), "copy: lengths differ");
+    dst.par_chunks_mut(4 * CHUNK)
+        .zip(src.par_chunks(4 * CHUNK))
+        .for_each(|(d, s)| d.copy_from_slice(s));
+}
+
 // dst is [times, src.len()]
 pub fn repeat(src: &[f32], times: usize, dst: &mut Vec<f32>) {
     let n = src.len();

@@ -268,8 +268,7 @@ impl Kernels for Cpu {
         dst.fill(value)
     }
     fn copy(&self, src: &Buf<f32>, dst: &mut Buf<f32>) {
-        dst.resize_for_overwrite(Device::Cpu, 0);
-        dst.host_mut().extend_from_slice(src)
+        elementwise::copy(src, out(dst, src.len()))
     }
     fn add_assign(&self, dst: &mut Buf<f32>, src: &Buf<f32>) {
         elementwise::add_assign(dst, src)
