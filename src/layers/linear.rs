@@ -2,7 +2,7 @@
 
 use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
-use crate::kernels::{Buf, Events, LINEAR_EVENT_MAX_DENSITY};
+use crate::kernels::{Buf, Events, LINEAR_EVENT_MAX_DENSITY, LINEAR_EVENT_MIN_OUTPUTS};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::weight_norm::{Norm, SynapseWeights};
@@ -85,7 +85,8 @@ impl Layer for Linear {
         y.reshape_for_overwrite(x.device(), &with_frame(x, &[n_out]));
         let k = x.data.kernels();
         let (ev, max) = (&mut self.input_events, LINEAR_EVENT_MAX_DENSITY);
-        self.events = k.collect_events(&x.data, frames, n_in, max, ev);
+        self.events =
+            n_out >= LINEAR_EVENT_MIN_OUTPUTS && k.collect_events(&x.data, frames, n_in, max, ev);
         if self.events {
             // Spikes: y[f, :] = sum over the spikes x[f, i] of W[:, i] (event-driven).
             let (ev, w) = (&self.input_events, &self.weights.w);
