@@ -87,9 +87,9 @@ fn main() {
 }
 
 fn conv_threshold() {
-    // A 3x3 conv (32 -> 64 channels at 14x14), and the bench net's and the Fashion-MNIST
-    // nets' conv2 with their 2x2 average pooling folded in (4x4 kernel, stride 2; see
-    // src/layers/conv2d.rs).
+    // A 3x3 conv (32 -> 64 channels at 14x14), the bench net's conv2 with its 2x2 average
+    // pooling folded in (4x4 kernel, stride 2; see src/layers/conv2d.rs), the Fashion-MNIST
+    // recipe's conv2, and a wider conv2 with its pooling folded in.
     let geoms = [
         ConvGeom {
             in_c: 32,
@@ -107,6 +107,16 @@ fn conv_threshold() {
             out_c: 64,
             k: 4,
             stride: 2,
+            pad: 1,
+        },
+        // the Fashion-MNIST recipe's conv2 (48 -> 96 channels after first-spike pooling)
+        ConvGeom {
+            in_c: 48,
+            in_h: 14,
+            in_w: 14,
+            out_c: 96,
+            k: 3,
+            stride: 1,
             pad: 1,
         },
         ConvGeom {
