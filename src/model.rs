@@ -101,8 +101,11 @@ pub struct Model {
     /// The next batch's input was written straight into `acts[0]` on the device (a data set
     /// kept on the GPU), so `input` is not copied in.
     input_on_device: bool,
+    /// The last forward moved the input's values on to `acts[1]` (a leading reshape).
+    input_moved: bool,
     /// `acts[0]` is the encoded input `[T, B, in_frame...]` on the device, `acts[i + 1]`
-    /// layer `i`'s output.
+    /// layer `i`'s output (a leading reshape takes the input's values, leaving `acts[0]`
+    /// stale: read the input with [`Model::input_values`]).
     pub acts: Vec<Tensor>,
     grads: Vec<Tensor>,
     pub logits: Tensor,
@@ -232,6 +235,7 @@ impl Model {
             device: Device::Cpu,
             input: Tensor::default(),
             input_on_device: false,
+            input_moved: false,
             acts: vec![Tensor::default(); n + 1],
             grads: vec![Tensor::default(); n + 1],
             logits: Tensor::default(),
@@ -312,6 +316,13 @@ impl Model {
     pub fn device_input_mut(&mut self) -> &mut Tensor {
         self.input_on_device = true;
         &mut self.acts[0]
+    }
+
+    /// The encoded input of the last forward pass (`[T, B, ...]`, or `[1, B, ...]` for direct
+    /// input): `acts[0]`, or `acts[1]` when a leading reshape (a flatten) moved its values on
+    /// instead of copying them.
+    pub fn input_values(&self) -> &Tensor {
+        &self.acts[usize::from(self.input_moved)]
     }
 
     /// The input of the next forward pass, wherever it was written.
@@ -410,8 +421,19 @@ impl Model {
                 x.shape[0] = t;
             }
         }
+        self.input_moved = false;
         for i in first..self.layers.len() {
             let (lo, hi) = self.acts.split_at_mut(i + 1);
+            if i == 0 && self.layers[0].kind() == LayerKind::Reshape {
+                // A leading reshape (the flatten in front of an MLP) of the input, which no
+                // other layer reads: its values move on instead of being copied (see
+                // `Model::input_values`).
+                std::mem::swap(&mut lo[0].data, &mut hi[0].data);
+                hi[0].shape = lo[0].shape[..2].to_vec();
+                hi[0].shape.extend_from_slice(&self.frames[1]);
+                self.input_moved = true;
+                continue;
+            }
             self.layers[i].forward(&lo[i], &mut hi[0]);
         }
         let last = self.acts.last().unwrap();

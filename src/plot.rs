@@ -379,7 +379,7 @@ pub fn raster(model: &Model, sample: usize, label: usize, base: &Path) -> Result
         } else {
             "input spikes (latency encoding)".into()
         },
-        values: slice(&model.acts[0]),
+        values: slice(model.input_values()),
         kind: if direct { Panel::Analog } else { Panel::Spikes },
     });
     let names = model.layer_names();

@@ -535,3 +535,48 @@ fn aux_membrane_loss_backward() {
     let plain: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.to_vec()).collect();
     assert_ne!(plain, grads);
 }
+
+/// A leading flatten moves the input's values on instead of copying them: the model on
+/// `[1, 6, 6]` images (flatten, then the MLP) gives the logits and gradients of the same MLP on
+/// flat `[36]` frames, bit for bit, over steps with different inputs (the moved buffers come
+/// back as the next input's), and `input_values` is the input of the last forward.
+#[test]
+fn leading_flatten_moves_the_input_on() {
+    let cfg = ModelConfig {
+        spec: "fc5 if fc4".into(),
+        time_steps: 4,
+        encoding: Encoding::Latency,
+        init: Init::Ettfs,
+        init_gain: 0.5,
+        ..Default::default()
+    };
+    let (mut image, mut flat) = (
+        Model::new(&cfg, &[1, 6, 6], &mut Rng::new(5)).unwrap(),
+        Model::new(&cfg, &[36], &mut Rng::new(5)).unwrap(),
+    );
+    assert_eq!(image.layers.len(), flat.layers.len() + 1, "a flatten leads");
+    let mut rng = Rng::new(2);
+    for step in 0..3 {
+        // latency-coded spikes, [T, B, 36]
+        let spikes: Vec<f32> = (0..4 * 3 * 36)
+            .map(|_| f32::from(rng.uniform() < 0.3))
+            .collect();
+        let labels = [step % 4, 0, 3];
+        let run = |model: &mut Model| {
+            *model.input_mut() = Tensor::from_vec(&[4, 3, 36], spikes.clone());
+            model.forward();
+            model.zero_grad();
+            model.backward(&labels);
+            let grads: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.to_vec()).collect();
+            (model.logits.data.to_vec(), grads)
+        };
+        let (a, b) = (run(&mut image), run(&mut flat));
+        assert_eq!(a, b, "step {step}");
+        assert_eq!(image.input_values().data.to_vec(), spikes, "step {step}");
+        assert_eq!(image.acts[1].shape, vec![4, 3, 36]);
+        let mut opt = ttfs::optim::Optimizer::new(Default::default());
+        opt.update(&mut image.params_mut(), 1e-2);
+        let mut opt = ttfs::optim::Optimizer::new(Default::default());
+        opt.update(&mut flat.params_mut(), 1e-2);
+    }
+}
