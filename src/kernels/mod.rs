@@ -45,6 +45,18 @@ impl ConvGeom {
     pub fn patch_len(&self) -> usize {
         self.in_c * self.k * self.k
     }
+    /// `(patch_len, out_h * out_w, in_len, out_len, out_c)`: the sizes a convolution kernel
+    /// indexes its matrices with.
+    pub fn sizes(&self) -> (usize, usize, usize, usize, usize) {
+        let p = self.out_h() * self.out_w();
+        (
+            self.patch_len(),
+            p,
+            self.in_len(),
+            self.out_len(),
+            self.out_c,
+        )
+    }
     pub fn in_len(&self) -> usize {
         self.in_c * self.in_h * self.in_w
     }

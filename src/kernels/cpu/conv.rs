@@ -110,13 +110,7 @@ fn col2im_frames(g: &ConvGeom, col: &[f32], n: usize, dx: &mut [f32]) {
 /// so that the scatter back to the input is vector adds ([`col2im_frames`]); `dy` goes in and
 /// `dx` comes out through 8x8 register transposes.
 fn input_gradient(g: &ConvGeom, w: &[f32], dy: &[f32], frames: usize, dx: &mut [f32]) {
-    let (kk, p, il, ol, oc) = (
-        g.patch_len(),
-        g.out_h() * g.out_w(),
-        g.in_len(),
-        g.out_len(),
-        g.out_c,
-    );
+    let (kk, p, il, ol, oc) = g.sizes();
     // Frames per group: as many as fit the column matrix, rounded down to a multiple of 8 but
     // at least 8 (whole vectors in the scatter, whole 8x8 blocks in the transposes: with the
     // 6 frames that fit for the Fashion-MNIST recipe's conv2, 48x14x14 -> 96 k3, both ran
@@ -153,13 +147,7 @@ fn input_gradient(g: &ConvGeom, w: &[f32], dy: &[f32], frames: usize, dx: &mut [
 
 // x is [frames, C*H*W], w is [OC, C*K*K], bias is [OC], y is [frames, OC*OH*OW]
 pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
-    let (kk, p, il, ol, oc) = (
-        g.patch_len(),
-        g.out_h() * g.out_w(),
-        g.in_len(),
-        g.out_len(),
-        g.out_c,
-    );
+    let (kk, p, il, ol, oc) = g.sizes();
     assert!(
         x.len() >= frames * il && y.len() >= frames * ol && w.len() >= oc * kk && bias.len() >= oc
     );
@@ -238,13 +226,7 @@ pub fn backward(
     dbias: &mut [f32],
     dx: Option<&mut [f32]>,
 ) {
-    let (kk, p, il, ol, oc) = (
-        g.patch_len(),
-        g.out_h() * g.out_w(),
-        g.in_len(),
-        g.out_len(),
-        g.out_c,
-    );
+    let (kk, p, il, ol, oc) = g.sizes();
     let per_chunk = FRAMES_PER_CHUNK_MIN.max(frames.div_ceil(MAX_PARTIALS));
     let chunks = frames.div_ceil(per_chunk);
     let mut dx_buf = Vec::new();
