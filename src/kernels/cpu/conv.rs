@@ -182,7 +182,7 @@ pub fn forward(g: &ConvGeom, frames: usize, x: &[f32], w: &[f32], bias: &[f32], 
 // x holds the events of [frames, C*H*W] spike maps (one row per frame, `Kernels::
 // collect_events`), w is [OC, C*K*K], bias is [OC], y is [frames, OC*OH*OW]
 pub fn forward_events(g: &ConvGeom, x: &Events, w: &[f32], bias: &[f32], y: &mut [f32]) {
-    let (kk, p, ol, oc) = (g.patch_len(), g.out_h() * g.out_w(), g.out_len(), g.out_c);
+    let (kk, p, _, ol, oc) = g.sizes();
     let frames = x.rows;
     assert!(x.cols == g.in_len() && y.len() >= frames * ol && w.len() >= oc * kk);
     // Each input event scatters through the kernel: the weights transposed so that a tap's
