@@ -457,10 +457,6 @@ impl<E: Exec> Kernels for Gpu<E> {
         }
     }
 
-    // dy is [frames, out_c*P]; dw [out_c, PL] and dbias [out_c] overwritten; dx [frames, in_len]
-    //
-    // Per chunk: yt[OC, fc*P] = dy as channels; dw (+)= yt . col^T (beta 1 after the first
-    // chunk); dbias (+)= row sums of yt; dcol[PL, fc*P] = w^T . yt, dx = col2im(dcol).
     fn conv2d_forward_events(
         &self,
         _g: &ConvGeom,
@@ -472,6 +468,10 @@ impl<E: Exec> Kernels for Gpu<E> {
         unreachable!("the GPU backend never collects events (collect_events is false), so convolutions never run on them")
     }
 
+    // dy is [frames, out_c*P]; dw [out_c, PL] and dbias [out_c] overwritten; dx [frames, in_len]
+    //
+    // Per chunk: yt[OC, fc*P] = dy as channels; dw (+)= yt . col^T (beta 1 after the first
+    // chunk); dbias (+)= row sums of yt; dcol[PL, fc*P] = w^T . yt, dx = col2im(dcol).
     fn conv2d_backward(
         &self,
         g: &ConvGeom,
