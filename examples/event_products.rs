@@ -91,6 +91,16 @@ fn conv_threshold() {
     // pooling folded in (4x4 kernel, stride 2; see src/layers/conv2d.rs), the Fashion-MNIST
     // recipe's conv2, and a wider conv2 with its pooling folded in.
     let geoms = [
+        // the bench net's conv1 on latency-coded 28x28 images, its 2x2 pooling folded in
+        ConvGeom {
+            in_c: 1,
+            in_h: 28,
+            in_w: 28,
+            out_c: 32,
+            k: 4,
+            stride: 2,
+            pad: 1,
+        },
         ConvGeom {
             in_c: 32,
             in_h: 14,

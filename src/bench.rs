@@ -1,7 +1,9 @@
 //! Training-step benchmark of the two models of the PyTorch speed peer
 //! (`bench/ttfs_torch.py`): same layers, same T and batch, same optimizer, time folded
-//! into the batch, random latency-coded inputs.
+//! into the batch, latency-coded inputs: one batch of random images (every pixel nonzero, so
+//! every input unit fires: the most events a batch can have), or a data set's images.
 
+use crate::data::{Dataset, Kind};
 use crate::decoder::{DecoderConfig, DecoderKind, Weighting};
 use crate::encoding::{encode, Encoding, ZeroInput};
 use crate::ettfs_init::Init;
@@ -25,7 +27,9 @@ pub fn peer_model(kind: &str, t: usize) -> Result<ModelConfig> {
         spec: spec.into(),
         time_steps: t,
         encoding: Encoding::Latency,
-        zero_input: ZeroInput::Last,
+        // The peer's code: a zero pixel never fires (its `(x > 0)` spike); random images
+        // have none, data sets' have many.
+        zero_input: ZeroInput::Silent,
         init: Init::Ettfs,
         init_gain: 1.0,
         norm: Norm::WeightAffine,
@@ -51,14 +55,73 @@ pub struct StepTiming {
     pub samples_per_s: f64,
 }
 
+/// The images a benchmark trains on: one random batch, or a data set's batches in order.
+#[derive(Clone, Copy)]
+pub enum BenchInput<'a> {
+    Random,
+    Images(&'a Dataset),
+}
+
+impl BenchInput<'_> {
+    /// Batch `i`'s images (`[batch, 784]`, values in [0, 1]) and labels into `x` and `labels`.
+    fn batch(
+        &self,
+        i: usize,
+        batch: usize,
+        rng: &mut Rng,
+        x: &mut Vec<f32>,
+        labels: &mut Vec<usize>,
+    ) {
+        match self {
+            BenchInput::Random => {
+                if x.is_empty() {
+                    *x = (0..batch * 784).map(|_| rng.uniform()).collect();
+                    *labels = (0..batch).map(|_| rng.below(10)).collect();
+                }
+            }
+            BenchInput::Images(d) => {
+                // Consecutive batches, from the start again after the last whole one (the
+                // peer's `DATA_DIR` takes the same).
+                let first = i * batch % (d.len() / batch * batch);
+                x.clear();
+                labels.clear();
+                for j in first..first + batch {
+                    x.extend(d.sample(j).iter().map(|&v| v as f32 * d.scale));
+                    labels.push(d.labels[j] as usize);
+                }
+            }
+        }
+    }
+}
+
+/// `d` as a benchmark's input: 28x28 grayscale images (the peer's models), at least one batch.
+pub fn check_bench_images(d: &Dataset, batch: usize) -> Result<()> {
+    anyhow::ensure!(
+        d.kind == Kind::Image && d.frame == [1, 28, 28] && d.classes <= 10,
+        "{}: the benchmark's models take 28x28 grayscale images of up to 10 classes (mnist, \
+         fashion-mnist); this set has frames {:?}",
+        d.name,
+        d.frame
+    );
+    anyhow::ensure!(
+        d.len() >= batch,
+        "{}: {} training images, fewer than one batch of {batch}",
+        d.name,
+        d.len()
+    );
+    Ok(())
+}
+
 /// Median time of one training step (encode, forward, loss, backward, Adam) on `device` over
 /// `steps` steps after `warmup` steps. A GPU's work is waited for at the end of each step.
+/// Reading the batch's images is not timed.
 pub fn time_training_step(
     cfg: &ModelConfig,
     device: Device,
     batch: usize,
     warmup: usize,
     steps: usize,
+    input: BenchInput,
 ) -> Result<StepTiming> {
     let mut rng = Rng::new(0);
     let mut model = Model::new(cfg, &[1, 28, 28], &mut rng)?;
@@ -68,10 +131,10 @@ pub fn time_training_step(
         lr: 1e-3,
         ..Default::default()
     });
-    let x: Vec<f32> = (0..batch * 784).map(|_| rng.uniform()).collect();
-    let labels: Vec<usize> = (0..batch).map(|_| rng.below(10)).collect();
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
     let mut times = Vec::new();
     for i in 0..warmup + steps {
+        input.batch(i, batch, &mut rng, &mut x, &mut labels);
         let start = Instant::now();
         encode(
             cfg.encoding,

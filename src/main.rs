@@ -767,7 +767,8 @@ const BENCH_HELP: &str = "\
 Examples:
   ttfs bench
   ttfs bench --models mlp --steps 20 --threads 2
-  ttfs bench --peer bench/ttfs_torch.py --python python3";
+  ttfs bench --peer bench/ttfs_torch.py --python python3
+  ttfs bench --data mnist --data-dir ~/data/mnist --rounds 3   # real images: fewer events";
 
 #[derive(Args)]
 struct BenchArgs {
@@ -806,6 +807,14 @@ struct BenchArgs {
     /// one round can be off by 1.5x).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
+    /// Train both sides on this data set's training images (mnist or fashion-mnist), batch
+    /// after batch, instead of one batch of random images (every pixel nonzero: every input
+    /// unit fires, the most input events a batch can have).
+    #[arg(long, value_parser = ["mnist", "fashion-mnist"])]
+    data: Option<String>,
+    /// Where --data's files are (default: where `ttfs train` looks).
+    #[arg(long, requires = "data")]
+    data_dir: Option<PathBuf>,
 }
 
 /// Runs the peer script once (`COMPILE=compile`); its median ms per step, or why it failed.
@@ -814,6 +823,7 @@ fn peer_step_ms(
     model: &str,
     threads: usize,
     compile: &str,
+    data_dir: Option<&std::path::Path>,
 ) -> std::result::Result<f64, String> {
     let mut cmd = std::process::Command::new(&args.python);
     cmd.arg(&args.peer)
@@ -827,6 +837,9 @@ fn peer_step_ms(
         .env("COMPILE", compile)
         .env("SURROGATE", &args.surrogate)
         .env("ALPHA", args.alpha.to_string());
+    if let Some(d) = data_dir {
+        cmd.env("DATA_DIR", d);
+    }
     if matches!(args.device, Device::Cuda(_)) && std::env::var_os("DEVICE").is_none() {
         cmd.env("DEVICE", "cuda");
     }
@@ -875,6 +888,30 @@ fn bench(a: BenchArgs) -> Result<()> {
             );
         }
     }
+    // A data set's images: located and read once, for ttfs; the peer reads the same folder.
+    let data = match &a.data {
+        Some(name) => {
+            let dir = ttfs::data::locate::locate(name, a.data_dir.as_deref())?
+                .expect("image data sets have a directory");
+            let train = ttfs::data::load(name, Some(&dir))?.train;
+            ttfs::bench::check_bench_images(&train, a.batch)?;
+            println!(
+                "input: {name} training images from {} ({} images, batch after batch)",
+                dir.display(),
+                train.len()
+            );
+            Some((dir, train))
+        }
+        None => {
+            println!("input: one batch of random images (every pixel nonzero)");
+            None
+        }
+    };
+    let input = match &data {
+        Some((_, d)) => ttfs::bench::BenchInput::Images(d),
+        None => ttfs::bench::BenchInput::Random,
+    };
+    let data_dir = data.as_ref().map(|(dir, _)| dir.as_path());
     // The peer eager and under torch.compile (the strongest plain-PyTorch peer), unless
     // COMPILE is set in the environment, which picks one.
     let modes: Vec<(&str, &str)> = match std::env::var("COMPILE").ok().as_deref() {
@@ -892,7 +929,7 @@ fn bench(a: BenchArgs) -> Result<()> {
         let mut ours = Vec::new();
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
         for round in 0..rounds {
-            let r = ttfs::bench::time_training_step(&cfg, device, a.batch, 3, a.steps)?;
+            let r = ttfs::bench::time_training_step(&cfg, device, a.batch, 3, a.steps, input)?;
             let tag = if rounds > 1 {
                 format!(" round {}", round + 1)
             } else {
@@ -908,7 +945,7 @@ fn bench(a: BenchArgs) -> Result<()> {
                 continue;
             }
             for (k, (mode, compile)) in modes.iter().enumerate() {
-                match peer_step_ms(&a, m, threads, compile) {
+                match peer_step_ms(&a, m, threads, compile, data_dir) {
                     Ok(p) => {
                         println!(
                             "peer  {m} {mode:<8} {p:>8.2} ms/step  -> ttfs is {:.2}x faster{tag}",

@@ -1103,6 +1103,58 @@ fn bench_rounds_take_turns_and_summarize_the_ratios() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `ttfs bench --data`: ttfs trains on the data set's images and the peer is told the same
+/// folder (`DATA_DIR`); a set smaller than one batch is refused with its name.
+#[test]
+fn bench_on_a_data_set_hands_its_folder_to_the_peer() {
+    let dir = tmp("bench-data");
+    let data = dir.join("mnist");
+    write_small_mnist(&data);
+    let peer = dir.join("peer.sh");
+    std::fs::write(
+        &peer,
+        format!(
+            "[ \"$DATA_DIR\" = \"{}\" ] || exit 4\necho median_ms=10\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let bench = |batch: &str| {
+        ttfs(&[
+            "bench",
+            "--models",
+            "mlp,cnn",
+            "--steps",
+            "2",
+            "--batch",
+            batch,
+            "--threads",
+            "1",
+            "--data",
+            "mnist",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--python",
+            "sh",
+            "--peer",
+            peer.to_str().unwrap(),
+        ])
+    };
+    let o = bench("16");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.contains("input: mnist training images"), "{out}");
+    assert_eq!(out.matches("ttfs is").count(), 4, "{out}");
+    let o = bench("400");
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("mnist") && e.contains("fewer than one batch of 400"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn every_command_has_help_with_examples() {
     for cmd in ["train", "eval", "plot", "info", "export"] {
