@@ -3,6 +3,7 @@
 
 use crate::layers::LayerKind;
 use crate::model::Model;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Statistics of one monitored layer, accumulated over samples.
@@ -146,14 +147,14 @@ impl SpikeMonitor {
         // Walk the [T, B*units] buffer in blocks of units, each block through all T rows, so
         // that the per-unit counts stay in L1 (a whole evaluation batch of conv1 spikes is
         // 3 M units). Each step's first spikes are counted as they happen, so the first-time
-        // histogram needs no per-unit first step; every loop is a branch-free reduction.
+        // histogram needs no per-unit first step; every loop is a branch-free reduction. The
+        // blocks run in parallel (13% of an evaluation's time when serial): their counts are
+        // integers, so the totals do not depend on the order they are added in.
         const BLOCK: usize = 1024;
-        let mut count = [0u32; BLOCK];
-        let (mut events, mut silent) = (0u64, 0u64);
-        for j0 in (0..n).step_by(BLOCK) {
+        let block_counts = |mut acc: BlockCounts, j0: usize| {
             let w = BLOCK.min(n - j0);
+            let mut count = [0u32; BLOCK];
             let count = &mut count[..w];
-            count.fill(0);
             for step in 0..t {
                 let row = &x[step * n + j0..step * n + j0 + w];
                 let mut newly = 0u32;
@@ -162,17 +163,57 @@ impl SpikeMonitor {
                     newly += fired & (*c == 0) as u32;
                     *c += fired;
                 }
-                st.first_time_hist[step] += newly as u64;
+                acc.first_time_hist[step] += newly as u64;
             }
             let zero = count.iter().map(|&c| (c == 0) as u32).sum::<u32>();
-            silent += zero as u64;
-            st.first_time_hist[t] += zero as u64;
-            events += count.iter().map(|&c| c as u64).sum::<u64>();
-            st.max_events = st.max_events.max(count.iter().copied().max().unwrap_or(0));
+            acc.silent += zero as u64;
+            acc.first_time_hist[t] += zero as u64;
+            acc.events += count.iter().map(|&c| c as u64).sum::<u64>();
+            acc.max_events = acc.max_events.max(count.iter().copied().max().unwrap_or(0));
+            acc
+        };
+        let total = (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|i| i * BLOCK)
+            .fold(|| BlockCounts::new(t), block_counts)
+            .reduce(|| BlockCounts::new(t), BlockCounts::merge);
+        let (events, silent) = (total.events, total.silent);
+        for (h, c) in st.first_time_hist.iter_mut().zip(&total.first_time_hist) {
+            *h += c;
         }
+        st.max_events = st.max_events.max(total.max_events);
         st.silent += silent as f64;
         st.events += events as f64;
         st.samples += b;
+    }
+}
+
+/// Integer counts of a range of units in [`SpikeMonitor::add`].
+struct BlockCounts {
+    first_time_hist: Vec<u64>,
+    events: u64,
+    silent: u64,
+    max_events: u32,
+}
+
+impl BlockCounts {
+    fn new(t: usize) -> Self {
+        BlockCounts {
+            first_time_hist: vec![0; t + 1],
+            events: 0,
+            silent: 0,
+            max_events: 0,
+        }
+    }
+
+    fn merge(mut self, o: BlockCounts) -> Self {
+        for (a, b) in self.first_time_hist.iter_mut().zip(&o.first_time_hist) {
+            *a += b;
+        }
+        self.events += o.events;
+        self.silent += o.silent;
+        self.max_events = self.max_events.max(o.max_events);
+        self
     }
 }
 
