@@ -21,6 +21,7 @@
 //! `1 * H'` before the spike and a signed zero after it, as `H'(SPENT)` is now).
 
 use super::gemm::SyncPtr;
+use super::stream;
 use crate::kernels::{constant_input_supported, IfParams};
 use rayon::prelude::*;
 
@@ -167,19 +168,26 @@ pub fn backward(
 pub fn forward_constant(p: &IfParams, t: usize, n: usize, c: &[f32], s: &mut [f32]) {
     assert!(constant_input_supported(p, t) && c.len() >= n && s.len() >= t * n);
     let sp = SyncPtr(s.as_mut_ptr());
+    // The spikes are the only array this pass writes to memory: each step's are made in
+    // cache, then copied out, streamed past the caches when large (`stream::MIN_BYTES`; the
+    // general `forward`, which also reads a `[t, n]` current and writes the potentials,
+    // measured no gain from streaming its outputs).
+    let streamed = stream::worth(t * n);
     (0..n.div_ceil(UNITS_PER_TASK))
         .into_par_iter()
         .for_each(|ci| {
             let j0 = ci * UNITS_PER_TASK;
             let w = UNITS_PER_TASK.min(n - j0);
-            let mut state = vec![0.0f32; 3 * w];
+            let mut state = vec![0.0f32; 4 * w];
             let (pot, rest) = state.split_at_mut(w);
-            let (spent, v) = rest.split_at_mut(w);
+            let (spent, rest) = rest.split_at_mut(w);
+            let (v, sr) = rest.split_at_mut(w);
             for step in 0..t {
-                // SAFETY: tasks own disjoint unit ranges [j0, j0 + w) of every time row.
-                let sr = unsafe { std::slice::from_raw_parts_mut(sp.get().add(step * n + j0), w) };
                 integrate_step(p, &c[j0..j0 + w], pot, spent, v, sr);
+                // SAFETY: tasks own disjoint unit ranges [j0, j0 + w) of every time row.
+                unsafe { stream::copy(sr, sp.get().add(step * n + j0), streamed) };
             }
+            stream::fence();
         });
 }
 

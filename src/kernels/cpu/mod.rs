@@ -17,6 +17,7 @@ pub mod loss;
 mod optim;
 mod pool;
 mod sparse;
+mod stream;
 mod transpose;
 pub mod weight_norm;
 
