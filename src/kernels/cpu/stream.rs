@@ -4,7 +4,9 @@
 //! allocation) and later writes it back: twice the memory traffic of the data. A layer's
 //! `[T, B, n]` output written one step row at a time is far larger than the caches and is
 //! read only by the next layer, after the whole array is written, so streaming it past the
-//! caches halves the traffic.
+//! caches halves the traffic. Used where that measured faster (docs/RESULTS.md): the
+//! constant-current neuron's spikes, several step rows per task far apart; outputs written as
+//! one contiguous stretch per task measured no gain or a loss.
 
 /// Arrays of at least this many bytes are streamed: larger than this machine's 32 MB L3, so
 /// that the next layer would find little of a plainly stored one in cache either.
@@ -26,13 +28,15 @@ pub fn worth(floats: usize) -> bool {
 /// streamed copies the caller runs [`fence`] before another thread reads them.
 #[inline]
 pub unsafe fn copy(src: &[f32], dst: *mut f32, streamed: bool) {
+    // Without AVX-512 every copy is plain.
+    let _ = streamed;
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     if streamed {
         use std::arch::x86_64::*;
         let n = src.len();
         // Elements before the first 64-byte boundary, then whole 16-float vectors.
         let head = ((64 - (dst as usize % 64)) % 64 / 4).min(n);
-        if (dst as usize) % 4 == 0 {
+        if (dst as usize).is_multiple_of(4) {
             std::ptr::copy_nonoverlapping(src.as_ptr(), dst, head);
             let mut i = head;
             while i + 16 <= n {
@@ -68,9 +72,16 @@ mod tests {
                 let mut dst = vec![f32::NAN; 320];
                 unsafe { super::copy(&src[..len], dst.as_mut_ptr().add(offset), true) };
                 super::fence();
-                assert_eq!(&dst[offset..offset + len], &src[..len], "offset {offset} len {len}");
+                assert_eq!(
+                    &dst[offset..offset + len],
+                    &src[..len],
+                    "offset {offset} len {len}"
+                );
                 assert!(dst[..offset].iter().all(|v| v.is_nan()), "before the copy");
-                assert!(dst[offset + len..].iter().all(|v| v.is_nan()), "after the copy");
+                assert!(
+                    dst[offset + len..].iter().all(|v| v.is_nan()),
+                    "after the copy"
+                );
             }
         }
     }
