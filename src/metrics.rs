@@ -177,13 +177,12 @@ impl SpikeMonitor {
             .map(|i| i * BLOCK)
             .fold(|| BlockCounts::new(t), block_counts)
             .reduce(|| BlockCounts::new(t), BlockCounts::merge);
-        let (events, silent) = (total.events, total.silent);
         for (h, c) in st.first_time_hist.iter_mut().zip(&total.first_time_hist) {
             *h += c;
         }
         st.max_events = st.max_events.max(total.max_events);
-        st.silent += silent as f64;
-        st.events += events as f64;
+        st.silent += total.silent as f64;
+        st.events += total.events as f64;
         st.samples += b;
     }
 }
