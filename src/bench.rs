@@ -38,6 +38,8 @@ pub fn peer_model(kind: &str, t: usize) -> Result<ModelConfig> {
         mask_grad: false,
         output_alpha: None,
         output_init_gain: None,
+        init_firing: None,
+        synapse_gains: Vec::new(),
         decoder: DecoderConfig {
             kind: DecoderKind::Temporal,
             weighting: Weighting::Exp,

@@ -22,6 +22,7 @@ pub mod encoding;
 pub mod energy;
 pub mod ettfs_init;
 pub mod event_driven;
+pub mod firing_calibration;
 pub mod interrupt;
 pub mod kernels;
 pub mod layers;

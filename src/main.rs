@@ -453,7 +453,7 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
                     ),
                     Created::Fresh => {}
                 }
-                rd.write_config(&cfg)?;
+                rd.write_config(&tr.cfg)?;
                 rd.write_command(&argv, threads, ranks, tr.data_dir.as_deref())?;
                 path = rd.path.display().to_string().into_bytes();
             }

@@ -45,6 +45,16 @@ pub struct ModelConfig {
     /// it sets the scale of the output currents for the whole run, which for an IF output
     /// neuron is the same as dividing its threshold by `output_init_gain / init_gain`.
     pub output_init_gain: Option<f32>,
+    /// Fraction of each spiking layer's neurons that should fire on the first training batch
+    /// at initialization (absent: no calibration). Before the first step, each synapse's gain
+    /// is set, layer by layer, so that this fraction fires (see `firing_calibration.rs`); the
+    /// gains found are stored in `synapse_gains`. Keeps deep nets alive on real data, where
+    /// the ETTFS rule's assumption (every input fires once, currents spread over T) fails.
+    pub init_firing: Option<f32>,
+    /// The gain of every synapse, in order (empty: `init_gain`, and `output_init_gain` for
+    /// the last): written by the `init_firing` calibration, read when a run is resumed or a
+    /// checkpoint loaded.
+    pub synapse_gains: Vec<f32>,
     pub decoder: DecoderConfig,
 }
 
@@ -63,6 +73,8 @@ impl Default for ModelConfig {
             mask_grad: false,
             output_alpha: None,
             output_init_gain: None,
+            init_firing: None,
+            synapse_gains: Vec::new(),
             decoder: DecoderConfig::default(),
         }
     }
@@ -136,13 +148,21 @@ impl Model {
         let neuron = cfg.if_params();
         let mut layers: Vec<Box<dyn Layer>> = Vec::new();
         let mut frames = vec![input.to_vec()];
+        let synapses = specs.iter().filter(|s| s.is_synapse()).count();
+        if !cfg.synapse_gains.is_empty() && cfg.synapse_gains.len() != synapses {
+            bail!(
+                "model.synapse_gains has {} gains but the spec has {synapses} synapses",
+                cfg.synapse_gains.len()
+            );
+        }
         let mut synapse = 0;
         let mut specs = specs.iter().peekable();
         while let Some(s) = specs.next() {
             // The last token is the output synapse (checked by spec::parse).
-            let gain = match specs.peek() {
-                None => cfg.output_init_gain.unwrap_or(cfg.init_gain),
-                Some(_) => cfg.init_gain,
+            let gain = match (cfg.synapse_gains.get(synapse), specs.peek()) {
+                (Some(&g), _) if s.is_synapse() => g,
+                (_, None) => cfg.output_init_gain.unwrap_or(cfg.init_gain),
+                (_, Some(_)) => cfg.init_gain,
             };
             let f = frames.last().unwrap().clone();
             if matches!(s, LayerSpec::Linear { .. }) && f.len() > 1 {
@@ -633,6 +653,17 @@ impl Model {
                 (name, frame, first)
             })
             .collect()
+    }
+
+    /// After a forward pass: the input current of spiking layer `i` (`layers.len()`: the
+    /// decoder's output neurons) and its number of steps, `T`, or 1 for the constant current
+    /// the first neuron of a direct-encoded input takes once (`[1, B, units...]`).
+    pub fn neuron_input(&self, i: usize) -> (Vec<f32>, usize) {
+        if self.constant_neuron && i == self.static_prefix() {
+            (self.static_out.data.to_vec(), 1)
+        } else {
+            (self.acts[i].data.to_vec(), self.acts[i].shape[0])
+        }
     }
 
     /// Accuracy credit for the last forward (ties share credit, see `loss::correct_credit`).

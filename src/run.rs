@@ -48,6 +48,11 @@ pub fn train(
         .map(|c| c.epoch_progress.clone())
         .filter(|p| p.steps > 0);
     let mut out = Vec::new();
+    if lead && tr.epoch == 0 && pending.is_none() {
+        for w in start_warnings(tr) {
+            progress.warn(&w);
+        }
+    }
     while tr.epoch < epochs {
         if let Some(sig) = stop_requested(tr) {
             // Between epochs: the epoch's checkpoint is already written.
@@ -96,6 +101,50 @@ pub fn train(
         out.push(m);
     }
     Ok(out)
+}
+
+/// Before the first epoch: the initialization's firing calibration, if any, and a forward pass
+/// on one training batch; a spiking layer where no neuron fires gets a warning now, not after
+/// an epoch of training that could not reach below it.
+fn start_warnings(tr: &mut Trainer) -> Vec<String> {
+    let firing = tr.firing_at_start();
+    let mut lines = Vec::new();
+    if !tr.calibration.is_empty() {
+        let target = tr.cfg.model.init_firing.unwrap_or(0.0);
+        let layers: Vec<String> = tr
+            .calibration
+            .iter()
+            .map(|c| match c.layer.as_str() {
+                "readout" => format!("readout logit std {:.2}->x{}", c.before, c.gain),
+                _ => format!("{} {:.0}%->x{}", c.layer, 100.0 * c.before, c.gain),
+            })
+            .collect();
+        lines.push(format!(
+            "note: model.init_firing = {target}: synapse gains calibrated on the first batch (layer: firing before -> gain): {}",
+            layers.join(", ")
+        ));
+    }
+    let at_start: Vec<String> = firing
+        .iter()
+        .map(|(n, f)| format!("{n} {:.0}%", 100.0 * f))
+        .collect();
+    lines.push(format!(
+        "firing on the first batch: {}",
+        at_start.join(", ")
+    ));
+    let silent: Vec<&str> = firing
+        .iter()
+        .filter(|(_, f)| *f == 0.0)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !silent.is_empty() {
+        lines.push(format!(
+            "WARNING: no neuron of {} fires on the first training batch: no gradient will flow              below it. Set model.init_firing = 0.5 (calibrates every layer's gain on the data),              or a larger model.init_gain (now {}).",
+            silent.join(", "),
+            tr.cfg.model.init_gain
+        ));
+    }
+    lines
 }
 
 /// What the run directory keeps of a finished epoch: its metrics, its evaluation, `last` and,

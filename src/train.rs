@@ -109,6 +109,8 @@ pub struct Trainer {
     on_device: Option<[Option<DeviceImages>; 3]>,
     /// The processes training this model together (data parallel); one process: [`Solo`].
     pub dist: std::sync::Arc<dyn Collective>,
+    /// What the `model.init_firing` calibration did, per spiking layer (empty: not run).
+    pub calibration: Vec<crate::firing_calibration::LayerCalibration>,
 }
 
 impl Trainer {
@@ -141,6 +143,32 @@ impl Trainer {
             normalize: cfg.data.normalize(),
         };
         input.check(&train)?;
+        // A fresh run with `model.init_firing`: calibrate the synapse gains on the first
+        // training batch, store them in the run's config, and build the model from that
+        // config (so that a resumed run or a loaded checkpoint builds the same model).
+        let mut cfg = cfg.clone();
+        let mut calibration = Vec::new();
+        if let (Some(fraction), true) = (cfg.model.init_firing, cfg.model.synapse_gains.is_empty())
+        {
+            let idx: Vec<usize> = (0..cfg.train.batch_size.min(train.len())).collect();
+            let (mut labels, mut scratch) = (Vec::new(), Vec::new());
+            assemble(
+                &train,
+                &idx,
+                &input,
+                model.input_mut(),
+                &mut labels,
+                &mut scratch,
+            );
+            let batch = model.input_mut().clone();
+            let (gains, report) =
+                crate::firing_calibration::calibrate(&mut model, &batch, fraction)?;
+            cfg.model.synapse_gains = gains;
+            calibration = report;
+            model = Model::new(&cfg.model, &train.frame, &mut Rng::new(cfg.train.seed))?;
+            model.to_device(cfg.train.device)?;
+        }
+        let cfg = &cfg;
         let augment = cfg.data.augment(train.kind)?;
         if model.classes() != train.classes {
             bail!(
@@ -161,6 +189,7 @@ impl Trainer {
         let on_device =
             upload(&train).map(|t| [Some(t), validation.as_ref().and_then(upload), upload(&test)]);
         Ok(Trainer {
+            calibration,
             dist: std::sync::Arc::new(Solo),
             on_device,
             opt: Optimizer::new(cfg.optimizer.clone()),
@@ -179,6 +208,22 @@ impl Trainer {
             scratch: Vec::new(),
             train_len: 0,
         })
+    }
+
+    /// Fraction of each spiking layer's neurons that fire on the first training batch (not
+    /// augmented), by layer name: the check before the first epoch.
+    pub fn firing_at_start(&mut self) -> Vec<(String, f64)> {
+        let idx: Vec<usize> = (0..self.cfg.train.batch_size.min(self.train.len())).collect();
+        assemble(
+            &self.train,
+            &idx,
+            &self.input,
+            self.model.input_mut(),
+            &mut self.labels,
+            &mut self.scratch,
+        );
+        self.model.forward();
+        crate::firing_calibration::firing_fractions(&self.model)
     }
 
     pub fn steps_per_epoch(&self) -> usize {

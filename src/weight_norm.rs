@@ -108,6 +108,19 @@ impl SynapseWeights {
         );
     }
 
+    /// Multiply the effective weights and bias by `factor` (the initialization's firing
+    /// calibration): normalized synapses scale their fixed target, plain ones their weights.
+    pub fn rescale(&mut self, factor: f32) {
+        if self.norm == Norm::None {
+            let k = self.raw.value.kernels();
+            k.scale(&mut self.raw.value, factor);
+            k.scale(&mut self.beta.value, factor);
+        } else {
+            self.target_std *= factor;
+        }
+        self.refresh();
+    }
+
     /// Accumulate parameter gradients from the gradients of the effective weights `dw` and
     /// bias `dbias` (mirror of [`SynapseWeights::refresh`]).
     pub fn backward(&mut self, dw: &Buf<f32>, dbias: &Buf<f32>) {

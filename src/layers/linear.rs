@@ -165,6 +165,9 @@ impl Layer for Linear {
     fn params_mut(&mut self) -> Vec<&mut Param> {
         self.weights.params_mut()
     }
+    fn synapse_mut(&mut self) -> Option<&mut SynapseWeights> {
+        Some(&mut self.weights)
+    }
     fn params(&self) -> Vec<&Param> {
         self.weights.params()
     }

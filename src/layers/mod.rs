@@ -147,6 +147,11 @@ pub trait Layer: Send {
         false
     }
 
+    /// Synapses only: their weights (for the initialization's firing calibration).
+    fn synapse_mut(&mut self) -> Option<&mut crate::weight_norm::SynapseWeights> {
+        None
+    }
+
     /// Spiking neurons only: their settings.
     fn neuron_params_mut(&mut self) -> Option<&mut crate::kernels::IfParams> {
         None
