@@ -51,14 +51,22 @@ pub fn is_image(path: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
+/// Whether the entry is a folder, or a link to one. The type comes with the listing on most
+/// systems, which saves a `stat` per image of a large folder.
+fn is_dir(e: &std::fs::DirEntry) -> bool {
+    match e.file_type() {
+        Ok(t) if !t.is_symlink() => t.is_dir(),
+        _ => e.path().is_dir(),
+    }
+}
+
 /// The visible sub-folders of `root` as (name, path), sorted by name.
 fn class_folders(root: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(root).with_context(|| format!("cannot list {}", root.display()))? {
         let e = e.with_context(|| format!("cannot list {}", root.display()))?;
         let name = e.file_name().to_string_lossy().into_owned();
-        // `Path::is_dir` follows links, so a class folder may be a symbolic link.
-        if !hidden(&name) && e.path().is_dir() {
+        if !hidden(&name) && is_dir(&e) {
             out.push((name, e.path()));
         }
     }
@@ -72,13 +80,11 @@ fn images_in(folder: &Path, ignored: &mut Vec<PathBuf>) -> Result<Vec<PathBuf>> 
     for e in
         std::fs::read_dir(folder).with_context(|| format!("cannot list {}", folder.display()))?
     {
-        let p = e
-            .with_context(|| format!("cannot list {}", folder.display()))?
-            .path();
-        let name = p.file_name().unwrap_or_default().to_string_lossy();
-        if hidden(&name) || p.is_dir() {
+        let e = e.with_context(|| format!("cannot list {}", folder.display()))?;
+        if hidden(&e.file_name().to_string_lossy()) || is_dir(&e) {
             continue;
         }
+        let p = e.path();
         if is_image(&p) {
             files.push(p);
         } else {
