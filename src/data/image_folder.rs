@@ -182,7 +182,7 @@ fn decode(path: &Path) -> Result<Decoded> {
         .map_err(|e| anyhow::anyhow!("{}: cannot decode the image: {e}", path.display()))?;
     let (width, height) = (img.width(), img.height());
     let plane = width as usize * height as usize;
-    if img.color().has_color() {
+    let (channels, pixels) = if img.color().has_color() {
         // Interleaved RGB (alpha dropped) to planes R, G, B.
         let rgb = img.into_rgb8();
         let mut pixels = vec![0u8; 3 * plane];
@@ -191,20 +191,16 @@ fn decode(path: &Path) -> Result<Decoded> {
                 pixels[c * plane + i] = px[c];
             }
         }
-        Ok(Decoded {
-            width,
-            height,
-            channels: 3,
-            pixels,
-        })
+        (3, pixels)
     } else {
-        Ok(Decoded {
-            width,
-            height,
-            channels: 1,
-            pixels: img.into_luma8().into_raw(),
-        })
-    }
+        (1, img.into_luma8().into_raw())
+    };
+    Ok(Decoded {
+        width,
+        height,
+        channels,
+        pixels,
+    })
 }
 
 /// Decode every image of `listing` (in parallel, in listing order) into the two splits of a
