@@ -1,14 +1,16 @@
 //! Preprocessing throughput of the event data sets, on synthetic recordings written in the
 //! real formats to a temporary directory: events/s and samples/s of a first (cold) load that
 //! parses and bins every recording, and the speed-up of a second load served by the cache.
+//! Then the same for an image folder of CIFAR-shaped JPEGs, and for the image folder `DIR`
+//! when given (a fresh cache in the temporary directory; `DIR` is only read).
 //!
-//! `cargo run --release --example data_throughput [-- SCALE]` (SCALE multiplies the number
-//! of recordings, default 1).
+//! `cargo run --release --example data_throughput [-- SCALE [DIR]]` (SCALE multiplies the
+//! number of recordings and images, default 1).
 
 use std::path::Path;
 use std::time::Instant;
 use ttfs::data::events::{BinBy, Event, EventEncoding, EventParams};
-use ttfs::data::{aedat, nmnist, LoadOptions, Splits};
+use ttfs::data::{aedat, image_folder, nmnist, LoadOptions, Splits};
 use ttfs::rng::Rng;
 
 /// `n` events over `span_us`, uniformly placed on a `side` x `side` sensor, in time order.
@@ -31,6 +33,23 @@ fn timed(name: &str, dir: &Path, opt: &LoadOptions) -> (Splits, f64) {
     let start = Instant::now();
     let s = ttfs::data::load_with(name, Some(dir), opt).expect("load");
     (s, start.elapsed().as_secs_f64())
+}
+
+/// Cold and cached loads of the image folder `dir`.
+fn report_images(what: &str, dir: &Path, opt: &LoadOptions) {
+    let (s, cold) = timed("image-folder", dir, opt);
+    let (s2, warm) = timed("image-folder", dir, opt);
+    assert_eq!(s.train.data, s2.train.data, "cache changed the samples");
+    let n = s.train.len() + s.test.len();
+    println!("{what}: {n} images -> {:?}", s.train.frame);
+    println!(
+        "  first load (decode + write cache): {cold:.3} s = {:.0} images/s",
+        n as f64 / cold
+    );
+    println!(
+        "  second load (cache): {warm:.3} s, speed-up x{:.1}",
+        cold / warm
+    );
 }
 
 fn report(what: &str, name: &str, dir: &Path, opt: &LoadOptions, events: usize, bytes: usize) {
@@ -133,5 +152,32 @@ fn main() {
         events,
         bytes,
     );
+
+    // CIFAR-shaped image folder: 32x32 colour JPEGs (quality 90) of smooth random blobs,
+    // about the size of the real copy's files.
+    let dir = root.join("images");
+    let frame = [3, 32, 32];
+    for (split, per_class) in [("train", 500 * scale), ("test", 100 * scale)] {
+        for c in 0..10 {
+            let p = dir.join(split).join(format!("class{c}"));
+            std::fs::create_dir_all(&p).unwrap();
+            for i in 0..per_class {
+                let (cy, cx, v) = (rng.below(32), rng.below(32), rng.below(200));
+                let px: Vec<u8> = (0..3 * 1024usize)
+                    .map(|j| {
+                        let (y, x) = (j / 32 % 32, j % 32);
+                        let d = y.abs_diff(cy) + x.abs_diff(cx);
+                        (v + 50 * (j / 1024)).saturating_sub(4 * d).min(255) as u8
+                    })
+                    .collect();
+                let bytes = image_folder::encode(frame, &px, Some(90)).unwrap();
+                std::fs::write(p.join(format!("{i:04}.jpg")), bytes).unwrap();
+            }
+        }
+    }
+    report_images("CIFAR-shaped JPEG folder", &dir, &opt);
+    if let Some(real) = std::env::args().nth(2) {
+        report_images(&real, Path::new(&real), &opt);
+    }
     std::fs::remove_dir_all(&root).unwrap();
 }

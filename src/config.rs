@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
     /// `digits` (embedded), `mnist`, `fashion-mnist`, `cifar10`, `cifar100`, `n-mnist`,
-    /// `dvs-gesture`.
+    /// `dvs-gesture`, `image-folder` (`train/<class>/`, `test/<class>/` folders of images).
     pub name: String,
     /// Directory of the data set's files (default: the data set's usual location).
     pub dir: Option<String>,
@@ -34,10 +34,10 @@ pub struct DataConfig {
     /// Event data: side of the down-sampled square frame, e.g. 32 or 64 for DVS128 Gesture
     /// (0: the sensor's resolution).
     pub resolution: usize,
-    /// Where preprocessed event data is cached (default: `$XDG_CACHE_HOME/ttfs` or
-    /// `~/.cache/ttfs`).
+    /// Where preprocessed event data and decoded image folders are cached (default:
+    /// `$XDG_CACHE_HOME/ttfs` or `~/.cache/ttfs`).
     pub cache_dir: Option<String>,
-    /// Keep preprocessed event data in `cache_dir`.
+    /// Keep preprocessed event data and decoded image folders in `cache_dir`.
     pub cache: bool,
     /// Training augmentation: random horizontal flip (images and event data).
     pub augment_flip: bool,

@@ -173,8 +173,8 @@ struct ConfigArgs {
     /// bare: --set model.spec="fc400 if fc10".
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// Data set name (digits, mnist, fashion-mnist, cifar10, cifar100, n-mnist, dvs-gesture):
-    /// shorthand for --set data.name=...
+    /// Data set name (digits, mnist, fashion-mnist, cifar10, cifar100, n-mnist, dvs-gesture,
+    /// image-folder): shorthand for --set data.name=...
     #[arg(long)]
     data: Option<String>,
     /// Directory of the data set's files: shorthand for --set data.dir=...
@@ -284,6 +284,7 @@ Examples:
   ttfs train --config configs/mnist.toml --name mnist
   ttfs train -c configs/fmnist-fc400-fc400-temporal.toml --set optimizer.lr=0.001 --epochs 5
   ttfs train -c configs/mnist.toml --data-dir ~/data/mnist --out /tmp/run1
+  ttfs train --data image-folder --data-dir ~/photos --set model.spec=\"fc256 if fc5\"
   ttfs train --resume runs/mnist                    # continue an interrupted run
 
 The run directory (default runs/<UTC timestamp>, or runs/<--name>, or --out) receives:
@@ -756,8 +757,12 @@ fn info(a: InfoArgs) -> Result<()> {
         }
         None => (a.cfg.resolve()?, None),
     };
-    // The data set's known geometry: no need for its files.
-    let frame = ttfs::data::frame_of(&cfg.data.name, &cfg.data.load_options(cfg.model.time_steps))?;
+    // The data set's known geometry: no need for its files (but an image folder's images).
+    let frame = ttfs::data::frame_in(
+        &cfg.data.name,
+        cfg.data.dir.as_deref().map(std::path::Path::new),
+        &cfg.data.load_options(cfg.model.time_steps),
+    )?;
     let model = ttfs::model::Model::new(&cfg.model, &frame, &mut ttfs::rng::Rng::new(0))?;
     print!("{}", ttfs::run::model_summary(&model, ev.as_ref()));
     Ok(())
@@ -982,6 +987,7 @@ Examples:
   ttfs data info mnist                 # where the files come from, expected layout
   ttfs data check mnist                # verify the folder `ttfs train` would read
   ttfs data check mnist ~/data/mnist   # verify files, sizes, checksums, labels
+  ttfs data check image-folder ~/pics  # train/<class>/*.jpg, test/<class>/*.jpg
 
 Without a directory, a data set is looked for in: --data-dir / data.dir, $TTFS_DATA/NAME,
 data/NAME, /usr/share/datasets/NAME (the first that exists).";
@@ -990,7 +996,7 @@ data/NAME, /usr/share/datasets/NAME (the first that exists).";
 enum DataCmd {
     /// Verify a data set directory (files, sizes, checksums, labels) and count its samples.
     Check {
-        /// digits, mnist, fashion-mnist, cifar10, cifar100, n-mnist, dvs-gesture
+        /// digits, mnist, fashion-mnist, cifar10, cifar100, n-mnist, dvs-gesture, image-folder
         name: String,
         /// The folder to check (default: where `ttfs train` looks).
         dir: Option<PathBuf>,

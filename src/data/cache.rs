@@ -1,5 +1,5 @@
 //! On-disk cache of preprocessed splits, so that a second run does not parse event
-//! recordings again.
+//! recordings or decode images again.
 //!
 //! The file name carries a hash of everything the split depends on: the source files' names,
 //! sizes and modification times, and the preprocessing parameters. A changed recording or a
@@ -9,8 +9,10 @@
 //!
 //! Layout (little-endian): magic `TTFSDS01`, classes u32, steps u32, frame 3 x u32, scale f32,
 //! N u64, labels N x u16, data `N * steps * C*H*W` bytes, [`checksum`] of all preceding bytes.
+//! The file does not record the [`Kind`]: the caller knows it, since the key names the data
+//! set, and leaving it out keeps caches written before images were cached valid.
 
-use super::{Dataset, Kind};
+use super::{Dataset, Kind, Splits};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -94,9 +96,9 @@ pub fn encode(ds: &Dataset) -> Vec<u8> {
     out
 }
 
-/// Decode a cache file's bytes into an event data set called `name`. Takes the buffer so that
-/// the samples need not be copied out of it.
-pub fn decode(mut bytes: Vec<u8>, name: &str, origin: &str) -> Result<Dataset> {
+/// Decode a cache file's bytes into a data set of `kind` called `name`. Takes the buffer so
+/// that the samples need not be copied out of it.
+pub fn decode(mut bytes: Vec<u8>, name: &str, kind: Kind, origin: &str) -> Result<Dataset> {
     if bytes.len() < HEADER + 8 || &bytes[..8] != MAGIC {
         bail!("{origin}: not a ttfs cache file (bad magic or too short)");
     }
@@ -125,7 +127,7 @@ pub fn decode(mut bytes: Vec<u8>, name: &str, origin: &str) -> Result<Dataset> {
     bytes.drain(..HEADER + 2 * n);
     let ds = Dataset {
         name: name.into(),
-        kind: Kind::Events,
+        kind,
         classes,
         frame,
         steps,
@@ -160,6 +162,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn cached(
     dir: Option<&Path>,
     name: &str,
+    kind: Kind,
     split: &str,
     key: &str,
     build: impl FnOnce() -> Result<Dataset>,
@@ -167,18 +170,52 @@ pub fn cached(
     let Some(dir) = dir else {
         return build();
     };
-    let p = path(dir, name, split, key);
-    if let Ok(bytes) = std::fs::read(&p) {
-        match decode(bytes, name, &p.display().to_string()) {
-            Ok(ds) => return Ok(ds),
-            Err(e) => eprintln!("warning: ignoring cache: {e:#}"),
-        }
+    if let Some(ds) = read(dir, name, kind, split, key) {
+        return Ok(ds);
     }
     let ds = build()?;
-    if let Err(e) = write_atomic(&p, &encode(&ds)) {
+    store(dir, name, split, key, &ds);
+    Ok(ds)
+}
+
+/// Both splits cached under `key` in `dir` (files `NAME-train-HASH.bin` and
+/// `NAME-test-HASH.bin`), or `build()` written there, as [`cached`]. For data sets whose splits
+/// are built together: an image folder's frame depends on the images of both.
+pub fn cached_splits(
+    dir: Option<&Path>,
+    name: &str,
+    kind: Kind,
+    key: &str,
+    build: impl FnOnce() -> Result<Splits>,
+) -> Result<Splits> {
+    let Some(dir) = dir else {
+        return build();
+    };
+    if let Some(train) = read(dir, name, kind, "train", key) {
+        if let Some(test) = read(dir, name, kind, "test", key) {
+            return Ok(Splits { train, test });
+        }
+    }
+    let s = build()?;
+    store(dir, name, "train", key, &s.train);
+    store(dir, name, "test", key, &s.test);
+    Ok(s)
+}
+
+/// The split cached under `key`, if there is a valid file (a corrupt one is reported).
+fn read(dir: &Path, name: &str, kind: Kind, split: &str, key: &str) -> Option<Dataset> {
+    let p = path(dir, name, split, key);
+    let bytes = std::fs::read(&p).ok()?;
+    decode(bytes, name, kind, &p.display().to_string())
+        .map_err(|e| eprintln!("warning: ignoring cache: {e:#}"))
+        .ok()
+}
+
+/// Write `ds` to the cache; a failure is reported and otherwise ignored.
+fn store(dir: &Path, name: &str, split: &str, key: &str, ds: &Dataset) {
+    if let Err(e) = write_atomic(&path(dir, name, split, key), &encode(ds)) {
         eprintln!("warning: could not cache {name} {split}: {e:#}");
     }
-    Ok(ds)
 }
 
 #[cfg(test)]
@@ -202,25 +239,67 @@ mod tests {
     fn round_trips_and_detects_corruption() {
         let ds = sample();
         let bytes = encode(&ds);
-        let back = decode(bytes.clone(), "n", "c").unwrap();
+        let back = decode(bytes.clone(), "n", Kind::Events, "c").unwrap();
         assert_eq!(
             (back.data, back.labels, back.frame),
             (ds.data, ds.labels, ds.frame)
         );
         let mut bad = bytes.clone();
         bad[50] ^= 1;
-        assert!(decode(bad, "n", "c")
+        assert!(decode(bad, "n", Kind::Events, "c")
             .unwrap_err()
             .to_string()
             .contains("checksum"));
-        assert!(decode(bytes[..20].to_vec(), "n", "c").is_err());
+        assert!(decode(bytes[..20].to_vec(), "n", Kind::Events, "c").is_err());
         let junk = b"garbage garbage garbage garbage garbage garbage!".to_vec();
-        assert!(decode(junk, "n", "c").is_err());
+        assert!(decode(junk, "n", Kind::Events, "c").is_err());
         // A flipped high bit in the last data word is caught too.
         let mut bad = bytes.clone();
         let last = bad.len() - 9;
         bad[last] ^= 0x80;
-        assert!(decode(bad, "n", "c").is_err());
+        assert!(decode(bad, "n", Kind::Events, "c").is_err());
+    }
+
+    #[test]
+    fn both_splits_of_an_image_set_are_cached_together() {
+        let dir = std::env::temp_dir().join(format!("ttfs-cache-splits-{}", std::process::id()));
+        let image = |n: u8| {
+            Dataset {
+                kind: Kind::Image,
+                steps: 1,
+                scale: 1.0 / 255.0,
+                ..sample()
+            }
+            .subset(&[n as usize % 2])
+        };
+        let mut builds = 0;
+        for _ in 0..2 {
+            let s = cached_splits(Some(&dir), "i", Kind::Image, "k", || {
+                builds += 1;
+                Ok(Splits {
+                    train: image(0),
+                    test: image(1),
+                })
+            })
+            .unwrap();
+            assert_eq!(
+                (s.train.kind, s.test.labels.clone()),
+                (Kind::Image, vec![0])
+            );
+        }
+        assert_eq!(builds, 1);
+        // A lost test file rebuilds both.
+        std::fs::remove_file(path(&dir, "i", "test", "k")).unwrap();
+        cached_splits(Some(&dir), "i", Kind::Image, "k", || {
+            builds += 1;
+            Ok(Splits {
+                train: image(0),
+                test: image(1),
+            })
+        })
+        .unwrap();
+        assert_eq!(builds, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -228,7 +307,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ttfs-cache-test-{}", std::process::id()));
         let mut builds = 0;
         for _ in 0..2 {
-            let ds = cached(Some(&dir), "n", "train", "k1", || {
+            let ds = cached(Some(&dir), "n", Kind::Events, "train", "k1", || {
                 builds += 1;
                 Ok(sample())
             })
@@ -237,13 +316,13 @@ mod tests {
         }
         assert_eq!(builds, 1);
         // Another key misses; a corrupt file is rebuilt.
-        cached(Some(&dir), "n", "train", "k2", || {
+        cached(Some(&dir), "n", Kind::Events, "train", "k2", || {
             builds += 1;
             Ok(sample())
         })
         .unwrap();
         std::fs::write(path(&dir, "n", "train", "k1"), b"junk").unwrap();
-        cached(Some(&dir), "n", "train", "k1", || {
+        cached(Some(&dir), "n", Kind::Events, "train", "k1", || {
             builds += 1;
             Ok(sample())
         })

@@ -1,7 +1,7 @@
 //! `ttfs data check NAME DIR` and `ttfs data info NAME`: verify a data set directory and say
 //! where each data set comes from.
 
-use super::{cifar, dvs_gesture, idx, md5, nmnist, LoadOptions, Splits, NAMES};
+use super::{cifar, dvs_gesture, idx, image_folder, md5, nmnist, LoadOptions, Splits, NAMES};
 use anyhow::{bail, Context, Result};
 use std::fmt::Write;
 use std::path::Path;
@@ -64,6 +64,8 @@ fn expected(name: &str) -> Option<(usize, usize)> {
 /// Any problem found is an error naming the file.
 pub fn check(name: &str, dir: &Path) -> Result<String> {
     let mut r = String::new();
+    // Image folders: the decoding time is worth reporting (the rest is a few reads).
+    let mut folder = false;
     if !dir.is_dir() && name != "digits" {
         bail!("{name}: {} is not a directory", dir.display());
     }
@@ -98,12 +100,25 @@ pub fn check(name: &str, dir: &Path) -> Result<String> {
                 }
             }
         }
+        "cifar10" | "cifar100" if cifar::is_image_folder(dir, variant_of(name)) => {
+            writeln!(r, "no .bin files: reading the image folder")?;
+            let l = describe_image_folder(dir, &mut r)?;
+            folder = true;
+            if name == "cifar10" {
+                if l.classes == cifar::CIFAR10_CLASSES {
+                    writeln!(r, "the class folders are CIFAR-10's classes in label order")?;
+                } else {
+                    writeln!(
+                        r,
+                        "warning: the class folders are not CIFAR-10's ({}): their sorted \
+                         order gives the labels",
+                        cifar::CIFAR10_CLASSES.join(", ")
+                    )?;
+                }
+            }
+        }
         "cifar10" | "cifar100" => {
-            let v = if name == "cifar10" {
-                cifar::Variant::Cifar10
-            } else {
-                cifar::Variant::Cifar100 { coarse: false }
-            };
+            let v = variant_of(name);
             let (train, test) = v.files();
             for f in train.iter().chain(&test) {
                 let p = dir.join(f);
@@ -152,6 +167,10 @@ pub fn check(name: &str, dir: &Path) -> Result<String> {
                 )?;
             }
         }
+        image_folder::NAME => {
+            describe_image_folder(dir, &mut r)?;
+            folder = true;
+        }
         "digits" => writeln!(r, "digits: embedded in the binary")?,
         _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
     }
@@ -161,9 +180,56 @@ pub fn check(name: &str, dir: &Path) -> Result<String> {
         cache_dir: None,
         ..LoadOptions::default()
     };
+    let start = std::time::Instant::now();
     let splits = super::load_with(name, Some(dir), &opt)?;
+    if folder {
+        writeln!(
+            r,
+            "decoded {} images in {:.2} s",
+            splits.train.len() + splits.test.len(),
+            start.elapsed().as_secs_f64()
+        )?;
+    }
     r += &summary(name, &splits);
     Ok(r)
+}
+
+/// CIFAR's layout named `name` (fine labels).
+fn variant_of(name: &str) -> cifar::Variant {
+    if name == "cifar10" {
+        cifar::Variant::Cifar10
+    } else {
+        cifar::Variant::Cifar100 { coarse: false }
+    }
+}
+
+/// Report an image folder's images per split, its classes and the files skipped.
+fn describe_image_folder(dir: &Path, r: &mut String) -> Result<image_folder::Listing> {
+    let l = image_folder::list(dir)?;
+    for (split, files) in [("train", &l.train), ("test", &l.test)] {
+        writeln!(
+            r,
+            "{split}/: {} images in {} class folders",
+            files.len(),
+            l.classes.len()
+        )?;
+    }
+    let names: Vec<String> = l
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{i} {c}"))
+        .collect();
+    writeln!(r, "classes (label folder): {}", names.join(", "))?;
+    if let Some(first) = l.ignored.first() {
+        writeln!(
+            r,
+            "skipped {} files that are not .png, .jpg or .jpeg images, e.g. {}",
+            l.ignored.len(),
+            first.strip_prefix(dir).unwrap_or(first).display()
+        )?;
+    }
+    Ok(l)
 }
 
 /// Samples per split and per class.
@@ -240,6 +306,11 @@ pub fn list() -> String {
             "IBM DVS128 hand gestures",
             "11, [2, 128, 128] events",
         ),
+        (
+            "image-folder",
+            "your images in train/<class>/ and test/<class>/",
+            "class folders, images' [C, H, W]",
+        ),
     ];
     let mut r = String::from("data sets (`ttfs data info NAME` says where to get one):\n");
     for (n, what, shape) in rows {
@@ -292,6 +363,17 @@ pub fn info(name: &str) -> Result<String> {
              data.event_encoding, data.resolution such as 32 or 64), cached in data.cache_dir.",
             dvs_gesture::download_hint()
         ),
+        image_folder::NAME => format!(
+            "{}\nLayout: DIR/train/<class>/*.png|jpg|jpeg and DIR/test/<class>/*.png|jpg|jpeg \
+             (extensions in any case); hidden and other files are skipped, and nothing beside \
+             train/ and test/ is read. The classes are train/'s folder names, sorted; label i is \
+             the i-th. test/ must have the same class folders, none empty. Every image must have \
+             the same size; images are stored as 8-bit RGB [3, H, W] planes, or [1, H, W] when \
+             all are grayscale. Decoded in parallel once, then read from data.cache_dir. \
+             cifar10 and cifar100 read this layout too when their .bin files are absent (e.g. a \
+             JPEG copy of CIFAR-10), checking 10 or 100 classes of 3x32x32.",
+            image_folder::hint()
+        ),
         _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
     })
 }
@@ -338,6 +420,62 @@ mod tests {
             assert!(list().contains(&format!("  {n} ")), "{n} not listed");
         }
         assert!(info("imagenet").is_err());
+    }
+
+    #[test]
+    fn checks_an_image_folder_and_names_its_classes() {
+        use crate::data::image_folder::tests::{pattern, put, small_folder, tmp};
+        let dir = tmp("check");
+        small_folder(&dir);
+        let r = check("image-folder", &dir).unwrap();
+        for want in [
+            "train/: 3 images in 2 class folders",
+            "test/: 2 images in 2 class folders",
+            "classes (label folder): 0 a_cat, 1 b_dog",
+            "skipped 2 files that are not .png, .jpg or .jpeg images, e.g. train/a_cat/",
+            "decoded 5 images in",
+            "train: 3 samples, 2 classes, frame [3, 3, 4] x 1 steps",
+            "per class 0:2 1:1",
+        ] {
+            assert!(r.contains(want), "{want}: {r}");
+        }
+        let e = format!(
+            "{:#}",
+            crate::data::frame_of("image-folder", &Default::default()).unwrap_err()
+        );
+        assert!(e.contains("--data-dir"), "{e}");
+        let opt = LoadOptions {
+            cache_dir: None,
+            ..Default::default()
+        };
+        let f = crate::data::frame_in("image-folder", Some(&dir), &opt).unwrap();
+        assert_eq!(f, [3, 3, 4]);
+        // CIFAR-10 as JPEG images, with its class names.
+        std::fs::remove_dir_all(&dir).unwrap();
+        let f = cifar::FRAME;
+        for split in ["train", "test"] {
+            for (i, c) in cifar::CIFAR10_CLASSES.iter().enumerate() {
+                put(
+                    &dir,
+                    &format!("{split}/{c}/0000.jpg"),
+                    f,
+                    &pattern(f, i),
+                    Some(90),
+                );
+            }
+        }
+        let r = check("cifar10", &dir).unwrap();
+        for want in [
+            "no .bin files: reading the image folder",
+            "train/: 10 images in 10 class folders",
+            "0 airplane, 1 automobile, 2 bird",
+            "the class folders are CIFAR-10's classes in label order",
+            "train: 10 samples, 10 classes, frame [3, 32, 32]",
+            "warning: the official release has 50000 train / 10000 test samples",
+        ] {
+            assert!(r.contains(want), "{want}: {r}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -5,13 +5,32 @@
 //! then blue, rows top to bottom. CIFAR-100: `train.bin` (50000) and `test.bin` (10000) records
 //! of a coarse label byte (0..19), a fine label byte (0..99), then the same 3072 pixel bytes.
 //! The pixel layout is already our `[C, H, W]`, so records are copied as they are.
+//!
+//! A directory without these files but with `train/<class>/` and `test/<class>/` folders of
+//! images (a PNG or JPEG copy) is read as an [image folder](super::image_folder) instead,
+//! checked to hold the variant's number of classes and 3x32x32 colour images.
 
-use super::{Dataset, Kind, Splits};
+use super::{image_folder, Dataset, Kind, Splits};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 pub const PIXELS: usize = 3 * 32 * 32;
 pub const FRAME: [usize; 3] = [3, 32, 32];
+
+/// CIFAR-10's class names in label order (`batches.meta.txt`); also the usual folder names of
+/// an image-folder copy, whose sorted order they are.
+pub const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
 
 /// Which of the two CIFAR layouts, and for CIFAR-100 which label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +177,57 @@ pub fn load_dir(name: &str, dir: &Path, variant: Variant) -> Result<Splits> {
     })
 }
 
+/// Whether `dir` is read as an image folder: it holds none of the binary files, but a
+/// `train/` folder.
+pub fn is_image_folder(dir: &Path, variant: Variant) -> bool {
+    let (train, test) = variant.files();
+    !train.iter().chain(&test).any(|f| dir.join(f).is_file()) && dir.join("train").is_dir()
+}
+
+/// Load CIFAR from `dir`: the binary files, or else an image folder (decoded once into
+/// `cache_dir`).
+pub fn load(name: &str, dir: &Path, variant: Variant, cache_dir: Option<&Path>) -> Result<Splits> {
+    if is_image_folder(dir, variant) {
+        load_image_folder(name, dir, variant, cache_dir)
+    } else {
+        load_dir(name, dir, variant)
+    }
+}
+
+/// CIFAR as an image folder. Its labels are the class folders in sorted order, which for the
+/// usual folder names (`airplane`, `automobile`, ... `truck`) are the official labels.
+pub fn load_image_folder(
+    name: &str,
+    dir: &Path,
+    variant: Variant,
+    cache_dir: Option<&Path>,
+) -> Result<Splits> {
+    let listing = image_folder::list(dir)?;
+    let which = match variant {
+        Variant::Cifar10 => "CIFAR-10",
+        Variant::Cifar100 { coarse: false } => "CIFAR-100",
+        Variant::Cifar100 { coarse: true } => "CIFAR-100 with data.coarse_labels",
+    };
+    if listing.classes.len() != variant.classes() {
+        bail!(
+            "{name}: {} holds {} class folders, but {which} has {} classes",
+            dir.join("train").display(),
+            listing.classes.len(),
+            variant.classes()
+        );
+    }
+    let s = image_folder::load_listed(name, dir, &listing, cache_dir)?;
+    if s.train.frame != FRAME {
+        bail!(
+            "{name}: the images of {} give frames {:?} ([C, H, W]), but {which}'s are {FRAME:?} \
+             (32x32 colour)",
+            dir.display(),
+            s.train.frame
+        );
+    }
+    Ok(s)
+}
+
 pub fn download_hint(variant: Variant) -> String {
     let (which, archive, folder) = match variant {
         Variant::Cifar10 => ("CIFAR-10", "cifar-10-binary.tar.gz", "cifar-10-batches-bin"),
@@ -166,7 +236,8 @@ pub fn download_hint(variant: Variant) -> String {
     format!(
         "{which}: download the binary version {archive} from \
          https://www.cs.toronto.edu/~kriz/cifar.html, unpack it and pass the `{folder}` \
-         directory with --data-dir"
+         directory with --data-dir (a folder of train/<class>/ and test/<class>/ images is read \
+         too, see `ttfs data info image-folder`)"
     )
 }
 
@@ -243,6 +314,93 @@ mod tests {
         // A CIFAR-10 file read as CIFAR-100 has the wrong record size.
         let e = parse(&good, v, "f").unwrap_err().to_string();
         assert!(e.contains("3074-byte records"), "{e}");
+    }
+
+    #[test]
+    fn reads_an_image_folder_when_the_bin_files_are_absent() {
+        use crate::data::image_folder::tests::{pattern, put, tmp};
+        let dir = tmp("cifar10");
+        for (split, k) in [("train", 0), ("test", 1)] {
+            for (i, c) in CIFAR10_CLASSES.iter().enumerate() {
+                let rel = format!("{split}/{c}/0000.png");
+                put(&dir, &rel, FRAME, &pattern(FRAME, 2 * i + k), None);
+            }
+        }
+        std::fs::write(dir.join("README.md"), "not the binary version").unwrap();
+        let s = load("cifar10", &dir, Variant::Cifar10, None).unwrap();
+        assert_eq!((s.train.frame, s.train.classes), (FRAME, 10));
+        assert_eq!(s.train.name, "cifar10");
+        assert_eq!(s.test.labels, (0..10).collect::<Vec<u16>>());
+        assert_eq!(s.test.sample(3), &pattern(FRAME, 7)[..]);
+        // Wrong number of classes, for CIFAR-10 and CIFAR-100.
+        let e = format!(
+            "{:#}",
+            load("cifar100", &dir, Variant::Cifar100 { coarse: false }, None)
+                .err()
+                .unwrap()
+        );
+        assert!(
+            e.contains("train holds 10 class folders, but CIFAR-100 has 100 classes"),
+            "{e}"
+        );
+        for split in ["train", "test"] {
+            std::fs::remove_dir_all(dir.join(split).join("truck")).unwrap();
+        }
+        let e = format!(
+            "{:#}",
+            load("cifar10", &dir, Variant::Cifar10, None).err().unwrap()
+        );
+        assert!(
+            e.contains("train holds 9 class folders, but CIFAR-10 has 10 classes"),
+            "{e}"
+        );
+        // Wrong image size.
+        let small = [3, 16, 16];
+        for split in ["train", "test"] {
+            put(
+                &dir,
+                &format!("{split}/truck/0000.png"),
+                FRAME,
+                &pattern(FRAME, 0),
+                None,
+            );
+            for c in CIFAR10_CLASSES {
+                put(
+                    &dir,
+                    &format!("{split}/{c}/0000.png"),
+                    small,
+                    &pattern(small, 0),
+                    None,
+                );
+            }
+        }
+        let e = format!(
+            "{:#}",
+            load("cifar10", &dir, Variant::Cifar10, None).err().unwrap()
+        );
+        assert!(
+            e.contains("give frames [3, 16, 16]") && e.contains("are [3, 32, 32]"),
+            "{e}"
+        );
+        // One binary file present: the binary version, and what it lacks.
+        std::fs::write(dir.join("data_batch_1.bin"), encode(&[&[1]], &pixels(1))).unwrap();
+        let e = format!(
+            "{:#}",
+            load("cifar10", &dir, Variant::Cifar10, None).err().unwrap()
+        );
+        assert!(e.contains("missing data_batch_2.bin"), "{e}");
+        // Neither: the hint names both forms.
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = format!(
+            "{:#}",
+            load("cifar10", &dir, Variant::Cifar10, None).err().unwrap()
+        );
+        assert!(
+            e.contains("missing data_batch_1.bin") && e.contains("test/<class>/ images"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -140,7 +140,9 @@ pub fn load_split(
         p.key(),
         cache::fingerprint(dir, &sources)?
     );
-    cache::cached(cache_dir, "dvs-gesture", split, &key, || build(&files, p))
+    cache::cached(cache_dir, "dvs-gesture", Kind::Events, split, &key, || {
+        build(&files, p)
+    })
 }
 
 pub fn load_dir(dir: &Path, p: &EventParams, cache_dir: Option<&Path>) -> Result<Splits> {

@@ -72,6 +72,7 @@ pub fn hint(name: &str) -> String {
         }
         "n-mnist" => super::nmnist::download_hint(),
         "dvs-gesture" => super::dvs_gesture::download_hint(),
+        super::image_folder::NAME => super::image_folder::hint(),
         _ => String::new(),
     }
 }

@@ -13,6 +13,7 @@ pub mod digits;
 pub mod dvs_gesture;
 pub mod events;
 pub mod idx;
+pub mod image_folder;
 pub mod locate;
 pub mod md5;
 pub mod nmnist;
@@ -192,6 +193,7 @@ pub const NAMES: &[&str] = &[
     "cifar100",
     "n-mnist",
     "dvs-gesture",
+    "image-folder",
 ];
 
 /// How a data set is read beyond its name and directory.
@@ -201,7 +203,7 @@ pub struct LoadOptions {
     pub events: events::EventParams,
     /// CIFAR-100: the 20 coarse classes instead of the 100 fine ones.
     pub coarse_labels: bool,
-    /// Where preprocessed event data is cached (`None`: no cache).
+    /// Where preprocessed event data and decoded image folders are cached (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -221,7 +223,7 @@ impl Default for LoadOptions {
 }
 
 /// The `[C, H, W]` frame of data set `name` as `opt` reads it, known without its files (for
-/// `ttfs info`).
+/// `ttfs info`). An image folder's frame is its images': see [`frame_in`].
 pub fn frame_of(name: &str, opt: &LoadOptions) -> Result<[usize; 3]> {
     Ok(match name {
         "digits" => [1, 8, 8],
@@ -229,8 +231,22 @@ pub fn frame_of(name: &str, opt: &LoadOptions) -> Result<[usize; 3]> {
         "cifar10" | "cifar100" => cifar::FRAME,
         "n-mnist" => opt.events.frame(nmnist::SENSOR)?,
         "dvs-gesture" => opt.events.frame(dvs_gesture::SENSOR)?,
+        image_folder::NAME => bail!(
+            "{name}: the frame is that of the images, unknown without them (give the folder \
+             with --data-dir)"
+        ),
         _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
     })
+}
+
+/// The `[C, H, W]` frame of data set `name`: [`frame_of`], except for an image folder, which
+/// is loaded from `dir` (or where [`locate`](locate::locate) finds it) to see its images, a
+/// cheap read of the cache once it was decoded.
+pub fn frame_in(name: &str, dir: Option<&Path>, opt: &LoadOptions) -> Result<[usize; 3]> {
+    if name != image_folder::NAME {
+        return frame_of(name, opt);
+    }
+    Ok(load_with(name, dir, opt)?.train.frame)
 }
 
 /// Load data set `name` from `dir` (found by [`locate`](locate::locate) when `None`; ignored
@@ -251,15 +267,16 @@ pub fn load_with(name: &str, dir: Option<&Path>, opt: &LoadOptions) -> Result<Sp
     match name {
         "digits" => digits::load(),
         "mnist" | "fashion-mnist" => idx::load_dir(name, &dir()),
-        "cifar10" => cifar::load_dir(name, &dir(), cifar::Variant::Cifar10),
+        "cifar10" => cifar::load(name, &dir(), cifar::Variant::Cifar10, cache),
         "cifar100" => {
             let v = cifar::Variant::Cifar100 {
                 coarse: opt.coarse_labels,
             };
-            cifar::load_dir(name, &dir(), v)
+            cifar::load(name, &dir(), v, cache)
         }
         "n-mnist" => nmnist::load_dir(&dir(), &opt.events, cache),
         "dvs-gesture" => dvs_gesture::load_dir(&dir(), &opt.events, cache),
+        image_folder::NAME => image_folder::load_dir(name, &dir(), cache),
         _ => bail!("unknown data set `{name}` (known: {})", NAMES.join(", ")),
     }
 }

@@ -119,7 +119,9 @@ pub fn load_split(
         p.key(),
         cache::fingerprint(dir, &paths)?
     );
-    cache::cached(cache_dir, "n-mnist", split, &key, || build(&files, p))
+    cache::cached(cache_dir, "n-mnist", Kind::Events, split, &key, || {
+        build(&files, p)
+    })
 }
 
 pub fn load_dir(dir: &Path, p: &EventParams, cache_dir: Option<&Path>) -> Result<Splits> {
