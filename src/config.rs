@@ -290,6 +290,19 @@ impl Config {
                 bail!("model.output_alpha must be positive (leave it out to use model.alpha), got {a}");
             }
         }
+        if let Some(f) = self.model.init_firing {
+            if !(f > 0.0 && f < 1.0) {
+                bail!("model.init_firing must be a fraction of neurons between 0 and 1 (leave it out for no calibration), got {f}");
+            }
+        }
+        if let Some(g) = self
+            .model
+            .synapse_gains
+            .iter()
+            .find(|g| !(g.is_finite() && **g > 0.0))
+        {
+            bail!("model.synapse_gains must all be positive, got {g}");
+        }
         if let Some(g) = self.model.output_init_gain {
             if !g.is_finite() || g <= 0.0 {
                 bail!("model.output_init_gain must be positive (leave it out to use model.init_gain), got {g}");
