@@ -6,6 +6,13 @@
 //! e.g.  cargo run --release --example signal_diminishing -- mnist data/mnist 10 512
 //! (DATA `digits` needs no directory.) Prints a Markdown table and writes a CSV to stdout's
 //! last block; with PLOT_DIR, also `signal_firing.{png,svg}` and `signal_gradients.{png,svg}`.
+//!
+//! cargo run --release --example signal_diminishing -- DATA DIR CONFIG.toml [SAMPLES]
+//! e.g.  cargo run --release --example signal_diminishing -- cifar10 DIR configs/cifar10.toml 512
+//! The network, encoding and normalization of a shipped recipe instead: the fraction of each
+//! spiking layer's neurons that fire on SAMPLES test images at initialization, with the
+//! recipe's `init_gain` alone, with gain 1, and with the firing calibration
+//! (`model.init_firing`, the recipe's or 0.5).
 
 use ttfs::config::Config;
 use ttfs::data::batch::{assemble, InputSpec};
@@ -21,6 +28,10 @@ fn main() -> anyhow::Result<()> {
         .get(2)
         .filter(|d| *d != "-")
         .map(std::path::PathBuf::from);
+    if let Some(cfg) = args.get(3).filter(|a| a.ends_with(".toml")) {
+        let samples: usize = args.get(4).map_or(Ok(512), |s| s.parse())?;
+        return recipe(data, dir.as_deref(), cfg, samples);
+    }
     let depth: usize = args.get(3).map_or(Ok(10), |s| s.parse())?;
     let samples: usize = args.get(4).map_or(Ok(256), |s| s.parse())?;
     let plot_dir = args.get(5).map(std::path::PathBuf::from);
@@ -149,6 +160,80 @@ fn main() -> anyhow::Result<()> {
             &dir.join("signal_gradients"),
         )?;
         println!("\nplots in {}", dir.display());
+    }
+    Ok(())
+}
+
+/// Firing per spiking layer at initialization for the model of the recipe `path`.
+fn recipe(
+    data: &str,
+    dir: Option<&std::path::Path>,
+    path: &str,
+    samples: usize,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let base = Config::from_toml(&text, path, &[format!("data.name=\"{data}\"")])?;
+    let firing = base.model.init_firing.unwrap_or(0.5);
+    let gain = base.model.init_gain;
+    let splits = ttfs::data::load(data, dir)?;
+    let test: Vec<usize> = (0..samples.min(splits.test.len())).collect();
+    let test = splits.test.subset(&test);
+    println!(
+        "{data}, `{}`, T = {}, {:?} encoding, {} test samples, at initialization: fraction of \
+         each spiking layer's neurons that fire (calibration on the first training batch)\n",
+        base.model.spec,
+        base.model.time_steps,
+        base.model.encoding,
+        test.len()
+    );
+    let variants = [
+        (
+            format!("ETTFS, init_gain {gain}"),
+            vec![
+                "model.init_firing=0.5".to_string(),
+                format!("model.init_gain={gain}"),
+            ],
+            false,
+        ),
+        (
+            "ETTFS, init_gain 1".into(),
+            vec!["model.init_gain=1.0".into()],
+            false,
+        ),
+        (
+            format!("ETTFS + firing calibration {firing}"),
+            vec![format!("model.init_firing={firing}")],
+            true,
+        ),
+    ];
+    let mut header = false;
+    for (name, set, calibrate) in variants {
+        let mut set = set;
+        set.push(format!("data.name=\"{data}\""));
+        let mut cfg = Config::from_toml(&text, path, &set)?;
+        if !calibrate {
+            cfg.model.init_firing = None;
+        }
+        let tr = ttfs::train::Trainer::with_data(&cfg, splits.train.clone(), test.clone())?;
+        let mut model = tr.model;
+        let ev = ttfs::train::evaluate(&mut model, &test, &tr.input, 128);
+        if !header {
+            print!("| initialization |");
+            for l in &ev.monitor.layers {
+                print!(" {} |", l.name);
+            }
+            println!();
+            println!("|---|{}", "---|".repeat(ev.monitor.layers.len()));
+            header = true;
+        }
+        print!("| {name} |");
+        for l in &ev.monitor.layers {
+            print!(" {:.3} |", 1.0 - l.silent_fraction());
+        }
+        println!();
+        if calibrate {
+            println!("\ngains found: {:?}", tr.cfg.model.synapse_gains);
+        }
     }
     Ok(())
 }

@@ -673,6 +673,7 @@ Examples:
 
 Writes into RUN_DIR/plots/, each as .png and .svg:
   curves               loss and accuracy per epoch (train and validation/test)
+  curves_hours         the same against hours of training (wall time)
   first_spike_hist     histogram of first spike times per layer (last evaluation)
   accuracy_vs_time     accuracy when deciding at step t (last evaluation)
   raster               spikes of one test sample through all layers (best checkpoint)";
@@ -699,6 +700,7 @@ fn plot(a: PlotArgs) -> Result<()> {
         eprintln!("no epochs in metrics.jsonl yet: skipping the curves");
     } else {
         written.extend(ttfs::plot::curves(&recs, &dir.join("curves"))?);
+        written.extend(ttfs::plot::curves_hours(&recs, &dir.join("curves_hours"))?);
     }
     let ev = rd.read_eval()?;
     written.extend(ttfs::plot::first_spike_histograms(

@@ -69,7 +69,19 @@ fn range_of(v: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
 
 /// Loss and accuracy per epoch (train and evaluation split) from `metrics.jsonl`.
 pub fn curves(records: &[MetricsRecord], base: &Path) -> Result<Vec<PathBuf>> {
-    render!(base, (1200, 450), draw_curves, records)
+    render!(base, (1200, 450), draw_curves, records, XAxis::Epoch)
+}
+
+/// The same against the hours of training (each epoch's wall time, evaluation included,
+/// summed): what a run costs to reach an accuracy.
+pub fn curves_hours(records: &[MetricsRecord], base: &Path) -> Result<Vec<PathBuf>> {
+    render!(base, (1200, 450), draw_curves, records, XAxis::Hours)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum XAxis {
+    Epoch,
+    Hours,
 }
 
 /// The epoch with the best evaluation accuracy (the first, on ties) and that accuracy: the
@@ -86,11 +98,34 @@ pub fn best_epoch(recs: &[MetricsRecord]) -> Option<(usize, f64)> {
 fn draw_curves<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     recs: &[MetricsRecord],
+    axis: XAxis,
 ) -> Result<()> {
     let panels = root.split_evenly((1, 2));
-    let best = best_epoch(recs);
-    let x: Vec<f64> = recs.iter().map(|r| r.metrics.epoch as f64).collect();
-    let (x0, x1) = (0.5, x.iter().copied().fold(1.0, f64::max) + 0.5);
+    let x: Vec<f64> = match axis {
+        XAxis::Epoch => recs.iter().map(|r| r.metrics.epoch as f64).collect(),
+        XAxis::Hours => recs
+            .iter()
+            .scan(0.0, |h, r| {
+                *h += r.metrics.seconds / 3600.0;
+                Some(*h)
+            })
+            .collect(),
+    };
+    // Runs shorter than an hour are drawn in minutes.
+    let minutes = axis == XAxis::Hours && x.last().is_some_and(|&h| h < 1.0);
+    let x: Vec<f64> = x
+        .iter()
+        .map(|&v| if minutes { 60.0 * v } else { v })
+        .collect();
+    // The best epoch, placed on the x axis.
+    let best = best_epoch(recs).and_then(|(e, a)| {
+        let i = recs.iter().position(|r| r.metrics.epoch == e)?;
+        Some((e, x[i], a))
+    });
+    let (x0, x1) = match axis {
+        XAxis::Epoch => (0.5, x.iter().copied().fold(1.0, f64::max) + 0.5),
+        XAxis::Hours => (0.0, x.iter().copied().fold(0.0, f64::max) * 1.05 + 1e-3),
+    };
     let split = recs
         .first()
         .map(|r| r.metrics.eval_split.clone())
@@ -139,9 +174,15 @@ fn draw_curves<DB: DrawingBackend>(
             .map_err(pe)?;
         chart
             .configure_mesh()
-            .x_desc("epoch")
+            .x_desc(match (axis, minutes) {
+                (XAxis::Epoch, _) => "epoch",
+                (XAxis::Hours, false) => "hours of training (wall time)",
+                (XAxis::Hours, true) => "minutes of training (wall time)",
+            })
             .x_label_formatter(&|v| {
-                if (v - v.round()).abs() < 1e-6 {
+                if axis == XAxis::Hours {
+                    format!("{v:.1}")
+                } else if (v - v.round()).abs() < 1e-6 {
                     format!("{}", v.round() as i64)
                 } else {
                     String::new()
@@ -166,16 +207,11 @@ fn draw_curves<DB: DrawingBackend>(
                 .map_err(pe)?;
         }
         // The best epoch (the one best.safetensors holds): a dashed line on both panels.
-        if let Some((e, acc)) = best {
+        if let Some((e, at, acc)) = best {
             let grey = RGBColor(90, 90, 90);
             let style = grey.stroke_width(2);
             chart
-                .draw_series(DashedLineSeries::new(
-                    [(e as f64, y0), (e as f64, y1)],
-                    6,
-                    4,
-                    style,
-                ))
+                .draw_series(DashedLineSeries::new([(at, y0), (at, y1)], 6, 4, style))
                 .map_err(pe)?
                 .label(format!(
                     "best {split_name}: epoch {e} ({:.2}%)",

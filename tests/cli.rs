@@ -702,7 +702,13 @@ fn run_directory_metrics_eval_and_plots() {
     // plot writes PNGs and SVGs.
     let o = ttfs(&["plot", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    for n in ["curves", "first_spike_hist", "accuracy_vs_time", "raster"] {
+    for n in [
+        "curves",
+        "curves_hours",
+        "first_spike_hist",
+        "accuracy_vs_time",
+        "raster",
+    ] {
         let png = std::fs::read(out.join("plots").join(format!("{n}.png"))).unwrap();
         assert_eq!(&png[..4], b"\x89PNG", "{n}.png");
         let svg = std::fs::read_to_string(out.join("plots").join(format!("{n}.svg"))).unwrap();
