@@ -1182,7 +1182,18 @@ fn the_cifar10_config_trains_on_a_jpeg_copy() {
 #[test]
 fn info_knows_each_data_sets_geometry_without_its_files() {
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
-    for (name, frame) in [("cifar10", [3, 32, 32]), ("dvs-gesture", [2, 32, 32])] {
+    for (name, frame, decoder) in [
+        (
+            "cifar10",
+            [3, 32, 32],
+            "decoder membrane: non-spiking output",
+        ),
+        (
+            "dvs-gesture",
+            [2, 32, 32],
+            "decoder temporal: fire-once output neurons",
+        ),
+    ] {
         let p = configs.join(format!("{name}.toml"));
         let o = ttfs(&[
             "info",
@@ -1201,11 +1212,7 @@ fn info_knows_each_data_sets_geometry_without_its_files() {
             s.contains(&format!("total: {} parameters", model.num_params())),
             "{name}: {s}"
         );
-        assert!(
-            s.contains("decoder temporal: fire-once output neurons")
-                && !s.contains("DecoderConfig"),
-            "{s}"
-        );
+        assert!(s.contains(decoder) && !s.contains("DecoderConfig"), "{s}");
     }
 }
 
