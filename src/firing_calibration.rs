@@ -17,6 +17,8 @@
 //! exact scale: one over the `(1 - fraction)` quantile of the peaks. Layers before it are
 //! already calibrated when a layer is measured.
 
+use crate::data::batch::{assemble, InputSpec};
+use crate::data::Dataset;
 use crate::layers::LayerKind;
 use crate::model::Model;
 use crate::tensor::Tensor;
@@ -33,6 +35,22 @@ pub struct LayerCalibration {
     /// The gain of the synapse that feeds it: before and after.
     pub gain_before: f32,
     pub gain: f32,
+}
+
+/// Encode the first `n` samples of `ds` (not augmented) into `model`'s input, and return a
+/// copy of that input: the batch the calibration and the check before the first epoch use.
+pub fn first_batch(model: &mut Model, ds: &Dataset, input: &InputSpec, n: usize) -> Tensor {
+    let idx: Vec<usize> = (0..n.min(ds.len())).collect();
+    let (mut labels, mut scratch) = (Vec::new(), Vec::new());
+    assemble(
+        ds,
+        &idx,
+        input,
+        model.input_mut(),
+        &mut labels,
+        &mut scratch,
+    );
+    model.input_mut().clone()
 }
 
 /// Gains rounded to 3 significant digits: they are stored in the config, which the processes

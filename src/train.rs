@@ -150,17 +150,12 @@ impl Trainer {
         let mut calibration = Vec::new();
         if let (Some(fraction), true) = (cfg.model.init_firing, cfg.model.synapse_gains.is_empty())
         {
-            let idx: Vec<usize> = (0..cfg.train.batch_size.min(train.len())).collect();
-            let (mut labels, mut scratch) = (Vec::new(), Vec::new());
-            assemble(
+            let batch = crate::firing_calibration::first_batch(
+                &mut model,
                 &train,
-                &idx,
                 &input,
-                model.input_mut(),
-                &mut labels,
-                &mut scratch,
+                cfg.train.batch_size,
             );
-            let batch = model.input_mut().clone();
             let (gains, report) =
                 crate::firing_calibration::calibrate(&mut model, &batch, fraction)?;
             cfg.model.synapse_gains = gains;
@@ -213,15 +208,8 @@ impl Trainer {
     /// Fraction of each spiking layer's neurons that fire on the first training batch (not
     /// augmented), by layer name: the check before the first epoch.
     pub fn firing_at_start(&mut self) -> Vec<(String, f64)> {
-        let idx: Vec<usize> = (0..self.cfg.train.batch_size.min(self.train.len())).collect();
-        assemble(
-            &self.train,
-            &idx,
-            &self.input,
-            self.model.input_mut(),
-            &mut self.labels,
-            &mut self.scratch,
-        );
+        let n = self.cfg.train.batch_size;
+        crate::firing_calibration::first_batch(&mut self.model, &self.train, &self.input, n);
         self.model.forward();
         crate::firing_calibration::firing_fractions(&self.model)
     }

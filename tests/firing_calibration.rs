@@ -6,8 +6,8 @@ mod common;
 
 use std::process::Command;
 use ttfs::config::Config;
-use ttfs::data::batch::{assemble, InputSpec};
-use ttfs::firing_calibration::{calibrate, firing_fractions};
+use ttfs::data::batch::InputSpec;
+use ttfs::firing_calibration::{calibrate, firing_fractions, first_batch};
 use ttfs::model::Model;
 use ttfs::rng::Rng;
 use ttfs::train::Trainer;
@@ -40,17 +40,7 @@ fn model_and_batch(cfg: &Config) -> (Model, ttfs::tensor::Tensor) {
         time_steps: cfg.model.time_steps,
         normalize: None,
     };
-    let idx: Vec<usize> = (0..cfg.train.batch_size).collect();
-    let (mut labels, mut scratch) = (Vec::new(), Vec::new());
-    assemble(
-        &splits.train,
-        &idx,
-        &input,
-        model.input_mut(),
-        &mut labels,
-        &mut scratch,
-    );
-    let batch = model.input_mut().clone();
+    let batch = first_batch(&mut model, &splits.train, &input, cfg.train.batch_size);
     (model, batch)
 }
 
