@@ -14,6 +14,7 @@
 pub mod aux_membrane;
 pub mod bench;
 pub mod checkpoint;
+pub mod checkpoint_digest;
 pub mod collective;
 pub mod config;
 pub mod data;
@@ -36,6 +37,7 @@ pub mod progress;
 pub mod rng;
 pub mod run;
 pub mod run_dir;
+pub mod safetensors_write;
 pub mod selftest;
 pub mod spec;
 pub mod surrogate;
