@@ -308,7 +308,7 @@ impl Checkpoint {
             .map_err(|e| damaged(format!("metadata `rng`: {e}")))?;
         let epoch_progress: EpochProgress = serde_json::from_str(get("epoch_progress")?)
             .map_err(|e| damaged(format!("metadata `epoch_progress`: {e}")))?;
-        Ok(Checkpoint {
+        let ck = Checkpoint {
             config,
             version: get("version")?.to_string(),
             epoch: parse("epoch")? as usize,
@@ -327,11 +327,35 @@ impl Checkpoint {
             input_frame: meta
                 .get("input_frame")
                 .and_then(|f| serde_json::from_str(f).ok()),
-        })
+        };
+        // Intact, but written after training diverged (by a version that did not check, or
+        // as diverged.safetensors): nothing can be resumed or evaluated from it.
+        if let Some(bad) = crate::param_check::in_checkpoint(&ck) {
+            bail!(
+                "{origin}: parameter {bad}: the checkpoint was saved after training diverged. \
+                 Use an earlier checkpoint of the run (best.safetensors), or train again with a \
+                 lower optimizer.lr or --set optimizer.clip_grad_norm=1"
+            );
+        }
+        Ok(ck)
     }
 
-    /// Write atomically to `path`.
+    /// Write atomically to `path`; refused when a parameter or moment is NaN or infinite, so
+    /// that a good checkpoint is never replaced by one that cannot be used.
     pub fn save(&self, path: &Path) -> Result<()> {
+        if let Some(bad) = crate::param_check::in_checkpoint(self) {
+            bail!(
+                "not writing {}: parameter {bad} (training diverged; the file keeps its \
+                 previous content)",
+                path.display()
+            );
+        }
+        self.save_for_diagnosis(path)
+    }
+
+    /// Write atomically to `path`, non-finite values included: the state of a diverged run,
+    /// kept to be looked at (loading it is refused).
+    pub fn save_for_diagnosis(&self, path: &Path) -> Result<()> {
         let bytes = self.to_bytes()?;
         write_atomic(path, |w| w.write_all(&bytes))
     }

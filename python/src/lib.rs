@@ -367,6 +367,15 @@ impl Core {
                 )));
                 break;
             }
+            // A finite loss does not prove finite parameters (NaN neurons fall silent).
+            if let Some(bad) = ttfs::param_check::in_model(&tr.model) {
+                result = Err(TtfsError::new_err(format!(
+                    "training diverged in epoch {}: parameter {bad} (lower optimizer.lr or set \
+                     optimizer.clip_grad_norm)",
+                    m.epoch
+                )));
+                break;
+            }
             if progress {
                 if let Err(e) = print.call1((ttfs::run::epoch_line(&m, cfg.train.epochs),)) {
                     result = Err(e);
