@@ -283,7 +283,8 @@ impl Checkpoint {
                 .parse()
                 .map_err(|e| damaged(format!("metadata `{k}`: {e}")))
         };
-        let config = Config::from_toml(get("config")?, &format!("{origin} (stored config)"), &[])?;
+        let config =
+            Config::from_stored_toml(get("config")?, &format!("{origin} (stored config)"))?;
         let names: Vec<String> = serde_json::from_str(get("param_names")?)
             .map_err(|e| damaged(format!("metadata `param_names`: {e}")))?;
         let find = |n: &str| tensors.iter().find(|t| t.0 == n);

@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod checkpoint_digest;
 pub mod collective;
 pub mod config;
+pub mod config_checks;
 pub mod data;
 pub mod decoder;
 pub mod divergence;

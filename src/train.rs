@@ -15,7 +15,7 @@ use crate::metrics::SpikeMonitor;
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -129,10 +129,11 @@ impl Trainer {
     }
 
     pub fn with_data(cfg: &Config, train: Dataset, test: Dataset) -> Result<Trainer> {
-        cfg.validate()?;
+        cfg.validate().context("invalid configuration")?;
         let mut init_rng = Rng::new(cfg.train.seed);
         let rng = Rng::new(cfg.train.seed ^ 0x5EED_DA7A);
         let (train, validation) = hold_out(cfg, train)?;
+        check_batch_size(cfg, &train)?;
         let mut model = Model::new(&cfg.model, &train.frame, &mut init_rng)?;
         crate::kernels::set_tf32(cfg.train.tf32);
         model.to_device(cfg.train.device)?;
@@ -534,12 +535,19 @@ pub fn hold_out(cfg: &Config, train: Dataset) -> Result<(Dataset, Option<Dataset
     if cfg.data.validation == 0 && cfg.data.train_samples == 0 {
         return Ok((train, None));
     }
-    let (held, used) = (cfg.data.validation, cfg.data.train_samples);
-    if held >= train.len() || held + used > train.len() {
+    let (held, used, n) = (cfg.data.validation, cfg.data.train_samples, train.len());
+    if held >= n {
         bail!(
-            "data.validation = {held} and data.train_samples = {used} but the training \
-             split has only {} samples",
-            train.len()
+            "data.validation = {held} leaves no samples to train on: the training split of {} \
+             has {n} (lower data.validation)",
+            train.name
+        );
+    }
+    if held + used > n {
+        bail!(
+            "data.validation = {held} and data.train_samples = {used} add up to more than the \
+             {n} samples of {}'s training split (lower either)",
+            train.name
         );
     }
     let mut idx: Vec<usize> = (0..train.len()).collect();
@@ -547,6 +555,21 @@ pub fn hold_out(cfg: &Config, train: Dataset) -> Result<(Dataset, Option<Dataset
     let (v, t) = idx.split_at(held);
     let t = if used > 0 { &t[..used] } else { t };
     Ok((train.subset(t), (held > 0).then(|| train.subset(v))))
+}
+
+/// A batch larger than the training samples (after `data.validation` and `data.train_samples`)
+/// never fills: every step would take the whole set, not `train.batch_size` samples.
+fn check_batch_size(cfg: &Config, train: &Dataset) -> Result<()> {
+    let (b, n) = (cfg.train.batch_size, train.len());
+    if b <= n {
+        return Ok(());
+    }
+    let after = match (cfg.data.train_samples, cfg.data.validation) {
+        (0, 0) => format!("the training split of {}", train.name),
+        (0, v) => format!("{} once data.validation = {v} are held out", train.name),
+        (t, _) => format!("data.train_samples = {t}"),
+    };
+    bail!("train.batch_size = {b} is larger than the {n} training samples ({after}): lower train.batch_size")
 }
 
 /// Forward passes over all of `ds` in batches of `batch`: loss, accuracy (ties share
