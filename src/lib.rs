@@ -42,6 +42,7 @@ pub mod run;
 pub mod run_dir;
 pub mod safetensors_write;
 pub mod selftest;
+pub mod sizes;
 pub mod spec;
 pub mod surrogate;
 pub mod tensor;

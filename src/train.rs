@@ -135,6 +135,15 @@ impl Trainer {
         let (train, validation) = hold_out(cfg, train)?;
         check_batch_size(cfg, &train)?;
         let mut model = Model::new(&cfg.model, &train.frame, &mut init_rng)?;
+        // Before the first batch is assembled (`sizes.rs`).
+        model.check_batch(
+            cfg.train.batch_size.min(train.len()),
+            true,
+            "train.batch_size",
+        )?;
+        let eval_n = validation.as_ref().map_or(0, |v| v.len()).max(test.len());
+        let eval_batch = cfg.train.eval_batch_size.min(eval_n.max(1));
+        model.check_batch(eval_batch, false, "train.eval_batch_size")?;
         crate::kernels::set_tf32(cfg.train.tf32);
         model.to_device(cfg.train.device)?;
         let input = InputSpec {

@@ -155,6 +155,11 @@ impl Core {
                 ds.name, ds.frame, self.model.frames[0]
             )));
         }
+        // The batches these samples are run in must fit in memory (`sizes.rs`).
+        let batch = self.batch().min(ds.len().max(1));
+        self.model
+            .check_batch(batch, false, "train.eval_batch_size")
+            .py_err()?;
         self.input_spec().check(ds).py_err()
     }
 
