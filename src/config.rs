@@ -120,6 +120,7 @@ impl DataConfig {
             Kind::Events if self.augment_crop > 0 => {
                 bail!("data.augment_crop applies to images; use data.augment_shift for event data")
             }
+
             Kind::Image => self.augment_crop,
             Kind::Events => self.augment_shift,
         };
@@ -189,7 +190,7 @@ impl Default for TrainConfig {
 }
 
 /// Data sets of event recordings (N-MNIST, DVS128 Gesture).
-pub(crate) const EVENT_DATA_SETS: [&str; 2] = ["n-mnist", "dvs-gesture"];
+const EVENT_DATA_SETS: [&str; 2] = ["n-mnist", "dvs-gesture"];
 
 /// The surrogate sharpness `model.alpha` on event data when a config does not set it. With the
 /// default 8 (steep: only potentials within about 0.25 of the threshold get a gradient) the

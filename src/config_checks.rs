@@ -6,14 +6,15 @@
 //! drives the cosine schedule's learning rate up to 22.5 and the run to chance). Only pairs
 //! that contradict whatever the data are checked here; those that depend on the data set's
 //! size (`train.batch_size` against the training samples, `data.validation` against the
-//! training split) are checked when it is loaded (`train.rs`), and the spec against the input
-//! shape when the model is planned (`model_plan.rs`).
+//! training split) or on its kind (event-only and image-only keys: the data may come from
+//! memory or from Python under any `data.name`) are checked when it is loaded (`train.rs`),
+//! and the spec against the input shape when the model is built (`model.rs`).
 //!
 //! Keys with defaults cannot tell "given" from "left alone", so a key that only means nothing
 //! in some setting is refused here only when its value differs from the default's meaning
 //! (`schedule.min_lr` other than 0 with a schedule that has no minimum, say).
 
-use crate::config::{Config, EVENT_DATA_SETS};
+use crate::config::Config;
 use crate::decoder::DecoderKind;
 use crate::encoding::Encoding;
 use crate::optim::{OptimKind, ScheduleKind};
@@ -125,30 +126,9 @@ pub fn check_pairs(cfg: &Config) -> Result<()> {
              intensities in [0, 1])"
         );
     }
-    let events = EVENT_DATA_SETS.contains(&d.name.as_str());
     if d.coarse_labels && d.name != "cifar100" {
         bail!(
             "data.coarse_labels applies to data.name = \"cifar100\", not {:?}",
-            d.name
-        );
-    }
-    if !events {
-        for (key, v) in [
-            ("data.resolution", d.resolution),
-            ("data.augment_shift", d.augment_shift),
-        ] {
-            if v != 0 {
-                bail!(
-                    "{key} = {v} applies to event data ({}), but data.name = {:?}",
-                    EVENT_DATA_SETS.join(", "),
-                    d.name
-                );
-            }
-        }
-    } else if d.augment_crop != 0 {
-        bail!(
-            "data.augment_crop applies to images; data.name = {:?} is event data: use \
-             data.augment_shift",
             d.name
         );
     }

@@ -11,6 +11,7 @@
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
 
+pub mod atomic_file;
 pub mod aux_membrane;
 pub mod bench;
 pub mod checkpoint;

@@ -175,6 +175,14 @@ impl Trainer {
         }
         let cfg = &cfg;
         let augment = cfg.data.augment(train.kind)?;
+        if train.kind == data::Kind::Image && cfg.data.resolution > 0 {
+            bail!(
+                "data.resolution = {} applies to event data (the frame side of its recordings), \
+                 but data.name = {:?} gives images",
+                cfg.data.resolution,
+                cfg.data.name
+            );
+        }
         if model.classes() != train.classes {
             bail!(
                 "the model has {} outputs but {} has {} classes",
