@@ -48,4 +48,5 @@ pub mod spec;
 pub mod surrogate;
 pub mod tensor;
 pub mod train;
+pub mod train_split;
 pub mod weight_norm;
