@@ -5,23 +5,29 @@
 //!
 //! Files are written atomically (temporary file in the same directory, fsync, rename, fsync of
 //! the directory): a crash or a full disk leaves the previous checkpoint intact. A checksum of
-//! every metadata value and every tensor catches files damaged after writing: a changed epoch,
-//! step or generator state would otherwise silently change a resumed run.
+//! every metadata value and every tensor (`checkpoint_digest.rs`) catches files damaged after
+//! writing: a changed epoch, step or generator state would otherwise silently change a resumed
+//! run. The bytes depend on the content alone (`safetensors_write.rs`): identical runs write
+//! identical files. Parameters that are NaN or infinite are never written over a good
+//! checkpoint, and a file that holds them is refused when loaded (`param_check.rs`).
 
+use crate::checkpoint_digest::{self as digest, RawTensor};
 use crate::config::Config;
 use crate::model::Model;
 use crate::train::{EpochProgress, Trainer};
 use anyhow::{bail, Context, Result};
 use safetensors::{Dtype, SafeTensors};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Value of the `format` metadata key.
-pub const FORMAT: &str = "ttfs-checkpoint-2";
+pub use crate::atomic_file::{remove_stale_temporaries, write_atomic};
 
-/// Files written before the checksum covered the metadata: still read, their checksum covers
-/// the tensors only.
+/// Value of the `format` metadata key: format 3, checksum XXH3-128 over metadata and tensors.
+pub const FORMAT: &str = "ttfs-checkpoint-3";
+
+/// Files of earlier versions, still read (see `checkpoint_digest.rs`): format 2's FNV
+/// checksum covers metadata and tensors, format 1's the tensors only.
+pub const FORMAT_FNV: &str = "ttfs-checkpoint-2";
 pub const FORMAT_TENSORS_ONLY: &str = "ttfs-checkpoint-1";
 
 /// A tensor by name: shape and values.
@@ -166,9 +172,17 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// Encode as `safetensors` bytes.
+    /// Encode as `safetensors` bytes (the same content gives the same bytes).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        let (tensors, mut meta) = self.contents()?;
+        let sum = digest::xxh3(&meta, &tensors);
+        meta.insert("checksum".into(), sum);
+        crate::safetensors_write::to_bytes(&tensors, &meta)
+    }
+
+    /// The tensors (in name order) and the metadata (without the checksum) of the file.
+    pub(crate) fn contents(&self) -> Result<(Vec<RawTensor>, BTreeMap<String, String>)> {
+        let mut tensors: Vec<RawTensor> = Vec::new();
         for (k, p) in self.params.iter().enumerate() {
             tensors.push((p.name.clone(), p.shape.clone(), f32_bytes(&p.data)));
             if let (Some(m), Some(v)) = (self.opt_m.get(k), self.opt_v.get(k)) {
@@ -201,21 +215,7 @@ impl Checkpoint {
         if let Some(f) = &self.input_frame {
             put("input_frame", serde_json::to_string(f)?);
         }
-        let sum = checksum(Some(&meta), &tensors);
-        meta.insert("checksum".into(), format!("{sum:016x}"));
-        let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
-            .iter()
-            .map(|(n, s, d)| {
-                Ok((
-                    n.clone(),
-                    safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), d)?,
-                ))
-            })
-            .collect::<Result<_, safetensors::SafeTensorError>>()?;
-        Ok(safetensors::serialize(
-            views,
-            Some(meta.into_iter().collect::<HashMap<_, _>>()),
-        )?)
+        Ok((tensors, meta))
     }
 
     fn param_names(&self) -> Vec<&str> {
@@ -244,7 +244,7 @@ impl Checkpoint {
                 .map(|s| s.as_str())
                 .ok_or_else(|| damaged(format!("metadata key `{k}` is missing")))
         };
-        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        let mut tensors: Vec<RawTensor> = Vec::new();
         let mut all: Vec<String> = st.names().iter().map(|s| s.to_string()).collect();
         all.sort();
         for n in &all {
@@ -255,21 +255,19 @@ impl Checkpoint {
             tensors.push((n.clone(), v.shape().to_vec(), v.data().to_vec()));
         }
         // The checksum first: nothing is interpreted before it has been verified.
-        let covered = match get("format")? {
-            FORMAT => {
-                let mut m = meta.clone();
-                m.remove("checksum");
-                Some(m)
-            }
-            FORMAT_TENSORS_ONLY => None,
+        let mut covered = meta.clone();
+        covered.remove("checksum");
+        let sum = match get("format")? {
+            FORMAT => digest::xxh3(&covered, &tensors),
+            FORMAT_FNV => digest::legacy_fnv(Some(&covered), &tensors),
+            FORMAT_TENSORS_ONLY => digest::legacy_fnv(None, &tensors),
             f => {
                 return Err(damaged(format!(
-                    "format `{f}` is none of `{FORMAT}`, `{FORMAT_TENSORS_ONLY}` (a file of \
-                     another ttfs version?)"
+                    "format `{f}` is none of `{FORMAT}`, `{FORMAT_FNV}`, `{FORMAT_TENSORS_ONLY}` \
+                     (a file of a newer ttfs version?)"
                 )))
             }
         };
-        let sum = format!("{:016x}", checksum(covered.as_ref(), &tensors));
         if sum != get("checksum")? {
             return Err(damaged(format!(
                 "checksum {sum} does not match the stored {}",
@@ -286,7 +284,8 @@ impl Checkpoint {
                 .parse()
                 .map_err(|e| damaged(format!("metadata `{k}`: {e}")))
         };
-        let config = Config::from_toml(get("config")?, &format!("{origin} (stored config)"), &[])?;
+        let config =
+            Config::from_stored_toml(get("config")?, &format!("{origin} (stored config)"))?;
         let names: Vec<String> = serde_json::from_str(get("param_names")?)
             .map_err(|e| damaged(format!("metadata `param_names`: {e}")))?;
         let find = |n: &str| tensors.iter().find(|t| t.0 == n);
@@ -311,7 +310,7 @@ impl Checkpoint {
             .map_err(|e| damaged(format!("metadata `rng`: {e}")))?;
         let epoch_progress: EpochProgress = serde_json::from_str(get("epoch_progress")?)
             .map_err(|e| damaged(format!("metadata `epoch_progress`: {e}")))?;
-        Ok(Checkpoint {
+        let ck = Checkpoint {
             config,
             version: get("version")?.to_string(),
             epoch: parse("epoch")? as usize,
@@ -330,11 +329,35 @@ impl Checkpoint {
             input_frame: meta
                 .get("input_frame")
                 .and_then(|f| serde_json::from_str(f).ok()),
-        })
+        };
+        // Intact, but written after training diverged (by a version that did not check, or
+        // as diverged.safetensors): nothing can be resumed or evaluated from it.
+        if let Some(bad) = crate::param_check::in_checkpoint(&ck) {
+            bail!(
+                "{origin}: parameter {bad}: the checkpoint was saved after training diverged. \
+                 Use an earlier checkpoint of the run (best.safetensors), or train again with a \
+                 lower optimizer.lr or --set optimizer.clip_grad_norm=1"
+            );
+        }
+        Ok(ck)
     }
 
-    /// Write atomically to `path`.
+    /// Write atomically to `path`; refused when a parameter or moment is NaN or infinite, so
+    /// that a good checkpoint is never replaced by one that cannot be used.
     pub fn save(&self, path: &Path) -> Result<()> {
+        if let Some(bad) = crate::param_check::in_checkpoint(self) {
+            bail!(
+                "not writing {}: parameter {bad} (training diverged; the file keeps its \
+                 previous content)",
+                path.display()
+            );
+        }
+        self.save_for_diagnosis(path)
+    }
+
+    /// Write atomically to `path`, non-finite values included: the state of a diverged run,
+    /// kept to be looked at (loading it is refused).
+    pub fn save_for_diagnosis(&self, path: &Path) -> Result<()> {
         let bytes = self.to_bytes()?;
         write_atomic(path, |w| w.write_all(&bytes))
     }
@@ -383,66 +406,6 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
-/// Write a file atomically: `write` fills a temporary file in the same directory, which is
-/// flushed to disk and renamed over `path`, and the directory is synced. On any error the
-/// temporary file is removed and `path` keeps its previous content.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?
-        .to_string_lossy()
-        .to_string();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        {
-            let mut w = std::io::BufWriter::new(&mut f);
-            write(&mut w)?;
-            w.flush()?;
-        }
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            // Some file systems refuse to sync a directory; the rename is done either way.
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        let hint = if e.kind() == std::io::ErrorKind::StorageFull {
-            " The disk is full: free some space and continue with `ttfs train --resume RUN_DIR`."
-        } else {
-            ""
-        };
-        bail!(
-            "could not write {}: {e}. Its previous version (if any) is intact.{hint}",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-/// Remove temporary files a killed writer left in `dir`.
-pub fn remove_stale_temporaries(dir: &Path) {
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let n = e.file_name().to_string_lossy().to_string();
-            if n.starts_with('.') && n.contains(".tmp.") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-}
-
 fn f32_bytes(x: &[f32]) -> Vec<u8> {
     x.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
@@ -453,48 +416,10 @@ fn bytes_f32(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-/// FNV-1a over the metadata (every key and value, in key order, each preceded by its length;
-/// `None` for files whose checksum covers the tensors only), then over 64-bit words of every
-/// tensor's name, shape and bytes (in name order). Each step is a bijection of the state, so
-/// any single changed byte or word changes the sum.
-fn checksum(
-    meta: Option<&BTreeMap<String, String>>,
-    tensors: &[(String, Vec<usize>, Vec<u8>)],
-) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |w: u64| {
-        h ^= w;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    };
-    for (k, v) in meta.into_iter().flatten() {
-        for text in [k, v] {
-            eat(text.len() as u64);
-            for b in text.bytes() {
-                eat(b as u64);
-            }
-        }
-    }
-    for (n, s, d) in tensors {
-        for b in n.bytes() {
-            eat(b as u64);
-        }
-        for &x in s {
-            eat(x as u64);
-        }
-        let mut it = d.chunks_exact(8);
-        for c in &mut it {
-            eat(u64::from_le_bytes(c.try_into().unwrap()));
-        }
-        for &b in it.remainder() {
-            eat(b as u64);
-        }
-    }
-    h
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn tiny() -> Trainer {
         let cfg = Config::from_toml(
@@ -560,28 +485,20 @@ mod tests {
         assert!(e.contains("not a usable ttfs checkpoint"), "{e}");
     }
 
-    /// Files of the earlier format (checksum over the tensors only, "no best yet" written as
-    /// NaN) still load: runs trained before the change can be evaluated and resumed.
-    #[test]
-    fn files_of_the_tensor_only_format_still_load() {
-        let tr = tiny();
-        let ck = Checkpoint::capture(&tr, Default::default(), f64::NEG_INFINITY);
-        let bytes = ck.to_bytes().unwrap();
-        let st = SafeTensors::deserialize(&bytes).unwrap();
-        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
-        let mut meta = header.metadata().clone().unwrap();
-        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = st
-            .tensors()
-            .into_iter()
-            .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
-            .collect();
-        tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        meta.insert("format".into(), FORMAT_TENSORS_ONLY.into());
-        meta.insert("best_accuracy".into(), "NaN".into());
-        meta.insert(
-            "checksum".into(),
-            format!("{:016x}", checksum(None, &tensors)),
-        );
+    /// A file as an earlier version wrote it: format `format`, its FNV checksum (over the
+    /// tensors only for format 1), metadata through a `HashMap`.
+    fn legacy_bytes(
+        ck: &Checkpoint,
+        format: &str,
+        edit: impl Fn(&mut BTreeMap<String, String>),
+    ) -> Vec<u8> {
+        let (tensors, mut meta) = ck.contents().unwrap();
+        meta.insert("format".into(), format.into());
+        edit(&mut meta);
+        let covered = (format == FORMAT_FNV).then_some(&meta);
+        let sum = digest::legacy_fnv(covered, &tensors);
+        let mut meta: HashMap<String, String> = meta.into_iter().collect();
+        meta.insert("checksum".into(), sum);
         let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
             .iter()
             .map(|(n, s, d)| {
@@ -589,7 +506,19 @@ mod tests {
                 (n.clone(), v)
             })
             .collect();
-        let old = safetensors::serialize(views, Some(meta)).unwrap();
+        safetensors::serialize(views, Some(meta)).unwrap()
+    }
+
+    /// Files of the earlier formats (FNV checksum over metadata and tensors, or over the
+    /// tensors only with "no best yet" written as NaN) still load, verified with their own
+    /// checksum: runs trained before the change can be evaluated and resumed.
+    #[test]
+    fn files_of_the_earlier_formats_still_load() {
+        let tr = tiny();
+        let ck = Checkpoint::capture(&tr, Default::default(), f64::NEG_INFINITY);
+        let old = legacy_bytes(&ck, FORMAT_TENSORS_ONLY, |m| {
+            m.insert("best_accuracy".into(), "NaN".into());
+        });
         let back = Checkpoint::from_bytes(&old, "old.safetensors").unwrap();
         assert_eq!(back.params, ck.params);
         assert!(back.best_accuracy.is_nan());
@@ -598,6 +527,27 @@ mod tests {
         let k = bad.len() - 5;
         bad[k] ^= 4;
         assert!(Checkpoint::from_bytes(&bad, "old").is_err());
+        let v2 = legacy_bytes(&ck, FORMAT_FNV, |_| {});
+        let back = Checkpoint::from_bytes(&v2, "v2.safetensors").unwrap();
+        assert_eq!((back.params, back.rng), (ck.params.clone(), ck.rng));
+        let mut bad = v2.clone();
+        let k = bad.len() - 5;
+        bad[k] ^= 4;
+        let e = format!(
+            "{:#}",
+            Checkpoint::from_bytes(&bad, "v2.safetensors").unwrap_err()
+        );
+        assert!(
+            e.contains("v2.safetensors") && e.contains("checksum"),
+            "{e}"
+        );
+        // A format-2 file's metadata is covered too.
+        let mut edited = legacy_bytes(&ck, FORMAT_FNV, |_| {});
+        let key = b"\"epoch\":\"0\"";
+        let at = edited.windows(key.len()).position(|w| w == key).unwrap();
+        edited[at + key.len() - 2] = b'7';
+        let e = format!("{:#}", Checkpoint::from_bytes(&edited, "v2").unwrap_err());
+        assert!(e.contains("checksum"), "{e}");
     }
 
     /// A writer that fails after `left` bytes, like a disk that fills up.

@@ -120,6 +120,7 @@ impl DataConfig {
             Kind::Events if self.augment_crop > 0 => {
                 bail!("data.augment_crop applies to images; use data.augment_shift for event data")
             }
+
             Kind::Image => self.augment_crop,
             Kind::Events => self.augment_shift,
         };
@@ -211,8 +212,26 @@ pub struct Config {
 }
 
 impl Config {
-    /// Parse TOML text (`origin` names it in errors), then apply `key=value` overrides.
+    /// Parse TOML text (`origin` names it in errors), then apply `key=value` overrides; every
+    /// key and every pair of keys is checked ([`Config::validate`]).
     pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Config> {
+        let cfg = Self::parse(text, origin, overrides)?;
+        cfg.validate()
+            .with_context(|| format!("{origin}: invalid configuration"))?;
+        Ok(cfg)
+    }
+
+    /// The config a checkpoint stores: single keys are checked, pairs are not, so that a run
+    /// trained before a contradiction was refused can still be evaluated (resuming it checks
+    /// everything, in [`crate::train::Trainer::with_data`]).
+    pub fn from_stored_toml(text: &str, origin: &str) -> Result<Config> {
+        let cfg = Self::parse(text, origin, &[])?;
+        cfg.validate_keys()
+            .with_context(|| format!("{origin}: invalid configuration"))?;
+        Ok(cfg)
+    }
+
+    fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Config> {
         let mut value: toml::Value = toml::from_str(text).map_err(|e| {
             // One line: where, then what (the parser's own text draws the line in ASCII art).
             let at = e.span().map_or(String::new(), |sp| {
@@ -235,8 +254,6 @@ impl Config {
         if !alpha_given && EVENT_DATA_SETS.contains(&cfg.data.name.as_str()) {
             cfg.model.alpha = EVENT_DATA_ALPHA;
         }
-        cfg.validate()
-            .with_context(|| format!("{origin}: invalid configuration"))?;
         Ok(cfg)
     }
 
@@ -259,7 +276,16 @@ impl Config {
         toml::to_string(&v).expect("config serializes")
     }
 
+    /// Every key alone, then every pair of keys that can contradict each other
+    /// (`config_checks.rs`): one line naming the key(s) at the first problem.
     pub fn validate(&self) -> Result<()> {
+        self.validate_keys()?;
+        crate::config_checks::check_pairs(self)
+    }
+
+    /// Every key alone.
+    pub fn validate_keys(&self) -> Result<()> {
+        crate::config_checks::check_ranges(self)?;
         if self.train.batch_size == 0 || self.train.eval_batch_size == 0 {
             bail!("train.batch_size and train.eval_batch_size must be at least 1");
         }
@@ -462,171 +488,5 @@ pub fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overrides_and_unknown_keys() {
-        let c = Config::from_toml(
-            "[optimizer]\nlr = 0.01\n",
-            "t.toml",
-            &["model.spec=fc100 if fc10".into(), "train.epochs=3".into()],
-        )
-        .unwrap();
-        assert_eq!(c.optimizer.lr, 0.01);
-        assert_eq!(c.model.spec, "fc100 if fc10");
-        assert_eq!(c.train.epochs, 3);
-        // A later override of the same key wins (the ablation example relies on it).
-        let c = Config::from_toml(
-            "",
-            "t.toml",
-            &[
-                "model.spec=fc100 if fc10".into(),
-                "model.spec=\"fc20 if fc10\"".into(),
-            ],
-        )
-        .unwrap();
-        assert_eq!(c.model.spec, "fc20 if fc10");
-        let e = format!(
-            "{:#}",
-            Config::from_toml("[optimizer]\nlrr = 0.01\n", "t.toml", &[]).unwrap_err()
-        );
-        assert!(
-            e.contains("t.toml") && e.contains("lrr") && e.contains("lr"),
-            "{e}"
-        );
-        let e = format!(
-            "{:#}",
-            Config::from_toml("", "t.toml", &["model.decoder.kind=foo".into()]).unwrap_err()
-        );
-        assert!(e.contains("foo"), "{e}");
-        let round = Config::from_toml(&Config::default().to_toml(), "x", &[]).unwrap();
-        assert_eq!(round, Config::default());
-    }
-}
-
-#[cfg(test)]
-mod error_tests {
-    use super::*;
-
-    fn err(text: &str, set: &[&str]) -> String {
-        let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
-        format!("{:#}", Config::from_toml(text, "x.toml", &set).unwrap_err())
-    }
-
-    #[test]
-    fn unknown_keys_name_the_key_and_list_the_valid_ones() {
-        let e = err("[optimizer]\nlrr = 0.1\n", &[]);
-        assert!(e.contains("`optimizer.lrr`"), "{e}");
-        assert!(e.contains("`lr`") && e.contains("`weight_decay`"), "{e}");
-        let e = err("[model.decoder]\nwieghting = \"exp\"\n", &[]);
-        assert!(e.contains("`model.decoder.wieghting`"), "{e}");
-        assert!(e.contains("`weighting`") && e.contains("`scale`"), "{e}");
-        let e = err("", &["trian.epochs=3"]);
-        assert!(e.contains("`trian`") && e.contains("`train`"), "{e}");
-        let e = err("", &["model.decoder.kindd=membrane"]);
-        assert!(
-            e.contains("`model.decoder.kindd`") && e.contains("--set model.decoder.kindd"),
-            "{e}"
-        );
-        assert!(e.contains("`kind`"), "{e}");
-        let e = err("", &["train.epochs=abc"]);
-        assert!(
-            e.contains("train.epochs") && e.contains("got \"abc\", expected a whole number"),
-            "{e}"
-        );
-        let e = err("", &["optimizer.lr=fast"]);
-        assert!(e.contains("expected a number") && !e.contains("f32"), "{e}");
-        let e = err("[train]\nepochs = 1.5\n", &[]);
-        assert!(e.contains("got 1.5, expected a whole number"), "{e}");
-        let e = err("[train]\nepochs = \n", &[]);
-        assert!(
-            e.contains("x.toml: invalid TOML at line 2, column 10") && !e.contains('\n'),
-            "{e}"
-        );
-        let e = err("", &["model.decoder.kind=foo"]);
-        assert!(e.contains("`membrane`") && e.contains("`temporal`"), "{e}");
-    }
-
-    #[test]
-    fn out_of_range_values_name_the_key() {
-        for bad in ["1.0", "-0.1"] {
-            let e = err("", &[&format!("train.label_smoothing={bad}")]);
-            assert!(e.contains("train.label_smoothing must be in [0, 1)"), "{e}");
-        }
-        let e = err("[optimizer]\nlr = 0.0\n", &[]);
-        assert!(e.contains("optimizer.lr must be positive"), "{e}");
-    }
-
-    #[test]
-    fn output_layer_and_aux_loss_keys_are_checked_and_recorded() {
-        for bad in ["0", "-1", "nan"] {
-            let e = err("", &[&format!("model.output_alpha={bad}")]);
-            assert!(e.contains("model.output_alpha must be positive"), "{e}");
-            let e = err("", &[&format!("model.output_init_gain={bad}")]);
-            assert!(e.contains("model.output_init_gain must be positive"), "{e}");
-        }
-        let e = err("", &["train.aux_membrane_loss=-0.5"]);
-        assert!(
-            e.contains("train.aux_membrane_loss must be 0 (off) or positive"),
-            "{e}"
-        );
-        let e = err(
-            "",
-            &[
-                "train.aux_membrane_loss=1",
-                "model.decoder.kind=\"membrane\"",
-            ],
-        );
-        assert!(e.contains("already \"membrane\""), "{e}");
-        // Absent means "as the hidden layers"; set, they are written to a run's config.toml.
-        let d = Config::default();
-        assert_eq!(
-            (d.model.output_alpha, d.model.output_init_gain),
-            (None, None)
-        );
-        assert_eq!(d.train.aux_membrane_loss, 0.0);
-        let set: Vec<String> = [
-            "model.output_alpha=2",
-            "model.output_init_gain=0.7",
-            "train.aux_membrane_loss=0.5",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let c = Config::from_toml("", "x", &set).unwrap();
-        let text = c.to_toml();
-        assert!(text.contains("output_alpha = 2"), "{text}");
-        assert!(text.contains("output_init_gain = 0.7"), "{text}");
-        assert!(text.contains("aux_membrane_loss = 0.5"), "{text}");
-        assert_eq!(Config::from_toml(&text, "x", &[]).unwrap(), c);
-    }
-}
-
-#[cfg(test)]
-mod default_tests {
-    use super::*;
-
-    #[test]
-    fn event_data_sets_default_to_a_wide_surrogate_unless_set() {
-        let c = |o: &[&str]| {
-            let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
-            Config::from_toml("", "t", &o).unwrap().model.alpha
-        };
-        assert_eq!(c(&[]), ModelConfig::default().alpha);
-        assert_eq!(c(&["data.name=\"n-mnist\""]), EVENT_DATA_ALPHA);
-        assert_eq!(c(&["data.name=\"dvs-gesture\""]), EVENT_DATA_ALPHA);
-        assert_eq!(c(&["data.name=\"n-mnist\"", "model.alpha=8"]), 8.0);
-        assert_eq!(c(&["data.name=\"mnist\""]), ModelConfig::default().alpha);
-    }
-
-    #[test]
-    fn a_decoder_table_given_in_part_keeps_the_default_scale() {
-        let o = vec!["model.decoder.kind=\"membrane\"".to_string()];
-        let cfg = Config::from_toml("", "t", &o).unwrap();
-        assert_eq!(
-            cfg.model.decoder.scale,
-            ModelConfig::default().decoder.scale
-        );
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

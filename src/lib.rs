@@ -11,13 +11,17 @@
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
 
+pub mod atomic_file;
 pub mod aux_membrane;
 pub mod bench;
 pub mod checkpoint;
+pub mod checkpoint_digest;
 pub mod collective;
 pub mod config;
+pub mod config_checks;
 pub mod data;
 pub mod decoder;
+pub mod divergence;
 pub mod encoding;
 pub mod energy;
 pub mod ettfs_init;
@@ -31,14 +35,18 @@ pub mod metrics;
 pub mod model;
 pub mod nir;
 pub mod optim;
+pub mod param_check;
 pub mod plot;
 pub mod progress;
 pub mod rng;
 pub mod run;
 pub mod run_dir;
+pub mod safetensors_write;
 pub mod selftest;
+pub mod sizes;
 pub mod spec;
 pub mod surrogate;
 pub mod tensor;
 pub mod train;
+pub mod train_split;
 pub mod weight_norm;

@@ -607,6 +607,12 @@ fn eval(a: EvalArgs) -> Result<()> {
         a.split
     );
     let batch = a.batch.unwrap_or(r.config.train.eval_batch_size).max(1);
+    let what = match a.batch {
+        Some(_) => "--batch",
+        None => "train.eval_batch_size",
+    };
+    r.model
+        .check_batch(batch.min(r.data.len().max(1)), false, what)?;
     if a.engine == "events" {
         return eval_events(&mut r, batch, a.json.as_deref());
     }

@@ -11,6 +11,7 @@ use crate::layers::{
 };
 use crate::loss;
 use crate::rng::Rng;
+use crate::sizes;
 use crate::spec::{self, LayerSpec};
 use crate::surrogate::{Surrogate, SurrogateKind};
 use crate::tensor::Tensor;
@@ -145,6 +146,10 @@ impl Model {
         }
         let specs = spec::parse(&cfg.spec)?;
         let t = cfg.time_steps;
+        // Every size is checked before it is allocated (`sizes.rs`): weights before a synapse
+        // is built, each layer's output per sample as soon as its shape is known.
+        sizes::check_input(input, t)?;
+        let mut weight_bytes = 0;
         let neuron = cfg.if_params();
         let mut layers: Vec<Box<dyn Layer>> = Vec::new();
         let mut frames = vec![input.to_vec()];
@@ -172,13 +177,16 @@ impl Model {
             let f = frames.last().unwrap().clone();
             let spatial = || -> Result<()> {
                 if f.len() != 3 {
-                    bail!("layer {s:?} needs [C, H, W] maps but receives {f:?} (is there an fc before it?)");
+                    bail!("model.spec: `{s}` (layer {}) needs [C, H, W] maps but receives {f:?} (is there an fc before it?)", layers.len() + 1);
                 }
                 Ok(())
             };
             let layer: Box<dyn Layer> = match *s {
                 LayerSpec::Linear { out } => {
                     synapse += 1;
+                    let name = format!("fc{synapse}");
+                    weight_bytes =
+                        sizes::check_weights(&name, &s.to_string(), &[out, f[0]], weight_bytes)?;
                     Box::new(Linear::new(
                         &format!("fc{synapse}"),
                         f[0],
@@ -198,9 +206,16 @@ impl Model {
                 } => {
                     spatial()?;
                     if f[1] + 2 * pad < k || f[2] + 2 * pad < k {
-                        bail!("conv kernel {k} does not fit {f:?} maps with padding {pad}");
+                        bail!("model.spec: conv{} (`{s}`): kernel {k} does not fit the {f:?} maps it receives, with padding {pad} (input {input:?})", synapse + 1);
                     }
                     synapse += 1;
+                    let name = format!("conv{synapse}");
+                    weight_bytes = sizes::check_weights(
+                        &name,
+                        &s.to_string(),
+                        &[out, f[0], k, k],
+                        weight_bytes,
+                    )?;
                     let conv = Conv2d::new(
                         &format!("conv{synapse}"),
                         f[0],
@@ -232,7 +247,7 @@ impl Model {
                 | LayerSpec::FirstSpikePool { k, stride } => {
                     spatial()?;
                     if f[1] < k || f[2] < k {
-                        bail!("pooling window {k} does not fit {f:?} maps");
+                        bail!("model.spec: pooling `{s}` (layer {}): window {k} does not fit the {f:?} maps it receives (input {input:?}): remove a pooling layer or use a smaller window", layers.len() + 1);
                     }
                     match s {
                         LayerSpec::AvgPool { .. } => Box::new(AvgPool2d { k, stride }),
@@ -243,7 +258,9 @@ impl Model {
                 LayerSpec::Neuron => Box::new(Neuron::new(neuron)),
                 LayerSpec::Flatten => Box::new(Flatten),
             };
-            frames.push(layer.out_frame(&f));
+            let out = layer.out_frame(&f);
+            sizes::check_frame(&format!("layer {} (`{s}`)", layers.len() + 1), &out, t)?;
+            frames.push(out);
             layers.push(layer);
         }
         let n = layers.len();
@@ -278,6 +295,27 @@ impl Model {
         }
         self.device = device;
         Ok(())
+    }
+
+    /// Whether a batch of `batch` samples fits in memory with this model's parameters
+    /// (`training`: with gradients and optimizer moments); `what` names the setting that chose
+    /// the batch, for the message.
+    pub fn check_batch(&self, batch: usize, training: bool, what: &str) -> Result<()> {
+        let per_weight = if training {
+            sizes::PER_WEIGHT_TRAINED
+        } else {
+            sizes::PER_WEIGHT_BUILT
+        };
+        let fixed = self.num_params() as u128 * per_weight;
+        let mut names = vec!["the input".to_string()];
+        names.extend(
+            self.layer_names()
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| format!("layer {} ({n})", i + 1)),
+        );
+        let t = self.cfg.time_steps;
+        sizes::check_batch(&names, &self.frames, t, batch, training, fixed, what)
     }
 
     pub fn classes(&self) -> usize {

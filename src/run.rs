@@ -8,19 +8,19 @@ use crate::data::on_device::DeviceImages;
 use crate::data::{self, Dataset};
 use crate::interrupt::{self, Interrupted};
 use crate::kernels::Device;
-use crate::metrics::SpikeMonitor;
 use crate::model::Model;
+use crate::param_check;
 use crate::progress::Progress;
 use crate::rng::Rng;
-use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, DIVERGED, LAST};
+use crate::run_dir::{EvalRecord, MetricsRecord, RunDir, BEST, LAST};
 use crate::train::{evaluate_with, EpochMetrics, EpochProgress, Evaluation, Trainer};
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A finite mean batch loss above this is taken as exploded.
-pub const EXPLODED_LOSS: f32 = 1e4;
+pub use crate::divergence::{diagnose, EXPLODED_LOSS};
+use crate::divergence::{diverged, Cause};
 
 /// Train `tr` to `tr.cfg.train.epochs` epochs, writing metrics, `eval.json` and checkpoints into
 /// `rd`. `resume` is the checkpoint `tr` was restored from (it may stop mid-epoch). Returns the
@@ -65,7 +65,7 @@ pub fn train(
         let m = tr.run_epoch(resume_at, |tr, s| {
             let p = s.progress;
             if !s.loss.is_finite() || s.loss > EXPLODED_LOSS {
-                failure = Some(diverged(tr, rd, p, best, s.loss, lead));
+                failure = Some(diverged(tr, rd, Some(p), best, &Cause::Loss(s.loss), lead));
                 return false;
             }
             progress.update(p.seen, p.mean_loss() as f32, p.accuracy() as f32);
@@ -74,7 +74,13 @@ pub fn train(
                 return false;
             }
             if lead && ((every > 0 && tr.step.is_multiple_of(every)) || clock.due()) {
-                if let Err(e) = Checkpoint::capture(tr, p.clone(), best).save(&rd.file(LAST)) {
+                let ck = Checkpoint::capture(tr, p.clone(), best);
+                // Never a NaN checkpoint over the last good one.
+                if let Some(bad) = param_check::in_checkpoint(&ck) {
+                    failure = Some(diverged(tr, rd, Some(p), best, &Cause::Values(bad), lead));
+                    return false;
+                }
+                if let Err(e) = ck.save(&rd.file(LAST)) {
                     failure = Some(e);
                     return false;
                 }
@@ -93,6 +99,9 @@ pub fn train(
             continue;
         }
         progress.println(&epoch_line(&m, epochs));
+        if let Some(bad) = param_check::in_model(&tr.model) {
+            return Err(diverged(tr, rd, None, best, &Cause::Values(bad), lead));
+        }
         for w in sanity_warnings(&m, tr.model.classes(), &tr.cfg) {
             progress.warn(&w);
         }
@@ -293,123 +302,6 @@ pub fn sanity_warnings(m: &EpochMetrics, classes: usize, cfg: &Config) -> Vec<St
         }
     }
     w
-}
-
-/// Save the state, then explain which layer blew up or went silent.
-fn diverged(
-    tr: &Trainer,
-    rd: &RunDir,
-    ep: &EpochProgress,
-    best: f64,
-    loss: f32,
-    lead: bool,
-) -> anyhow::Error {
-    let path = rd.file(DIVERGED);
-    let saved = if !lead {
-        "rank 0 saves the state".to_string()
-    } else {
-        match Checkpoint::capture(tr, ep.clone(), best).save(&path) {
-            Ok(()) => format!("state saved to {}", path.display()),
-            Err(e) => format!("could not save the state: {e:#}"),
-        }
-    };
-    let last = rd.file(LAST);
-    let good = if last.exists() {
-        format!(
-            "the last good checkpoint is {} (`ttfs train --resume {}` continues from it, with \
-             the same config)",
-            last.display(),
-            rd.path.display()
-        )
-    } else {
-        "there is no earlier checkpoint".to_string()
-    };
-    anyhow::anyhow!(
-        "training diverged at epoch {} step {} (step {} of the epoch): batch loss {loss}\n\
-         per layer, on the failing batch:\n{}{saved}; {good}.\n\
-         What to do: start a new run with a lower optimizer.lr (now {}), clipped gradients \
-         (--set optimizer.clip_grad_norm=1), or another model.init_gain (now {}): raise it if \
-         a layer is silent, lower it if gradients exploded.",
-        tr.epoch + 1,
-        tr.step,
-        ep.steps,
-        diagnose(&tr.model),
-        tr.cfg.optimizer.lr,
-        tr.cfg.model.init_gain,
-    )
-}
-
-/// Per-layer report of the model's last forward/backward: non-finite activations, spike
-/// counts of the spiking layers and gradient norms of the parameters.
-pub fn diagnose(model: &Model) -> String {
-    let mut s = String::new();
-    if let Some(i) = model
-        .acts
-        .iter()
-        .position(|a| a.data.read().iter().any(|v| !v.is_finite()))
-    {
-        let what = if i == 0 {
-            "the input".to_string()
-        } else {
-            format!("layer {} ({})", i - 1, model.layers[i - 1].describe())
-        };
-        let _ = writeln!(s, "  first non-finite activation: output of {what}");
-    }
-    if model.acts[0].shape.len() >= 2 {
-        let mut mon = SpikeMonitor::default();
-        mon.record(model);
-        for l in &mon.layers {
-            let silent = l.silent_fraction();
-            let flag = if silent >= 0.999 {
-                "  <- SILENT: no neuron fired"
-            } else if l.spikes_per_neuron() > 1.0 {
-                "  <- fires more than once per neuron"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                s,
-                "  layer {} {} ({}): {:.3} spikes/neuron, {:.1}% silent{flag}",
-                l.layer,
-                l.name,
-                l.what,
-                l.spikes_per_neuron(),
-                100.0 * silent
-            );
-        }
-    }
-    let norms: Vec<(String, f64, bool)> = model
-        .params()
-        .iter()
-        .map(|p| {
-            let n = p
-                .grad
-                .read()
-                .iter()
-                .map(|g| (*g as f64).powi(2))
-                .sum::<f64>()
-                .sqrt();
-            let bad = p.value.read().iter().any(|v| !v.is_finite());
-            (p.name.clone(), n, bad)
-        })
-        .collect();
-    let worst = norms
-        .iter()
-        .filter(|n| n.1.is_finite())
-        .map(|n| n.1)
-        .fold(0.0, f64::max);
-    for (name, n, bad) in &norms {
-        let flag = if !n.is_finite() {
-            "  <- NON-FINITE gradient"
-        } else if *n == worst && worst > 1e3 {
-            "  <- largest, exploding"
-        } else {
-            ""
-        };
-        let vals = if *bad { " (values non-finite)" } else { "" };
-        let _ = writeln!(s, "  grad norm {name}: {n:.3e}{vals}{flag}");
-    }
-    s
 }
 
 /// One summary line per epoch.

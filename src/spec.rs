@@ -53,6 +53,31 @@ impl LayerSpec {
     }
 }
 
+/// The token in its full form (`conv32k3s1p1`, `ap2s2`), for messages.
+impl std::fmt::Display for LayerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            LayerSpec::Linear { out } => write!(f, "fc{out}"),
+            LayerSpec::Conv {
+                out,
+                k,
+                stride,
+                pad,
+            } => write!(f, "conv{out}k{k}s{stride}p{pad}"),
+            LayerSpec::AvgPool { k, stride } => write!(f, "ap{k}s{stride}"),
+            LayerSpec::MaxPool { k, stride } => write!(f, "mp{k}s{stride}"),
+            LayerSpec::FirstSpikePool { k, stride } => write!(f, "fp{k}s{stride}"),
+            LayerSpec::Neuron => write!(f, "if"),
+            LayerSpec::Flatten => write!(f, "flat"),
+        }
+    }
+}
+
+/// The largest number a token may hold: far above any layer that fits in memory, and low
+/// enough that sums and products of a few of them cannot overflow before the sizes are
+/// checked (`sizes.rs`).
+const LARGEST: usize = u32::MAX as usize;
+
 /// Split `body` (e.g. `32k3s1p1`) into the leading number and `(letter, number)` options.
 fn number_and_options(tok: &str, body: &str) -> Result<(usize, Vec<(char, usize)>)> {
     let mut parts = Vec::new();
@@ -65,7 +90,12 @@ fn number_and_options(tok: &str, body: &str) -> Result<(usize, Vec<(char, usize)
             if digits.is_empty() {
                 bail!("layer `{tok}`: expected a number before `{ch}`");
             }
-            parts.push((letter, digits.parse::<usize>()?));
+            parts.push((
+                letter,
+                digits
+                    .parse::<usize>()
+                    .with_context(|| format!("layer `{tok}`: {digits} is too large"))?,
+            ));
             digits.clear();
             letter = Some(ch);
         } else {
@@ -75,7 +105,15 @@ fn number_and_options(tok: &str, body: &str) -> Result<(usize, Vec<(char, usize)
     if digits.is_empty() {
         bail!("layer `{tok}`: expected a number at the end");
     }
-    parts.push((letter, digits.parse::<usize>()?));
+    parts.push((
+        letter,
+        digits
+            .parse::<usize>()
+            .with_context(|| format!("layer `{tok}`: {digits} is too large"))?,
+    ));
+    if let Some((_, n)) = parts.iter().find(|p| p.1 > LARGEST) {
+        bail!("layer `{tok}`: {n} is too large (at most {LARGEST})");
+    }
     let first = match parts[0] {
         (None, n) => n,
         _ => bail!("layer `{tok}`: missing size"),
@@ -227,5 +265,15 @@ mod tests {
         assert!(e.contains("must end with a synapse"), "{e}");
         assert!(parse("").is_err());
         assert!(parse("fc0").is_err());
+        let e = format!("{:#}", parse("fc99999999999 if fc10").unwrap_err());
+        assert!(e.contains("99999999999 is too large"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse("fc99999999999999999999999 if fc10").unwrap_err()
+        );
+        assert!(e.contains("is too large"), "{e}");
+        let t = "conv32k3s2p1 ap2s2 mp3s1 if fp2s2 flat fc10";
+        let back: Vec<String> = parse(t).unwrap().iter().map(|l| l.to_string()).collect();
+        assert_eq!(back.join(" "), t);
     }
 }

@@ -15,13 +15,13 @@ use crate::metrics::SpikeMonitor;
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
 
-/// Seed of the fixed shuffle that picks the held-out validation samples.
-const VALIDATION_SPLIT_SEED: u64 = 0x0A11_DA7E;
+use crate::train_split::check_batch_size;
+pub use crate::train_split::hold_out;
 
 /// Accuracy, loss and spike statistics of a pass over a data set.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -129,11 +129,21 @@ impl Trainer {
     }
 
     pub fn with_data(cfg: &Config, train: Dataset, test: Dataset) -> Result<Trainer> {
-        cfg.validate()?;
+        cfg.validate().context("invalid configuration")?;
         let mut init_rng = Rng::new(cfg.train.seed);
         let rng = Rng::new(cfg.train.seed ^ 0x5EED_DA7A);
         let (train, validation) = hold_out(cfg, train)?;
+        check_batch_size(cfg, &train)?;
         let mut model = Model::new(&cfg.model, &train.frame, &mut init_rng)?;
+        // Before the first batch is assembled (`sizes.rs`).
+        model.check_batch(
+            cfg.train.batch_size.min(train.len()),
+            true,
+            "train.batch_size",
+        )?;
+        let eval_n = validation.as_ref().map_or(0, |v| v.len()).max(test.len());
+        let eval_batch = cfg.train.eval_batch_size.min(eval_n.max(1));
+        model.check_batch(eval_batch, false, "train.eval_batch_size")?;
         crate::kernels::set_tf32(cfg.train.tf32);
         model.to_device(cfg.train.device)?;
         let input = InputSpec {
@@ -165,6 +175,14 @@ impl Trainer {
         }
         let cfg = &cfg;
         let augment = cfg.data.augment(train.kind)?;
+        if train.kind == data::Kind::Image && cfg.data.resolution > 0 {
+            bail!(
+                "data.resolution = {} applies to event data (the frame side of its recordings), \
+                 but data.name = {:?} gives images",
+                cfg.data.resolution,
+                cfg.data.name
+            );
+        }
         if model.classes() != train.classes {
             bail!(
                 "the model has {} outputs but {} has {} classes",
@@ -525,28 +543,6 @@ impl Trainer {
             dist,
         )
     }
-}
-
-/// Split a data set's training split into the samples trained on and the held-out validation
-/// samples (`data.validation`, `data.train_samples`). A fixed shuffle with its own seed makes
-/// both the same for every run of a config, and for `ttfs eval --split validation`.
-pub fn hold_out(cfg: &Config, train: Dataset) -> Result<(Dataset, Option<Dataset>)> {
-    if cfg.data.validation == 0 && cfg.data.train_samples == 0 {
-        return Ok((train, None));
-    }
-    let (held, used) = (cfg.data.validation, cfg.data.train_samples);
-    if held >= train.len() || held + used > train.len() {
-        bail!(
-            "data.validation = {held} and data.train_samples = {used} but the training \
-             split has only {} samples",
-            train.len()
-        );
-    }
-    let mut idx: Vec<usize> = (0..train.len()).collect();
-    Rng::new(VALIDATION_SPLIT_SEED).shuffle(&mut idx);
-    let (v, t) = idx.split_at(held);
-    let t = if used > 0 { &t[..used] } else { t };
-    Ok((train.subset(t), (held > 0).then(|| train.subset(v))))
 }
 
 /// Forward passes over all of `ds` in batches of `batch`: loss, accuracy (ties share

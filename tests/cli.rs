@@ -1154,6 +1154,9 @@ fn the_cifar10_config_trains_on_a_jpeg_copy() {
         "data.augment_crop=0",
         "--set",
         "train.batch_size=8",
+        // The config warms up over its first epoch: one epoch would end still warming up.
+        "--set",
+        "schedule.warmup_epochs=0",
         "--set",
         &format!("data.cache_dir=\"{}\"", dir.join("cache").display()),
         "--epochs",

@@ -155,6 +155,11 @@ impl Core {
                 ds.name, ds.frame, self.model.frames[0]
             )));
         }
+        // The batches these samples are run in must fit in memory (`sizes.rs`).
+        let batch = self.batch().min(ds.len().max(1));
+        self.model
+            .check_batch(batch, false, "train.eval_batch_size")
+            .py_err()?;
         self.input_spec().check(ds).py_err()
     }
 
@@ -364,6 +369,15 @@ impl Core {
                     "training diverged at epoch {}: loss {} (lower optimizer.lr or set \
                      optimizer.clip_grad_norm)",
                     m.epoch, m.train_loss
+                )));
+                break;
+            }
+            // A finite loss does not prove finite parameters (NaN neurons fall silent).
+            if let Some(bad) = ttfs::param_check::in_model(&tr.model) {
+                result = Err(TtfsError::new_err(format!(
+                    "training diverged in epoch {}: parameter {bad} (lower optimizer.lr or set \
+                     optimizer.clip_grad_norm)",
+                    m.epoch
                 )));
                 break;
             }

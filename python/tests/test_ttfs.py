@@ -255,3 +255,15 @@ def test_cli_export_nir_reads_back(tmp_path, digits):
     r = subprocess.run([os.environ["TTFS_BIN"], "export", "nir", str(tmp_path / "none"),
                         str(out)], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.startswith("error: ") and "does not exist" in r.stderr
+
+
+def test_sizes_are_checked_before_allocation():
+    # 256 GB of weights: an error naming the layer, not an abort of the interpreter.
+    with pytest.raises(ttfs.TtfsError, match=r"fc1 \(`fc1000000000`\): 1000000000 x 64 weights need 256 GB"):
+        ttfs.Model(spec="fc1000000000 if fc10")
+    with pytest.raises(ttfs.TtfsError, match=r"every dimension must be at least 1"):
+        ttfs.Model(spec="fc8 if fc3", input_shape=(0,))
+    with pytest.raises(ttfs.TtfsError, match=r"model.time_steps = 1000000000000"):
+        ttfs.Model(settings={"model.time_steps": 10**12})
+    m = ttfs.Model(spec="fc8 if fc10")  # the interpreter is still there
+    assert m.classes == 10
