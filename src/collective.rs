@@ -227,6 +227,118 @@ pub fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
 /// The FNV-1a offset basis.
 pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
+thread_local! {
+    /// Set while [`catch_unwind`] runs: a panic there is handled, not the end of the job.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// [`std::panic::catch_unwind`], telling the hook of [`abort_on_panic`] that a panic in `f`
+/// is handled by the caller (a decoder that panics on a malformed file becomes an error).
+pub fn catch_unwind<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> std::thread::Result<R> {
+    let before = CATCHING.with(|c| c.replace(true));
+    let r = std::panic::catch_unwind(f);
+    CATCHING.with(|c| c.set(before));
+    r
+}
+
+/// From now on a panic on any thread of this process, after its usual message, ends every
+/// process of the job (`MPI_Abort`, status 101) when there are several: the others would
+/// otherwise wait for this one in a collective forever. One process: nothing changes.
+pub fn abort_on_panic(dist: Arc<dyn Collective>) {
+    if dist.size() < 2 {
+        return;
+    }
+    // Weak: the hook must not keep MPI from being finalized when `dist` is dropped.
+    let dist = Arc::downgrade(&dist);
+    let usual = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        usual(info);
+        if CATCHING.with(|c| c.get()) {
+            return;
+        }
+        let Some(dist) = dist.upgrade() else { return };
+        eprintln!(
+            "error (rank {} of {}): the panic above ends every process of the job (MPI_Abort)",
+            dist.rank(),
+            dist.size()
+        );
+        dist.abort(101);
+    }));
+}
+
+/// An error every process of a data-parallel run meets alike, from values they agreed on (a
+/// config checked to be the same everywhere): rank 0 alone reports it, and every process exits
+/// with status 1 without `MPI_Abort` (one line, not one per rank).
+#[derive(Debug)]
+pub struct OnEveryRank(pub String);
+
+impl std::fmt::Display for OnEveryRank {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OnEveryRank {}
+
+/// Fails when the global batch cannot give every one of `ranks` processes a sample.
+pub fn check_batch_for_ranks(batch_size: usize, ranks: usize) -> Result<()> {
+    if batch_size < ranks {
+        return Err(OnEveryRank(format!(
+            "train.batch_size = {batch_size} is smaller than the {ranks} processes (MPI ranks): \
+             each process takes a share of every batch, so train.batch_size must be at least \
+             {ranks} (or start fewer processes)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The settings (`section.key = value`) of TOML text `ours` that differ from TOML text `theirs`,
+/// with their two values: which keys two processes' configs disagree on.
+pub fn config_differences(theirs: &str, ours: &str) -> Vec<(String, String, String)> {
+    fn flatten(
+        prefix: &str,
+        v: &toml::Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&key, v, out);
+                }
+            }
+            v => {
+                out.insert(prefix.to_string(), v.to_string());
+            }
+        }
+    }
+    let parse = |text: &str| {
+        let mut m = std::collections::BTreeMap::new();
+        if let Ok(v) = text.parse::<toml::Value>() {
+            flatten("", &v, &mut m);
+        }
+        m
+    };
+    let (a, b) = (parse(theirs), parse(ours));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let absent = || "(absent)".to_string();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            (
+                k.clone(),
+                a.get(k).cloned().unwrap_or_else(absent),
+                b.get(k).cloned().unwrap_or_else(absent),
+            )
+        })
+        .collect()
+}
+
 /// Fails, naming the ranks, when the processes' `values` (in rank order) differ.
 pub fn check_agree(values: &[u64], what: &str) -> Result<()> {
     if let Some(r) = values.iter().position(|&v| v != values[0]) {
@@ -250,6 +362,30 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("rank 0") && msg.contains("rank 2"), "{msg}");
         assert!(msg.starts_with("the parameters (hash) differ between ranks"));
+    }
+
+    #[test]
+    fn a_batch_smaller_than_the_ranks_is_refused_naming_both() {
+        assert!(check_batch_for_ranks(2, 2).is_ok());
+        let e = check_batch_for_ranks(1, 2).unwrap_err();
+        assert!(e.is::<OnEveryRank>());
+        let msg = e.to_string();
+        assert!(
+            msg.contains("train.batch_size = 1") && msg.contains("2 processes"),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'), "one line: {msg}");
+    }
+
+    #[test]
+    fn config_differences_name_the_key() {
+        let a = "[train]\nseed = 1\nepochs = 3\n[model]\nspec = \"fc10\"\n";
+        let b = "[train]\nseed = 2\nepochs = 3\n[model]\nspec = \"fc10\"\n";
+        assert_eq!(
+            config_differences(a, b),
+            vec![("train.seed".to_string(), "1".to_string(), "2".to_string())]
+        );
+        assert!(config_differences(a, a).is_empty());
     }
 
     #[test]

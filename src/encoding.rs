@@ -25,9 +25,11 @@ pub enum ZeroInput {
 }
 
 // x is [B, F] with values in [0, 1]; out (reset) is [T, B, F], or [1, B, F] for direct
-// input (the same at every step: the model repeats it over time)
+// input (the same at every step: the model repeats it over time). An empty batch (`b = 0`: a
+// process of a data-parallel run with no sample of a batch smaller than the process count)
+// gives an empty `[T, 0, 0]`.
 pub fn encode(enc: Encoding, zero: ZeroInput, t: usize, b: usize, x: &[f32], out: &mut Tensor) {
-    let f = x.len() / b;
+    let f = x.len().checked_div(b).unwrap_or(0);
     let n = b * f;
     match enc {
         Encoding::Latency => {
@@ -63,6 +65,15 @@ mod tests {
         encode(Encoding::Latency, ZeroInput::Silent, 5, 1, &x, &mut out);
         assert_eq!((0..5).map(|k| out.data[k * 4 + 2]).sum::<f32>(), 0.0);
         assert_eq!(out.data.iter().sum::<f32>(), 3.0);
+    }
+
+    #[test]
+    fn an_empty_batch_encodes_to_nothing() {
+        let mut out = Tensor::default();
+        for enc in [Encoding::Latency, Encoding::Direct] {
+            encode(enc, ZeroInput::Last, 4, 0, &[], &mut out);
+            assert!(out.data.is_empty(), "{enc:?}");
+        }
     }
 
     #[test]

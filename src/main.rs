@@ -492,6 +492,15 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
     ));
     // From here on a signal stops the run cleanly instead of losing the epoch.
     ttfs::interrupt::install()?;
+    // For tests only (tests/mpi.rs), undocumented to users: the rank named by
+    // TTFS_TEST_PANIC_ON_RANK panics here, while the others enter their first step's
+    // collective, to show that a panic on one rank ends the whole job.
+    if std::env::var("TTFS_TEST_PANIC_ON_RANK").is_ok_and(|r| r == dist.rank().to_string()) {
+        panic!(
+            "forced panic on rank {} (TTFS_TEST_PANIC_ON_RANK)",
+            dist.rank()
+        );
+    }
     let ms = ttfs::run::train(&mut tr, &rd, ck.as_ref(), &mut progress)?;
     let test = if tr.validation.is_some() {
         tr.evaluate_test()
@@ -1040,11 +1049,22 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    ttfs::collective::abort_on_panic(dist.clone());
     match dispatch(cmd, &dist) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.is::<ttfs::collective::OnEveryRank>() => {
+            // Every process stops alike: rank 0 says why, once.
+            if dist.rank() == 0 {
+                eprintln!("error: {e}");
+            }
+            std::process::ExitCode::FAILURE
+        }
         Err(e) if e.is::<ttfs::interrupt::Interrupted>() => {
             let i = e.downcast_ref::<ttfs::interrupt::Interrupted>().unwrap();
-            eprintln!("{i}");
+            // Every process stopped after the same step; rank 0 saved and says how to go on.
+            if dist.rank() == 0 {
+                eprintln!("{i}");
+            }
             std::process::ExitCode::from((128 + i.signal).clamp(1, 255) as u8)
         }
         Err(e) => {

@@ -244,10 +244,15 @@ fn interrupted(
         ),
         None => format!("after epoch {}", tr.epoch),
     };
+    // The same number of processes continues it bitwise the same.
+    let launcher = match tr.dist.size() {
+        1 => String::new(),
+        n => format!("mpirun -np {n} "),
+    };
     let message = match saved {
         Ok(()) => format!(
-            "stopped by {} {when}; the state is saved in {}. Continue with: ttfs train \
-             --resume {}",
+            "stopped by {} {when}; the state is saved in {}. Continue with: {launcher}ttfs \
+             train --resume {}",
             interrupt::name(sig),
             last.display(),
             rd.path.display()

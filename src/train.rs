@@ -303,7 +303,8 @@ impl Trainer {
     }
 
     /// This process's share `[start, end)` of `n` items split over the processes (the first
-    /// `n % size` processes take one more).
+    /// `n % size` processes take one more; with `n < size` the last ones take none, and
+    /// contribute a zero gradient to that step).
     fn share(&self, n: usize) -> std::ops::Range<usize> {
         let (r, size) = (self.dist.rank(), self.dist.size());
         let at = |k: usize| k * (n / size) + k.min(n % size);
@@ -328,10 +329,36 @@ impl Trainer {
             h = collective::fnv1a(h, &labels);
             h = collective::fnv1a(h, &ds.data);
         }
-        collective::check_agree(
-            &dist.all_gather_u64(h),
+        let hashes = dist.all_gather_u64(h);
+        if let Err(e) = collective::check_agree(
+            &hashes,
             "the configs or data sets (start every process with the same config, --set overrides and data files)",
-        )?;
+        ) {
+            // Name the keys: rank 0's config to every process; the first rank that differs
+            // reports (and its error ends the job); the others wait for that.
+            let ours = self.shared_config();
+            let mut theirs = ours.clone().into_bytes();
+            dist.broadcast(&mut theirs);
+            let first = hashes.iter().position(|&v| v != hashes[0]).unwrap_or(0);
+            if dist.rank() != first {
+                dist.barrier();
+                return Err(e);
+            }
+            let diff = collective::config_differences(&String::from_utf8_lossy(&theirs), &ours);
+            if diff.is_empty() {
+                bail!("{e} (the configs agree: the data sets differ)");
+            }
+            let keys: Vec<String> = diff
+                .iter()
+                .map(|(k, a, b)| format!("{k} is {a} on rank 0, {b} on rank {first}"))
+                .collect();
+            bail!(
+                "the configs differ between ranks: {} (start every process with the same \
+                 config and --set overrides)",
+                keys.join("; ")
+            );
+        }
+        collective::check_batch_for_ranks(self.cfg.train.batch_size, dist.size())?;
         let smallest = self
             .validation
             .as_ref()
@@ -464,9 +491,14 @@ impl Trainer {
             Some(mut dev) => {
                 let mut labels = Vec::new();
                 for mut job in jobs {
-                    let (idx, aug) = job.parts(&augment, train.frame);
-                    let x = self.model.device_input_mut();
-                    dev.gather(idx, aug, &input, x, &mut labels);
+                    if job.idx.is_empty() {
+                        // No sample of this batch here: a zero gradient (see `optimize`).
+                        labels.clear();
+                    } else {
+                        let (idx, aug) = job.parts(&augment, train.frame);
+                        let x = self.model.device_input_mut();
+                        dev.gather(idx, aug, &input, x, &mut labels);
+                    }
                     if !step(self, &labels) {
                         stopped = true;
                         break;

@@ -246,3 +246,116 @@ fn processes_started_with_different_configs_refuse_to_train() {
     assert!(t0.elapsed() < Duration::from_secs(30));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// The final test accuracy a run prints ("final test accuracy 97.00% ...").
+fn final_accuracy(text: &str) -> f64 {
+    let at = text
+        .find("final test accuracy ")
+        .unwrap_or_else(|| panic!("no final accuracy in: {text}"));
+    let rest = &text[at + "final test accuracy ".len()..];
+    rest[..rest.find('%').unwrap()].parse().unwrap()
+}
+
+#[test]
+fn a_last_batch_smaller_than_the_ranks_trains_like_one_process() {
+    if !mpirun_present() {
+        return;
+    }
+    let d = tmp("uneven");
+    // 641 samples in batches of 32: the 21st batch has 1 sample, and rank 1 none of it.
+    let mut args: Vec<&str> = TWENTY_STEPS.to_vec();
+    let at = args
+        .iter()
+        .position(|a| *a == "data.train_samples=640")
+        .unwrap();
+    args[at] = "data.train_samples=641";
+    args.retain(|a| *a != "-q");
+    let mut one = Command::new(BIN);
+    one.args(&args).arg("--out").arg(d.join("one"));
+    let one_text = run_ok(one);
+    let mut two = mpirun(2);
+    two.args(&args)
+        .arg("--out")
+        .arg(d.join("two"))
+        .arg("--set")
+        .arg("train.checkpoint_every_steps=1");
+    let t0 = Instant::now();
+    let o = two.output().unwrap();
+    let two_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{two_text}");
+    assert!(t0.elapsed() < Duration::from_secs(120));
+    for ((name, a), (_, b)) in params(&d.join("one")).iter().zip(&params(&d.join("two"))) {
+        let worst = common::worst_relative(a, b);
+        assert!(
+            worst < 1e-5,
+            "{name}: 1 and 2 processes differ by {worst:e}"
+        );
+    }
+    let (a1, a2) = (final_accuracy(&one_text), final_accuracy(&two_text));
+    println!("uneven last batch: 1 process {a1:.2}%, 2 processes {a2:.2}%");
+    // The parameters agree to 1e-5: at most a sample at a decision boundary may flip.
+    assert!((a1 - a2).abs() <= 0.5, "1 process {a1}%, 2 processes {a2}%");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_batch_smaller_than_the_ranks_is_refused_at_start_in_one_line() {
+    if !mpirun_present() {
+        return;
+    }
+    let d = tmp("batch1");
+    let t0 = Instant::now();
+    let o = mpirun(2)
+        .args(["train", "-q", "--set", "train.batch_size=1", "--out"])
+        .arg(d.join("r"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    let ours: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(ours.len(), 1, "one error line, from rank 0: {err}");
+    assert!(
+        ours[0].contains("train.batch_size = 1") && ours[0].contains("2 processes"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !ours[0].contains("  "),
+        "{err}"
+    );
+    assert!(!d.join("r").exists(), "nothing written before the refusal");
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    println!("{}", ours[0]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_panic_on_one_rank_ends_the_job() {
+    if !mpirun_present() {
+        return;
+    }
+    let d = tmp("panic");
+    let t0 = Instant::now();
+    // TTFS_TEST_PANIC_ON_RANK: a test-only trigger (src/main.rs); rank 0 meanwhile waits in
+    // its first step's collective.
+    let o = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-np", "2"])
+        .args(["-x", "TTFS_TEST_PANIC_ON_RANK=1", BIN])
+        .args(["train", "-q", "--threads", "1", "--epochs", "1", "--out"])
+        .arg(d.join("r"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let took = t0.elapsed();
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("forced panic on rank 1") && err.contains("MPI_Abort"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}: {err}");
+    println!("job ended {:.1} s after start", took.as_secs_f64());
+    std::fs::remove_dir_all(&d).unwrap();
+}

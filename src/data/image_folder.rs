@@ -177,7 +177,7 @@ struct Decoded {
 fn decode(path: &Path) -> Result<Decoded> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     // A decoder that panics on a malformed file must not end the run without naming it.
-    let img = std::panic::catch_unwind(|| image::load_from_memory(&bytes))
+    let img = crate::collective::catch_unwind(|| image::load_from_memory(&bytes))
         .map_err(|_| anyhow::anyhow!("{}: the image decoder crashed on it", path.display()))?
         .map_err(|e| anyhow::anyhow!("{}: cannot decode the image: {e}", path.display()))?;
     let (width, height) = (img.width(), img.height());

@@ -73,7 +73,7 @@ fn started(ordinal: usize) -> Result<&'static Gpu<CudaExec>, String> {
         return check(g);
     }
     // cudarc panics on a missing symbol; whatever escapes the checks becomes an error too.
-    let exec = std::panic::catch_unwind(|| start(ordinal)).unwrap_or_else(|p| {
+    let exec = crate::collective::catch_unwind(|| start(ordinal)).unwrap_or_else(|p| {
         let msg = p
             .downcast_ref::<String>()
             .map(String::as_str)
