@@ -9,30 +9,53 @@ use std::sync::atomic::{AtomicI32, Ordering};
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
 /// Catch SIGINT and SIGTERM from now on (call once, when there is work to lose: the default
-/// action, ending the process, is right while data loads).
-pub fn install() -> anyhow::Result<()> {
+/// action, ending the process, is right while data loads). `processes` and `rank` describe a
+/// data-parallel job: `mpirun` passes a signal on to every process, so only rank 0 says what
+/// happens, once for the job.
+pub fn install(processes: usize, rank: usize) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+        let announce = rank == 0;
         std::thread::spawn(move || {
             for sig in signals.forever() {
                 if RECEIVED.swap(sig, Ordering::SeqCst) != 0 {
-                    eprintln!(
-                        "\n{}: a second signal, exiting at once (the last checkpoint is intact)",
-                        name(sig)
-                    );
+                    if announce {
+                        eprintln!(
+                            "\n{}: a second signal, exiting at once (the last checkpoint is intact)",
+                            name(sig)
+                        );
+                    }
                     std::process::exit(128 + sig);
                 }
-                eprintln!(
-                    "\n{}: finishing the current step, then saving last.safetensors (send it \
-                     again to exit at once)",
-                    name(sig)
-                );
+                if announce {
+                    eprintln!("\n{}", first_notice(sig, processes));
+                }
             }
         });
     }
+    #[cfg(not(unix))]
+    let _ = (processes, rank);
     Ok(())
+}
+
+/// What the first signal starts. A job of several processes can save only if all of them
+/// finish the step: one that died (SIGKILL, a lost node) takes the job down unsaved.
+fn first_notice(sig: i32, processes: usize) -> String {
+    match processes {
+        1 => format!(
+            "{}: finishing the current step, then saving last.safetensors (send it again to \
+             exit at once)",
+            name(sig)
+        ),
+        n => format!(
+            "{}: the {n} processes finish the current step together, then rank 0 saves \
+             last.safetensors (send it again to exit at once; if a process has died, the job \
+             ends without saving and the last checkpoint written stays intact)",
+            name(sig)
+        ),
+    }
 }
 
 /// The signal that asked the run to stop, if any.

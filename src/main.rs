@@ -491,7 +491,7 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
         cfg.train.device
     ));
     // From here on a signal stops the run cleanly instead of losing the epoch.
-    ttfs::interrupt::install()?;
+    ttfs::interrupt::install(dist.size(), dist.rank())?;
     // For tests only (tests/mpi.rs), undocumented to users: the rank named by
     // TTFS_TEST_PANIC_ON_RANK panics here, while the others enter their first step's
     // collective, to show that a panic on one rank ends the whole job.
@@ -517,12 +517,8 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
         test.monitor.mean_first_output(),
         start.elapsed().as_secs_f64()
     );
-    println!(
-        "run directory {} (next: ttfs eval {}; ttfs plot {})",
-        rd.path.display(),
-        rd.path.display(),
-        rd.path.display()
-    );
+    let (program, dir) = (ttfs::run::program(), rd.path.display());
+    println!("run directory {dir} (next: {program} eval {dir}; {program} plot {dir})");
     if ttfs::run::at_chance(&test, tr.model.classes()) {
         bail!(
             "the final test accuracy {:.2}% is at chance level for {} classes: the run did not \

@@ -206,8 +206,12 @@ impl CheckpointClock {
     }
 }
 
-/// Save the state in `last.safetensors` (`at`: the epoch in progress, `None` between epochs,
-/// when it is saved already) and say how to continue.
+/// The program as it was started (`./target/release/ttfs`, the path given to mpirun, or `ttfs`
+/// found on the PATH): the commands ttfs suggests then run as pasted.
+pub fn program() -> String {
+    std::env::args().next().unwrap_or_else(|| "ttfs".into())
+}
+
 /// The signal that asks the run to stop, if any. In a data-parallel run every process must
 /// stop after the same step (a signal reaches them at different moments), so they agree on it
 /// first: a process stops when any of them was signalled.
@@ -222,6 +226,8 @@ fn stop_requested(tr: &Trainer) -> Option<i32> {
     (sig[0] > 0.0).then_some(sig[0] as i32)
 }
 
+/// Save the state in `last.safetensors` (`at`: the epoch in progress, `None` between epochs,
+/// when it is saved already) and say how to continue.
 fn interrupted(
     tr: &Trainer,
     rd: &RunDir,
@@ -249,9 +255,10 @@ fn interrupted(
         1 => String::new(),
         n => format!("mpirun -np {n} "),
     };
+    let program = program();
     let message = match saved {
         Ok(()) => format!(
-            "stopped by {} {when}; the state is saved in {}. Continue with: {launcher}ttfs \
+            "stopped by {} {when}; the state is saved in {}. Continue with: {launcher}{program} \
              train --resume {}",
             interrupt::name(sig),
             last.display(),

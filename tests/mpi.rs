@@ -359,3 +359,104 @@ fn a_panic_on_one_rank_ends_the_job() {
     println!("job ended {:.1} s after start", took.as_secs_f64());
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A 2-process job of many short epochs, stopped by SIGTERM sent to `target(mpirun's pid)`
+/// once its first epoch is recorded: the exit status and what the job printed on stderr.
+fn stop_a_job(
+    name: &str,
+    target: impl Fn(u32) -> Vec<String>,
+) -> (std::process::ExitStatus, String, std::path::PathBuf) {
+    let d = tmp(name);
+    let mut job = mpirun(2);
+    job.args(["train", "-q", "--threads", "1", "--epochs", "1000"])
+        .arg("--out")
+        .arg(&d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = job.spawn().unwrap();
+    let t0 = Instant::now();
+    while !d.join("metrics.csv").exists() && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(d.join("metrics.csv").exists(), "no epoch ended");
+    Command::new("kill")
+        .arg("-TERM")
+        .args(target(child.id()))
+        .status()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "the job did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status, err, d)
+}
+
+/// The ranks of a job are mpirun's children (in process groups of their own, so a terminal's
+/// Ctrl-C reaches mpirun alone, which passes it on).
+fn ranks_of(mpirun: u32) -> Vec<String> {
+    let out = Command::new("pgrep")
+        .args(["-P", &mpirun.to_string()])
+        .output()
+        .unwrap();
+    let ranks: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ranks.len(), 2, "mpirun has 2 rank processes: {ranks:?}");
+    ranks
+}
+
+#[test]
+fn sigterm_stops_every_rank_after_one_step_saves_once_and_says_how_to_resume() {
+    if !mpirun_present() {
+        return;
+    }
+    // As Slurm's scancel does: every rank receives SIGTERM; mpirun reports their exit status.
+    let (status, err, d) = stop_a_job("sigterm-ranks", ranks_of);
+    let resume = format!(
+        "Continue with: mpirun -np 2 {BIN} train --resume {}",
+        d.display()
+    );
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert_eq!(
+        err.matches("SIGTERM: the 2 processes finish").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(err.matches(&resume).count(), 1, "{err}");
+    assert!(d.join("last.safetensors").exists());
+    // As a terminal's Ctrl-C or `kill PID-OF-MPIRUN` does: mpirun passes SIGTERM to the ranks,
+    // which save the same way; mpirun itself then exits 1 (Open MPI's status for a job it
+    // ended on a signal, whatever the processes returned).
+    let (status, err, d2) = stop_a_job("sigterm-mpirun", |pid| vec![pid.to_string()]);
+    assert!(!status.success(), "{err}");
+    assert_eq!(
+        err.matches("SIGTERM: the 2 processes finish").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("Continue with: mpirun -np 2").count(),
+        1,
+        "{err}"
+    );
+    assert!(d2.join("last.safetensors").exists());
+    println!("mpirun signalled: exit {:?}", status.code());
+    std::fs::remove_dir_all(&d).unwrap();
+    std::fs::remove_dir_all(&d2).unwrap();
+}
