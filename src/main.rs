@@ -121,7 +121,7 @@ fn export(cmd: ExportCmd) -> Result<()> {
                 g.nodes.len(),
                 g.nodes
                     .iter()
-                    .map(|n| n.kind)
+                    .map(|n| n.kind.as_str())
                     .collect::<Vec<_>>()
                     .join(" -> "),
                 file.display()
