@@ -27,6 +27,7 @@ pub mod energy;
 pub mod ettfs_init;
 pub mod event_driven;
 pub mod firing_calibration;
+pub mod init_from;
 pub mod interrupt;
 pub mod kernels;
 pub mod layers;
