@@ -392,6 +392,7 @@ Examples:
   ttfs train -c configs/mnist.toml --data-dir ~/data/mnist --out /tmp/run1
   ttfs train --data image-folder --data-dir ~/photos --set model.spec=\"fc256 if fc5\"
   ttfs train --resume runs/mnist                    # continue an interrupted run
+  ttfs train --init-from runs/imported --epochs 3   # fine-tune a checkpoint (e.g. from ttfs import nir)
 
 The run directory (default runs/<UTC timestamp>, or runs/<--name>, or --out) receives:
   config.toml       the resolved config (all keys)

@@ -353,6 +353,12 @@ mod tests {
             Some(&Value::F32(vec![4, 2, 3, 3], w.clone()))
         );
         assert_ne!(w, m.params()[0].value.to_vec());
+        // One spike fires a pooled node under `>=` and `>` alike; the neurons keep 1.
+        let threshold = |i: usize| match g.nodes[i].get("v_threshold") {
+            Some(Value::F32(_, v)) => v[0],
+            _ => panic!("node {i} has no threshold"),
+        };
+        assert_eq!((threshold(7), threshold(5), threshold(10)), (0.5, 1.0, 1.0));
         let bytes = to_bytes(&g).unwrap();
         assert_eq!(&bytes[..8], b"\x89HDF\r\n\x1a\n");
     }

@@ -155,6 +155,18 @@ def test_client_runs_the_export_as_trained(net, encoding, client, tmp_dir):
     for b in range(len(x)):
         if b not in diverged:
             assert classes[b] == want_classes[b], f"sample {b}: class"
+    # NIR's own rule, `v > v_threshold`, as a client that does not read the graph's
+    # `neuron_rule` runs it: the same, now that pooled IF nodes have threshold 0.5 (at 1, a
+    # pooled unit needed two spikes: most conv + fp2 samples changed).
+    plain = nir.read(str(path))
+    del plain.metadata["neuron_rule"]
+    r2 = {"snntorch": tn.to_snntorch, "norse": tn.to_norse}[client](plain).run(
+        torch.from_numpy(enc), encoded=True, potentials=True)
+    got2 = {k: v.reshape(len(x), -1).numpy() for k, v in r2["first_spike"].items()}
+    diverged2 = near_threshold_divergence(graph, got2, want, r2["potentials"], len(x), m.time_steps)
+    assert len(diverged2) <= len(x) // 100, f"NIR's > rule: {len(diverged2)} samples diverge"
+    classes2 = r2["logits"].argmax(1).numpy()
+    assert all(classes2[b] == want_classes[b] for b in range(len(x)) if b not in diverged2)
     # The forward call gives the same logits as run.
     torch.testing.assert_close(model(torch.from_numpy(enc), encoded=True), r["logits"])
 
