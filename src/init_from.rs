@@ -18,7 +18,12 @@ pub fn init_from(model: &mut Model, ck: &Checkpoint, origin: &str) -> Result<()>
     ck.load_params(&mut own)
         .with_context(|| format!("--init-from {origin}"))?;
     let same_layers = model.layers.len() == own.layers.len();
-    for (i, (a, b)) in model.layers.iter_mut().zip(own.layers.iter_mut()).enumerate() {
+    for (i, (a, b)) in model
+        .layers
+        .iter_mut()
+        .zip(own.layers.iter_mut())
+        .enumerate()
+    {
         if !same_layers || a.plain() != b.plain() {
             bail!(
                 "--init-from {origin}: layer {} (`{}`) computes differently with this config than \

@@ -208,8 +208,10 @@ fn import(cmd: ImportCmd) -> Result<()> {
             file.display()
         ),
     };
-    let mut cfg = ttfs::config::Config::default();
-    cfg.model = imp.config.clone();
+    let mut cfg = ttfs::config::Config {
+        model: imp.config.clone(),
+        ..Default::default()
+    };
     cfg.data.name = name;
     cfg.data.dir = data_dir.map(|d| d.display().to_string());
     cfg.validate()

@@ -326,7 +326,11 @@ mod tests {
     fn nodes_follow_the_layers_with_folded_weights() {
         let mut m = model("conv4k3p1 ap2 if conv6k3p1 if fp2 fc10", "temporal");
         let g = graph(&mut m).unwrap();
-        let names: Vec<(&str, &str)> = g.nodes.iter().map(|n| (n.name.as_str(), n.kind.as_str())).collect();
+        let names: Vec<(&str, &str)> = g
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.kind.as_str()))
+            .collect();
         assert_eq!(
             names,
             vec![

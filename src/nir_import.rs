@@ -55,11 +55,16 @@ pub struct Imported {
 /// One synapse's weights as the file holds them: `(node, shape, weight, bias)`.
 type Synapse = (String, Vec<usize>, Vec<f32>, Vec<f32>);
 
+/// What the walk along the nodes finds: the input frame, the ttfs layers, the synapses'
+/// weights in order and the readout node.
+type Layers<'g> = (Vec<usize>, Vec<LayerSpec>, Vec<Synapse>, &'g Node);
+
 /// Build the model `graph` describes. Errors name the node; the caller adds the file.
 pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported> {
     let mut notes = Vec::new();
     let mut cfg = base_config(graph, opts, &mut notes)?;
-    let (frame, layers, synapses, readout) = layers(graph, opts, cfg.encoding == Encoding::Latency)?;
+    let (frame, layers, synapses, readout) =
+        layers(graph, opts, cfg.encoding == Encoding::Latency)?;
     cfg.spec = layers
         .iter()
         .map(|l| l.to_string())
@@ -72,9 +77,7 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported> {
     cfg.init_firing = None;
     cfg.synapse_gains.clear();
     let learned = decoder_weights(graph, &mut cfg, &mut notes)?;
-    cfg.decoder
-        .validate()
-        .context("the graph's decoder")?;
+    cfg.decoder.validate().context("the graph's decoder")?;
     let mut model = Model::new(&cfg, &frame, &mut Rng::new(0))
         .with_context(|| format!("the graph's layers as the ttfs model `{}`", cfg.spec))?;
     let mut values = synapses
@@ -108,9 +111,16 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported> {
 
 /// The model config before the layers: the one ttfs stored, else ttfs's defaults with what
 /// the graph's metadata states.
-fn base_config(graph: &Graph, opts: &ImportOptions, notes: &mut Vec<String>) -> Result<ModelConfig> {
+fn base_config(
+    graph: &Graph,
+    opts: &ImportOptions,
+    notes: &mut Vec<String>,
+) -> Result<ModelConfig> {
     let stated_t = match graph.get_meta("time_steps") {
-        Some(v) => Some(positive(int(v).context("metadata time_steps")?, "metadata time_steps")?),
+        Some(v) => Some(positive(
+            int(v).context("metadata time_steps")?,
+            "metadata time_steps",
+        )?),
         None => None,
     };
     let mut cfg = match graph.get_meta("ttfs_model_config") {
@@ -141,9 +151,9 @@ fn base_config(graph: &Graph, opts: &ImportOptions, notes: &mut Vec<String>) -> 
                     ZeroInput::Last
                 };
             }
-            Some(v) => bail!(
-                "metadata input_encoding {v:?}: ttfs knows `direct` and `latency` encodings"
-            ),
+            Some(v) => {
+                bail!("metadata input_encoding {v:?}: ttfs knows `direct` and `latency` encodings")
+            }
             None => notes.push(
                 "the graph does not state its input encoding (metadata input_encoding): \
                  taken as `direct`, the input as a constant current at every step"
@@ -155,16 +165,15 @@ fn base_config(graph: &Graph, opts: &ImportOptions, notes: &mut Vec<String>) -> 
 }
 
 /// The input frame, the ttfs layers, the synapses' weights in order and the readout node.
-fn layers<'g>(
-    graph: &'g Graph,
-    opts: &ImportOptions,
-    input_spikes: bool,
-) -> Result<(Vec<usize>, Vec<LayerSpec>, Vec<Synapse>, &'g Node)> {
+fn layers<'g>(graph: &'g Graph, opts: &ImportOptions, input_spikes: bool) -> Result<Layers<'g>> {
     let nodes = &graph.nodes;
     let input = &nodes[0];
     let frame = usizes(field(input, "shape")?).with_context(|| at(input))?;
     if !(frame.len() == 1 || frame.len() == 3) || frame.contains(&0) {
-        bail!("{}: input shape {frame:?}: ttfs takes [C, H, W] maps or [F] features", at(input));
+        bail!(
+            "{}: input shape {frame:?}: ttfs takes [C, H, W] maps or [F] features",
+            at(input)
+        );
     }
     let (mut shape, mut layers, mut synapses) = (frame.clone(), Vec::new(), Vec::new());
     // Whether the signal is spikes: pooling by SumPool2d + IF is a maximum only of spikes.
@@ -193,10 +202,16 @@ fn layers<'g>(
             "Conv2d" => {
                 let (ws, w) = floats(field(n, "weight")?).with_context(ctx)?;
                 if ws.len() != 4 || ws[2] != ws[3] {
-                    bail!("{}: weight {ws:?}: ttfs convolutions have square kernels [out, in, K, K]", at(n));
+                    bail!(
+                        "{}: weight {ws:?}: ttfs convolutions have square kernels [out, in, K, K]",
+                        at(n)
+                    );
                 }
                 if shape.len() != 3 || shape[0] != ws[1] {
-                    bail!("{}: weight {ws:?} for {shape:?} maps: the input channels differ", at(n));
+                    bail!(
+                        "{}: weight {ws:?} for {shape:?} maps: the input channels differ",
+                        at(n)
+                    );
                 }
                 let stride = square(n, "stride")?;
                 let pad = square(n, "padding")?;
@@ -212,7 +227,12 @@ fn layers<'g>(
                 let b = bias(n, ws[0])?;
                 let out = |d: usize| (d + 2 * pad - ws[2]) / stride + 1;
                 shape = vec![ws[0], out(shape[1]), out(shape[2])];
-                layers.push(LayerSpec::Conv { out: ws[0], k: ws[2], stride, pad });
+                layers.push(LayerSpec::Conv {
+                    out: ws[0],
+                    k: ws[2],
+                    stride,
+                    pad,
+                });
                 synapses.push((n.name.clone(), ws, w, b));
                 spikes = false;
             }
@@ -225,7 +245,11 @@ fn layers<'g>(
                 if shape.len() != 3 || k == 0 || stride == 0 || shape[1] < k || shape[2] < k {
                     bail!("{}: window {k} at stride {stride} does not fit the {shape:?} maps it receives", at(n));
                 }
-                shape = vec![shape[0], (shape[1] - k) / stride + 1, (shape[2] - k) / stride + 1];
+                shape = vec![
+                    shape[0],
+                    (shape[1] - k) / stride + 1,
+                    (shape[2] - k) / stride + 1,
+                ];
                 if n.kind == "AvgPool2d" {
                     layers.push(LayerSpec::AvgPool { k, stride });
                 } else {
@@ -277,14 +301,20 @@ fn layers<'g>(
             at(readout)
         ),
     }
-    if !matches!(layers.last(), Some(LayerSpec::Linear { .. } | LayerSpec::Conv { .. })) {
+    if !matches!(
+        layers.last(),
+        Some(LayerSpec::Linear { .. } | LayerSpec::Conv { .. })
+    ) {
         bail!(
             "{}: the readout must follow a synapse (Affine, Linear or Conv2d) directly",
             at(readout)
         );
     }
     if shape.len() != 1 {
-        bail!("{}: the outputs are {shape:?} maps; ttfs classifies with one unit per class", at(readout));
+        bail!(
+            "{}: the outputs are {shape:?} maps; ttfs classifies with one unit per class",
+            at(readout)
+        );
     }
     Ok((frame, layers, synapses, readout))
 }
@@ -372,11 +402,19 @@ fn if_fields(n: &Node, shape: &[usize]) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)
             (Some(v), _) => floats(v).with_context(|| format!("{}: `{k}`", at(n)))?.1,
         };
         if v.len() != units {
-            bail!("{}: `{k}` has {} values for the {shape:?} units it receives", at(n), v.len());
+            bail!(
+                "{}: `{k}` has {} values for the {shape:?} units it receives",
+                at(n),
+                v.len()
+            );
         }
         Ok(v)
     };
-    Ok((get("r", None)?, get("v_threshold", None)?, get("v_reset", Some(0.0))?))
+    Ok((
+        get("r", None)?,
+        get("v_threshold", None)?,
+        get("v_reset", Some(0.0))?,
+    ))
 }
 
 /// Whether an IF node fires at most once: `metadata.fire_once`, or `--fire-once`.
@@ -479,7 +517,10 @@ fn decoder_weights(
     };
     let (_, w) = floats(v).context("metadata decoder_weights")?;
     if w.len() != t {
-        bail!("metadata decoder_weights has {} values for time_steps = {t}", w.len());
+        bail!(
+            "metadata decoder_weights has {} values for time_steps = {t}",
+            w.len()
+        );
     }
     let drops = match graph.get_meta("decoder_weight_drops") {
         Some(v) => Some(floats(v).context("metadata decoder_weight_drops")?.1),
@@ -497,7 +538,10 @@ fn decoder_weights(
     if same && !cfg.decoder.learn_weights {
         return Ok(None);
     }
-    if !matches!(cfg.decoder.kind, DecoderKind::Temporal | DecoderKind::Membrane) {
+    if !matches!(
+        cfg.decoder.kind,
+        DecoderKind::Temporal | DecoderKind::Membrane
+    ) {
         bail!(
             "metadata decoder_weights: the {:?} decoder's weights are fixed by its definition, \
              and these differ from them",
@@ -524,7 +568,11 @@ fn decoder_weights(
         if got == first_drop {
             break;
         }
-        before = if got < first_drop { next_up(before) } else { next_down(before) };
+        before = if got < first_drop {
+            next_up(before)
+        } else {
+            next_down(before)
+        };
     }
     Ok(Some(std::iter::once(before).chain(w).collect()))
 }
@@ -562,7 +610,9 @@ fn floats(v: &Value) -> Result<(Vec<usize>, Vec<f32>)> {
 
 fn usizes(v: &Value) -> Result<Vec<usize>> {
     match v {
-        Value::I64(_, d) if d.iter().all(|&x| x >= 0) => Ok(d.iter().map(|&x| x as usize).collect()),
+        Value::I64(_, d) if d.iter().all(|&x| x >= 0) => {
+            Ok(d.iter().map(|&x| x as usize).collect())
+        }
         _ => bail!("expected whole numbers of 0 or more, got {v:?}"),
     }
 }
@@ -588,7 +638,10 @@ fn square(n: &Node, k: &str) -> Result<usize> {
     match v[..] {
         [a] => Ok(a),
         [a, b] if a == b => Ok(a),
-        _ => bail!("{}: `{k}` is {v:?}; ttfs takes the same value for height and width", at(n)),
+        _ => bail!(
+            "{}: `{k}` is {v:?}; ttfs takes the same value for height and width",
+            at(n)
+        ),
     }
 }
 

@@ -17,8 +17,8 @@ use std::path::Path;
 
 /// Read the NIR file at `path`. Errors start with the path.
 pub fn read(path: &Path) -> Result<Graph> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read NIR file {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read NIR file {}", path.display()))?;
     read_bytes(&bytes).with_context(|| path.display().to_string())
 }
 
@@ -35,9 +35,14 @@ pub fn read_bytes(bytes: &[u8]) -> Result<Graph> {
 fn parse(bytes: &[u8]) -> Result<Graph> {
     // A damaged size field must not allocate more than the machine has.
     let budget = crate::sizes::memory_limit().min(usize::MAX as u128) as usize;
-    let file = Hdf5File::from_bytes_with_options(bytes, OpenOptions::default().with_max_read_bytes(budget))
-        .map_err(|e| anyhow!("not a readable HDF5 file: {e}"))?;
-    let root = file.root_group().map_err(|e| anyhow!("HDF5 root group: {e}"))?;
+    let file = Hdf5File::from_bytes_with_options(
+        bytes,
+        OpenOptions::default().with_max_read_bytes(budget),
+    )
+    .map_err(|e| anyhow!("not a readable HDF5 file: {e}"))?;
+    let root = file
+        .root_group()
+        .map_err(|e| anyhow!("HDF5 root group: {e}"))?;
     let node = root
         .group("node")
         .map_err(|_| anyhow!("no group `node`: not an NIR graph file"))?;
@@ -111,9 +116,14 @@ fn value(ds: &Dataset) -> Result<Value> {
     let shape: Vec<usize> = ds.shape().iter().map(|&d| d as usize).collect();
     let err = |e: hdf5_reader::error::Error| anyhow!("{e}");
     Ok(match ds.dtype() {
-        Datatype::FloatingPoint { size: 4, .. } => {
-            Value::F32(shape, ds.read_array::<f32>().map_err(err)?.iter().copied().collect())
-        }
+        Datatype::FloatingPoint { size: 4, .. } => Value::F32(
+            shape,
+            ds.read_array::<f32>()
+                .map_err(err)?
+                .iter()
+                .copied()
+                .collect(),
+        ),
         Datatype::FloatingPoint { size: 8, .. } => Value::F32(
             shape,
             ds.read_array::<f64>()
@@ -180,7 +190,10 @@ fn read_edges(node: &Group) -> Result<Vec<(String, String)>> {
         .read_strings()
         .map_err(|e| anyhow!("node/edges: {e} (expected [E, 2] strings)"))?;
     if s.len() % 2 != 0 || (ds.shape().len() == 2 && ds.shape()[1] != 2) {
-        bail!("node/edges has shape {:?}: expected [E, 2] (source, target)", ds.shape());
+        bail!(
+            "node/edges has shape {:?}: expected [E, 2] (source, target)",
+            ds.shape()
+        );
     }
     Ok(s.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect())
 }
@@ -195,9 +208,8 @@ fn chain(mut nodes: HashMap<String, Node>, edges: &[(String, String)]) -> Result
             }
         }
     }
-    let count = |f: fn(&(String, String)) -> &String, n: &str| {
-        edges.iter().filter(|e| f(e) == n).count()
-    };
+    let count =
+        |f: fn(&(String, String)) -> &String, n: &str| edges.iter().filter(|e| f(e) == n).count();
     for n in nodes.keys() {
         let (ins, outs) = (count(|e| &e.1, n), count(|e| &e.0, n));
         if ins > 1 || outs > 1 {
@@ -215,9 +227,15 @@ fn chain(mut nodes: HashMap<String, Node>, edges: &[(String, String)]) -> Result
     let first = match inputs[..] {
         [one] => one.clone(),
         [] => bail!("the graph has no Input node"),
-        _ => bail!("the graph has {} Input nodes; ttfs takes one input", inputs.len()),
+        _ => bail!(
+            "the graph has {} Input nodes; ttfs takes one input",
+            inputs.len()
+        ),
     };
-    let next: HashMap<&str, &str> = edges.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let next: HashMap<&str, &str> = edges
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     let mut order = vec![first];
     while let Some(&n) = next.get(order.last().unwrap().as_str()) {
         if order.iter().any(|o| o == n) {

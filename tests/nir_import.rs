@@ -65,9 +65,22 @@ fn outputs(model: &mut Model, test: &ttfs::data::Dataset) -> (Vec<u32>, Vec<(Str
     };
     let idx: Vec<usize> = (0..test.len()).collect();
     let (mut labels, mut scratch) = (Vec::new(), Vec::new());
-    assemble(test, &idx, &spec, model.input_mut(), &mut labels, &mut scratch);
+    assemble(
+        test,
+        &idx,
+        &spec,
+        model.input_mut(),
+        &mut labels,
+        &mut scratch,
+    );
     model.forward();
-    let logits = model.logits.data.to_vec().iter().map(|x| x.to_bits()).collect();
+    let logits = model
+        .logits
+        .data
+        .to_vec()
+        .iter()
+        .map(|x| x.to_bits())
+        .collect();
     let first = model
         .first_spike_times()
         .into_iter()
@@ -97,14 +110,23 @@ fn sorted(nodes: &[Node]) -> Vec<Node> {
 fn ttfs_to_nir_to_ttfs_is_bit_for_bit() {
     let cases: &[(&str, &[&str])] = &[
         ("fc32 if fc10", &[]),
-        ("fc32 if fc10", &["model.encoding=latency", "model.zero_input=silent"]),
+        (
+            "fc32 if fc10",
+            &["model.encoding=latency", "model.zero_input=silent"],
+        ),
         (
             "fc24 if fc10",
-            &["model.decoder.learn_weights=true", "model.decoder.exact_time=true"],
+            &[
+                "model.decoder.learn_weights=true",
+                "model.decoder.exact_time=true",
+            ],
         ),
         (
             "conv6k3p1 ap2 if conv8k3p1 if fp2 fc16 if fc10",
-            &["model.decoder.kind=first_spike", "model.decoder.exact_time=true"],
+            &[
+                "model.decoder.kind=first_spike",
+                "model.decoder.exact_time=true",
+            ],
         ),
         (
             "conv6k3p1 if mp2 conv8k3p1 if ap2 fc10",
@@ -112,7 +134,11 @@ fn ttfs_to_nir_to_ttfs_is_bit_for_bit() {
         ),
         (
             "conv6k3p1 ap2 if fc10",
-            &["model.decoder.kind=membrane", "model.decoder.learn_weights=true", "model.norm=none"],
+            &[
+                "model.decoder.kind=membrane",
+                "model.decoder.learn_weights=true",
+                "model.norm=none",
+            ],
         ),
     ];
     for (spec, settings) in cases {
@@ -135,11 +161,26 @@ fn ttfs_to_nir_to_ttfs_is_bit_for_bit() {
         let (a, b) = (sorted(&again.nodes), sorted(&g.nodes));
         assert_eq!(a.len(), b.len(), "{what}");
         for (x, y) in a.iter().zip(&b) {
-            let strip = |n: &Node| n.metadata.iter().filter(|m| m.0 != "ttfs_layer").cloned().collect::<Vec<_>>();
-            assert!(x.name == y.name && x.kind == y.kind && x.fields == y.fields, "{what}: node {}", y.name);
+            let strip = |n: &Node| {
+                n.metadata
+                    .iter()
+                    .filter(|m| m.0 != "ttfs_layer")
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
+            assert!(
+                x.name == y.name && x.kind == y.kind && x.fields == y.fields,
+                "{what}: node {}",
+                y.name
+            );
             assert_eq!(strip(x), strip(y), "{what}: node {}", y.name);
         }
-        for k in ["decoder_weights", "decoder_weight_drops", "time_steps", "input_encoding"] {
+        for k in [
+            "decoder_weights",
+            "decoder_weight_drops",
+            "time_steps",
+            "input_encoding",
+        ] {
             assert_eq!(meta(&again, k), meta(&g, k), "{what}: {k}");
         }
         // The same outputs on the test split: logits and every first-spike time.
@@ -147,7 +188,9 @@ fn ttfs_to_nir_to_ttfs_is_bit_for_bit() {
         let (l2, f2) = outputs(&mut imp.model, &tr.test);
         assert_eq!(l1, l2, "{what}: logits");
         assert_eq!(f1, f2, "{what}: first-spike times");
-        assert!(f1.iter().any(|(_, f)| f.iter().any(|&t| (t as usize) < want.time_steps)));
+        assert!(f1
+            .iter()
+            .any(|(_, f)| f.iter().any(|&t| (t as usize) < want.time_steps)));
     }
 }
 
@@ -186,7 +229,15 @@ fn the_import_command_writes_a_run_that_evaluates_and_fine_tunes() {
     let d = tmp("cli");
     let p = |n: &str| d.join(n).display().to_string();
     let o = ttfs(&[
-        "train", "--out", &p("a"), "--threads", "1", "--quiet", "--epochs", "2", "--set",
+        "train",
+        "--out",
+        &p("a"),
+        "--threads",
+        "1",
+        "--quiet",
+        "--epochs",
+        "2",
+        "--set",
         "model.spec=conv6k3p1 if fp2 fc10",
     ]);
     assert!(o.status.success(), "{}", text(&o));
@@ -206,17 +257,34 @@ fn the_import_command_writes_a_run_that_evaluates_and_fine_tunes() {
         assert_eq!(a[k], b[k], "{k}");
     }
     let o = ttfs(&[
-        "train", "--init-from", &p("b"), "--epochs", "1", "--out", &p("c"), "--threads", "1",
+        "train",
+        "--init-from",
+        &p("b"),
+        "--epochs",
+        "1",
+        "--out",
+        &p("c"),
+        "--threads",
+        "1",
     ]);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("starting from the parameters of"), "{out}");
     // A key that changes what the parameters mean is refused, naming the layer.
     let o = ttfs(&[
-        "train", "--init-from", &p("a"), "--set", "model.init_gain=0.5", "--out", &p("d"),
+        "train",
+        "--init-from",
+        &p("a"),
+        "--set",
+        "model.init_gain=0.5",
+        "--out",
+        &p("d"),
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("layer 1") && err.contains("--set model"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("layer 1") && err.contains("--set model"),
+        "{err}"
+    );
 }
 
 /// Each error is one line naming the file and, for a node ttfs cannot represent, the node.
@@ -244,43 +312,110 @@ fn what_ttfs_cannot_import_is_one_line_naming_the_file_and_node() {
         f(&mut g);
         g
     };
-    let node = |g: &mut Graph, name: &str| -> usize { g.nodes.iter().position(|n| n.name == name).unwrap() };
-    let e = run("lif", &edit(&|g| { let i = node(g, "if1"); g.nodes[i].kind = "LIF".into(); }), &[]);
-    assert!(e.contains("node `if1` (LIF)") && e.contains("no `LIF` layer"), "{e}");
-    let e = run("threshold", &edit(&|g| {
-        let i = node(g, "if1");
-        g.nodes[i].fields.retain(|f| f.0 != "v_threshold");
-        g.nodes[i].fields.push(("v_threshold".into(), Value::F32(vec![16], vec![2.0; 16])));
-    }), &[]);
-    assert!(e.contains("node `if1` (IF)") && e.contains("threshold 1"), "{e}");
-    let e = run("repeating", &edit(&|g| { let i = node(g, "if1"); g.nodes[i].metadata.clear(); }), &[]);
-    assert!(e.contains("node `if1` (IF)") && e.contains("--fire-once"), "{e}");
-    let e = run("flatten", &edit(&|g| {
-        let i = node(g, "flatten1");
-        g.nodes[i].fields.retain(|f| f.0 != "start_dim");
-        g.nodes[i].fields.push(("start_dim".into(), Value::I64(vec![], vec![1])));
-    }), &[]);
-    assert!(e.contains("node `flatten1` (Flatten)") && e.contains("batch"), "{e}");
-    let e = run("steps", &edit(&|g| g.metadata.retain(|m| m.0 != "time_steps")), &[]);
+    let node = |g: &mut Graph, name: &str| -> usize {
+        g.nodes.iter().position(|n| n.name == name).unwrap()
+    };
+    let e = run(
+        "lif",
+        &edit(&|g| {
+            let i = node(g, "if1");
+            g.nodes[i].kind = "LIF".into();
+        }),
+        &[],
+    );
+    assert!(
+        e.contains("node `if1` (LIF)") && e.contains("no `LIF` layer"),
+        "{e}"
+    );
+    let e = run(
+        "threshold",
+        &edit(&|g| {
+            let i = node(g, "if1");
+            g.nodes[i].fields.retain(|f| f.0 != "v_threshold");
+            g.nodes[i]
+                .fields
+                .push(("v_threshold".into(), Value::F32(vec![16], vec![2.0; 16])));
+        }),
+        &[],
+    );
+    assert!(
+        e.contains("node `if1` (IF)") && e.contains("threshold 1"),
+        "{e}"
+    );
+    let e = run(
+        "repeating",
+        &edit(&|g| {
+            let i = node(g, "if1");
+            g.nodes[i].metadata.clear();
+        }),
+        &[],
+    );
+    assert!(
+        e.contains("node `if1` (IF)") && e.contains("--fire-once"),
+        "{e}"
+    );
+    let e = run(
+        "flatten",
+        &edit(&|g| {
+            let i = node(g, "flatten1");
+            g.nodes[i].fields.retain(|f| f.0 != "start_dim");
+            g.nodes[i]
+                .fields
+                .push(("start_dim".into(), Value::I64(vec![], vec![1])));
+        }),
+        &[],
+    );
+    assert!(
+        e.contains("node `flatten1` (Flatten)") && e.contains("batch"),
+        "{e}"
+    );
+    let e = run(
+        "steps",
+        &edit(&|g| g.metadata.retain(|m| m.0 != "time_steps")),
+        &[],
+    );
     assert!(e.contains("--time-steps"), "{e}");
-    let e = run("shape", &edit(&|g| {
-        let i = node(g, "input");
-        g.nodes[i].fields = vec![("shape".into(), Value::I64(vec![3], vec![1, 28, 28]))];
-    }), &[]);
+    let e = run(
+        "shape",
+        &edit(&|g| {
+            let i = node(g, "input");
+            g.nodes[i].fields = vec![("shape".into(), Value::I64(vec![3], vec![1, 28, 28]))];
+        }),
+        &[],
+    );
     assert!(e.contains("fc1") || e.contains("--data"), "{e}");
-    let e = run("tail", &edit(&|g| {
-        let mut extra = g.nodes[1].clone();
-        extra.name = "extra".into();
-        g.nodes.push(extra);
-    }), &[]);
+    let e = run(
+        "tail",
+        &edit(&|g| {
+            let mut extra = g.nodes[1].clone();
+            extra.name = "extra".into();
+            g.nodes.push(extra);
+        }),
+        &[],
+    );
     assert!(e.contains("extra") && e.contains("chain"), "{e}");
     // Not a file, not HDF5.
     let f = d.join("text.nir");
     std::fs::write(&f, "hello").unwrap();
-    let o = ttfs(&["import", "nir", f.to_str().unwrap(), "--out", d.join("x").to_str().unwrap()]);
+    let o = ttfs(&[
+        "import",
+        "nir",
+        f.to_str().unwrap(),
+        "--out",
+        d.join("x").to_str().unwrap(),
+    ]);
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("text.nir") && e.contains("not an NIR file"), "{e}");
-    let o = ttfs(&["import", "nir", "/nonexistent.nir", "--out", d.join("y").to_str().unwrap()]);
+    assert!(
+        e.contains("text.nir") && e.contains("not an NIR file"),
+        "{e}"
+    );
+    let o = ttfs(&[
+        "import",
+        "nir",
+        "/nonexistent.nir",
+        "--out",
+        d.join("y").to_str().unwrap(),
+    ]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("/nonexistent.nir"), "{e}");
 }
