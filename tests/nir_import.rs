@@ -6,8 +6,9 @@
 
 mod common;
 
+use common::{text, ttfs};
+
 use std::path::Path;
-use std::process::{Command, Output};
 use ttfs::config::Config;
 use ttfs::data::batch::{assemble, InputSpec};
 use ttfs::model::Model;
@@ -15,23 +16,8 @@ use ttfs::nir::{Graph, ImportOptions, Node, Value};
 use ttfs::rng::Rng;
 use ttfs::train::Trainer;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ttfs");
-
 fn tmp(name: &str) -> std::path::PathBuf {
     common::tmp("nir", name)
-}
-
-fn ttfs(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run ttfs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A digits trainer for `spec` with `settings`, its parameters moved off their initial values
@@ -291,131 +277,80 @@ fn the_import_command_writes_a_run_that_evaluates_and_fine_tunes() {
 #[test]
 fn what_ttfs_cannot_import_is_one_line_naming_the_file_and_node() {
     let d = tmp("errors");
-    let tr = trainer("fc16 if fc10", &[]);
-    let mut model = tr.model;
+    let mut model = trainer("fc16 if fc10", &[]).model;
     let good = ttfs::nir::graph(&mut model).unwrap();
-    let run = |name: &str, g: &Graph, extra: &[&str]| -> String {
-        let f = d.join(format!("{name}.nir"));
-        std::fs::write(&f, ttfs::nir::to_bytes(g).unwrap()).unwrap();
-        let out = d.join(name).display().to_string();
-        let mut args = vec!["import", "nir", f.to_str().unwrap(), "--out", &out];
-        args.extend_from_slice(extra);
-        let o = ttfs(&args);
-        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
-        let e = String::from_utf8_lossy(&o.stderr).to_string();
-        assert_eq!(e.lines().count(), 1, "{name}: {e}");
-        assert!(e.contains(&format!("{name}.nir")), "{name}: {e}");
-        e
-    };
-    let edit = |f: &dyn Fn(&mut Graph)| {
+    /// Replace field `k` of node `n`.
+    fn set(g: &mut Graph, n: &str, k: &str, v: Value) {
+        let node = g.nodes.iter_mut().find(|x| x.name == n).unwrap();
+        node.fields.retain(|f| f.0 != k);
+        node.fields.push((k.into(), v));
+    }
+    type Edit = Box<dyn Fn(&mut Graph)>;
+    // (file name, change to a good graph, what the message must say)
+    let cases: Vec<(&str, Edit, &[&str])> = vec![
+        (
+            "lif",
+            Box::new(|g| g.nodes[3].kind = "LIF".into()),
+            &["node `if1` (LIF)", "no `LIF` layer"],
+        ),
+        (
+            "threshold",
+            Box::new(|g| set(g, "if1", "v_threshold", Value::F32(vec![16], vec![2.0; 16]))),
+            &["node `if1` (IF)", "threshold 1"],
+        ),
+        (
+            "repeating",
+            Box::new(|g| g.nodes[3].metadata.clear()),
+            &["node `if1` (IF)", "--fire-once"],
+        ),
+        (
+            "flatten",
+            Box::new(|g| set(g, "flatten1", "start_dim", Value::I64(vec![], vec![1]))),
+            &["node `flatten1` (Flatten)", "batch"],
+        ),
+        (
+            "steps",
+            Box::new(|g| g.metadata.retain(|m| m.0 != "time_steps")),
+            &["--time-steps"],
+        ),
+        (
+            "shape",
+            Box::new(|g| set(g, "input", "shape", Value::I64(vec![3], vec![1, 28, 28]))),
+            &["node `fc1` (Affine)", "784"],
+        ),
+        (
+            "tail",
+            Box::new(|g| {
+                let mut extra = g.nodes[1].clone();
+                extra.name = "extra".into();
+                g.nodes.push(extra);
+            }),
+            &["extra", "not at an Output node"],
+        ),
+    ];
+    for (name, edit, want) in &cases {
         let mut g = good.clone();
-        f(&mut g);
-        g
-    };
-    let node = |g: &mut Graph, name: &str| -> usize {
-        g.nodes.iter().position(|n| n.name == name).unwrap()
-    };
-    let e = run(
-        "lif",
-        &edit(&|g| {
-            let i = node(g, "if1");
-            g.nodes[i].kind = "LIF".into();
-        }),
-        &[],
-    );
-    assert!(
-        e.contains("node `if1` (LIF)") && e.contains("no `LIF` layer"),
-        "{e}"
-    );
-    let e = run(
-        "threshold",
-        &edit(&|g| {
-            let i = node(g, "if1");
-            g.nodes[i].fields.retain(|f| f.0 != "v_threshold");
-            g.nodes[i]
-                .fields
-                .push(("v_threshold".into(), Value::F32(vec![16], vec![2.0; 16])));
-        }),
-        &[],
-    );
-    assert!(
-        e.contains("node `if1` (IF)") && e.contains("threshold 1"),
-        "{e}"
-    );
-    let e = run(
-        "repeating",
-        &edit(&|g| {
-            let i = node(g, "if1");
-            g.nodes[i].metadata.clear();
-        }),
-        &[],
-    );
-    assert!(
-        e.contains("node `if1` (IF)") && e.contains("--fire-once"),
-        "{e}"
-    );
-    let e = run(
-        "flatten",
-        &edit(&|g| {
-            let i = node(g, "flatten1");
-            g.nodes[i].fields.retain(|f| f.0 != "start_dim");
-            g.nodes[i]
-                .fields
-                .push(("start_dim".into(), Value::I64(vec![], vec![1])));
-        }),
-        &[],
-    );
-    assert!(
-        e.contains("node `flatten1` (Flatten)") && e.contains("batch"),
-        "{e}"
-    );
-    let e = run(
-        "steps",
-        &edit(&|g| g.metadata.retain(|m| m.0 != "time_steps")),
-        &[],
-    );
-    assert!(e.contains("--time-steps"), "{e}");
-    let e = run(
-        "shape",
-        &edit(&|g| {
-            let i = node(g, "input");
-            g.nodes[i].fields = vec![("shape".into(), Value::I64(vec![3], vec![1, 28, 28]))];
-        }),
-        &[],
-    );
-    assert!(e.contains("fc1") || e.contains("--data"), "{e}");
-    let e = run(
-        "tail",
-        &edit(&|g| {
-            let mut extra = g.nodes[1].clone();
-            extra.name = "extra".into();
-            g.nodes.push(extra);
-        }),
-        &[],
-    );
-    assert!(e.contains("extra") && e.contains("chain"), "{e}");
-    // Not a file, not HDF5.
+        edit(&mut g);
+        let f = d.join(format!("{name}.nir"));
+        std::fs::write(&f, ttfs::nir::to_bytes(&g).unwrap()).unwrap();
+        let out = d.join(name).display().to_string();
+        let o = ttfs(&["import", "nir", f.to_str().unwrap(), "--out", &out]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(e.lines().count(), 1, "{name}: {e}");
+        for w in want.iter().chain([&f.to_str().unwrap()]) {
+            assert!(e.contains(w), "{name}: {e}");
+        }
+    }
+    // Not HDF5, and no file at all.
     let f = d.join("text.nir");
     std::fs::write(&f, "hello").unwrap();
-    let o = ttfs(&[
-        "import",
-        "nir",
-        f.to_str().unwrap(),
-        "--out",
-        d.join("x").to_str().unwrap(),
-    ]);
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        e.contains("text.nir") && e.contains("not an NIR file"),
-        "{e}"
-    );
-    let o = ttfs(&[
-        "import",
-        "nir",
-        "/nonexistent.nir",
-        "--out",
-        d.join("y").to_str().unwrap(),
-    ]);
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("/nonexistent.nir"), "{e}");
+    for (file, want) in [
+        (f.to_str().unwrap(), "not an NIR file"),
+        ("/nonexistent.nir", "cannot read"),
+    ] {
+        let out = d.join("x").display().to_string();
+        let e = text(&ttfs(&["import", "nir", file, "--out", &out]));
+        assert!(e.contains(file) && e.contains(want), "{e}");
+    }
 }

@@ -58,23 +58,29 @@ def tmp_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("nir_clients")
 
 
+def _chain(graph):
+    from ttfs.nir import _chain
+
+    return _chain(graph)
+
+
 def ttfs_first_spikes(m, graph, x, scale, nir):
     """ttfs's first-spike step of every IF node of the graph, ``{node: [N, units]}``: its
     spiking layers by name, and a pooled node (SumPool2d + IF: fires at the first spike in its
     window) from the layer it pools."""
     fs = {k: v.reshape(len(x), *v.shape[1:]) for k, v in m.first_spike_times(x, scale=scale).items()}
-    order, out, last = _chain(graph, nir), {}, None
+    order, out, last = _chain(graph), {}, None
     for i, name in enumerate(order):
         node = graph.nodes[name]
         if isinstance(node, nir.IF):
             if isinstance(graph.nodes[order[i - 1]], nir.SumPool2d):
                 pool = graph.nodes[order[i - 1]]
                 (k, _), (s, _) = pool.kernel_size, pool.stride
-                v = fs_last = out[last]
-                c, h, w = v.shape[1:]
+                v = out[last]
+                h, w = v.shape[2:]
                 oh, ow = (h - k) // s + 1, (w - k) // s + 1
                 out[name] = np.stack([
-                    np.stack([fs_last[:, :, a * s:a * s + k, b * s:b * s + k].min(axis=(2, 3))
+                    np.stack([v[:, :, a * s:a * s + k, b * s:b * s + k].min(axis=(2, 3))
                               for b in range(ow)], axis=-1) for a in range(oh)], axis=-2)
             else:
                 out[name] = fs[name]
@@ -87,7 +93,7 @@ def near_threshold_divergence(graph, got, want, potentials, n, t_steps):
     (in graph order) where they differ must have its differing units within float rounding
     of the threshold at the step where one side fired and the other did not."""
     diverged = set()
-    for name in [k for k in _chain(graph, __import__("nir")) if k in want]:
+    for name in [k for k in _chain(graph) if k in want]:
         v = potentials[name].reshape(t_steps, n, -1).numpy()
         threshold = np.asarray(graph.nodes[name].v_threshold, dtype=np.float32).reshape(-1)
         for b, u in np.argwhere(got[name] != want[name]):
@@ -99,16 +105,6 @@ def near_threshold_divergence(graph, got, want, potentials, n, t_steps):
                                    f" (ttfs {want[name][b, u]}) with the potential {margin} from the threshold")
         diverged |= {int(b) for b in np.argwhere(np.any(got[name] != want[name], axis=1)).reshape(-1)}
     return diverged
-
-
-def _chain(graph, nir):
-    nxt = dict(graph.edges)
-    name = next(k for k, n in graph.nodes.items() if isinstance(n, nir.Input))
-    order = [name]
-    while name in nxt:
-        name = nxt[name]
-        order.append(name)
-    return order
 
 
 @pytest.mark.parametrize("client", CLIENTS)
