@@ -72,10 +72,9 @@ class _SnnTorchCell(torch.nn.Module):
         super().__init__()
         import snntorch
 
-        t = _uniform(threshold) if not isinstance(threshold, torch.Tensor) else threshold
         self.neuron = snntorch.Leaky(
             beta=1.0,
-            threshold=t,
+            threshold=threshold,
             reset_mechanism="zero" if reset else "none",
             init_hidden=False,
             reset_delay=False,
@@ -278,6 +277,9 @@ def _neuron_maps(graph, cell):
     def if_node(node):
         th = np.asarray(node.v_threshold, dtype=np.float32)
         once = int(_meta(node, "fire_once", 0)) == 1
+        if not once and np.any(np.asarray(node.v_reset) != 0):
+            # both clients' neurons reset to 0 here (snnTorch's "zero"; Norse's default)
+            raise ValueError("IF node with v_reset other than 0: not run by ttfs.nir")
         # ttfs's rule `v >= threshold` where the graph states it, else NIR's `v > threshold`
         threshold = _ge(th) if ge_rule else torch.from_numpy(th)
         return FireOnce(cell(threshold, not once, node), once, _uniform(node.r), t)
