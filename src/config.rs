@@ -276,6 +276,21 @@ impl Config {
         toml::to_string(&v).expect("config serializes")
     }
 
+    /// The `[model]` section alone as TOML text (floats as [`Config::to_toml`] writes them):
+    /// what an NIR export stores so that an import rebuilds the same model.
+    pub fn model_toml(model: &ModelConfig) -> String {
+        let mut v = toml::Value::try_from(Config {
+            model: model.clone(),
+            ..Config::default()
+        })
+        .expect("config serializes");
+        if let toml::Value::Table(t) = &mut v {
+            t.retain(|k, _| k == "model");
+        }
+        shorten_floats(&mut v);
+        toml::to_string(&v).expect("config serializes")
+    }
+
     /// Every key alone, then every pair of keys that can contradict each other
     /// (`config_checks.rs`): one line naming the key(s) at the first problem.
     pub fn validate(&self) -> Result<()> {

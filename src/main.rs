@@ -22,6 +22,7 @@ Workflow:
   ttfs plot runs/mnist                                   # runs/mnist/plots/*.png, *.svg
   ttfs info --config configs/mnist.toml                  # layers, parameters, operations
   ttfs export nir runs/mnist mnist.nir                   # NIR graph for neuromorphic tools
+  ttfs import nir mnist.nir --out runs/imported --data mnist   # an NIR graph as a run
   ttfs data info mnist                                   # where to get a data set
   ttfs bench                                             # speed against the PyTorch peer
 
@@ -69,6 +70,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ExportCmd,
     },
+    /// Import a network from another tool's format as a run directory.
+    #[command(after_help = IMPORT_HELP)]
+    Import {
+        #[command(subcommand)]
+        cmd: ImportCmd,
+    },
 }
 
 fn dispatch(cmd: Cmd, dist: &Arc<dyn Collective>) -> Result<()> {
@@ -81,6 +88,7 @@ fn dispatch(cmd: Cmd, dist: &Arc<dyn Collective>) -> Result<()> {
         Cmd::Data { cmd } => data(cmd),
         Cmd::Selftest(a) => selftest(a),
         Cmd::Export { cmd } => export(cmd),
+        Cmd::Import { cmd } => import(cmd),
     }
 }
 
@@ -121,13 +129,113 @@ fn export(cmd: ExportCmd) -> Result<()> {
                 g.nodes.len(),
                 g.nodes
                     .iter()
-                    .map(|n| n.kind)
+                    .map(|n| n.kind.as_str())
                     .collect::<Vec<_>>()
                     .join(" -> "),
                 file.display()
             );
         }
     }
+    Ok(())
+}
+
+const IMPORT_HELP: &str = "\
+Examples:
+  ttfs import nir mnist.nir --out runs/imported --data mnist
+  ttfs eval runs/imported                                  # evaluate it
+  ttfs train --init-from runs/imported --epochs 3 --out runs/tuned   # fine-tune it
+
+Reads a graph of the kinds `ttfs export nir` writes (Affine, Linear, Conv2d, AvgPool2d,
+SumPool2d + IF, Flatten, fire-once IF with r = 1 and threshold 1, a last IF or I before the
+Output); anything else is an error naming the node. The weights are taken bit for bit as plain
+weights and biases (model.norm = \"none\"); the rest of the model config comes from the graph's
+metadata (docs/nir.md).";
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Read an NIR graph (HDF5, as nir.write and `ttfs export nir` write it) into a run
+    /// directory (config.toml, best.safetensors) that `ttfs eval` and `ttfs train --init-from`
+    /// read.
+    Nir {
+        /// The NIR file.
+        file: PathBuf,
+        /// The run directory to write.
+        #[arg(long, value_name = "RUN_DIR")]
+        out: PathBuf,
+        /// The data set the network takes (default: digits for [1, 8, 8] inputs; needed for
+        /// any other input shape).
+        #[arg(long)]
+        data: Option<String>,
+        /// Directory of the data set's files.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Time steps T, for a graph that does not state them (metadata time_steps).
+        #[arg(long)]
+        time_steps: Option<usize>,
+        /// Take IF nodes that do not state fire_once = 1 as fire-once neurons (ttfs's only
+        /// kind); this changes what a network of repeatedly firing neurons computes.
+        #[arg(long)]
+        fire_once: bool,
+        /// Replace a run directory that already holds checkpoints.
+        #[arg(long)]
+        overwrite: bool,
+    },
+}
+
+fn import(cmd: ImportCmd) -> Result<()> {
+    let ImportCmd::Nir {
+        file,
+        out,
+        data,
+        data_dir,
+        time_steps,
+        fire_once,
+        overwrite,
+    } = cmd;
+    let graph = ttfs::nir::read(&file)?;
+    let opts = ttfs::nir::ImportOptions {
+        time_steps,
+        assume_fire_once: fire_once,
+    };
+    let imp = ttfs::nir::import(&graph, &opts).with_context(|| file.display().to_string())?;
+    let frame = imp.model.frames[0].clone();
+    let name = match data {
+        Some(d) => d,
+        None if frame == [1, 8, 8] => "digits".into(),
+        None => bail!(
+            "{}: the network takes {frame:?} inputs: say which data set with --data NAME (e.g. \
+             mnist, fashion-mnist, cifar10)",
+            file.display()
+        ),
+    };
+    let mut cfg = ttfs::config::Config {
+        model: imp.config.clone(),
+        ..Default::default()
+    };
+    cfg.data.name = name;
+    cfg.data.dir = data_dir.map(|d| d.display().to_string());
+    cfg.validate()
+        .with_context(|| format!("{}: the imported config", file.display()))?;
+    let (rd, _) = RunDir::create(Some(&out), None, overwrite)?;
+    rd.write_config(&cfg)?;
+    let argv: Vec<String> = std::env::args().collect();
+    rd.write_command(&argv, rayon::current_num_threads(), 1, None)?;
+    Checkpoint::of_model(&cfg, &imp.model, 0, f64::NAN).save(&rd.file(BEST))?;
+    for n in &imp.notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "imported {} ({} nodes) as model `{}` T={} ({} parameters, plain weights): {}\n\
+         next: ttfs eval {}; fine-tune: ttfs train --init-from {} --epochs N --out DIR",
+        file.display(),
+        graph.nodes.len(),
+        cfg.model.spec,
+        cfg.model.time_steps,
+        imp.model.num_params(),
+        rd.file(BEST).display(),
+        rd.path.display(),
+        rd.path.display()
+    );
     Ok(())
 }
 
@@ -286,6 +394,7 @@ Examples:
   ttfs train -c configs/mnist.toml --data-dir ~/data/mnist --out /tmp/run1
   ttfs train --data image-folder --data-dir ~/photos --set model.spec=\"fc256 if fc5\"
   ttfs train --resume runs/mnist                    # continue an interrupted run
+  ttfs train --init-from runs/imported --epochs 3   # fine-tune a checkpoint (e.g. from ttfs import nir)
 
 The run directory (default runs/<UTC timestamp>, or runs/<--name>, or --out) receives:
   config.toml       the resolved config (all keys)
@@ -320,6 +429,11 @@ struct TrainArgs {
     /// No progress bar and no per-epoch lines: only the final result.
     #[arg(long, short)]
     quiet: bool,
+    /// Start from the parameters of this checkpoint or run directory (fine-tuning, e.g. of
+    /// one `ttfs import nir` wrote), with its stored config: --set and the shorthands change
+    /// it, --config is not taken.
+    #[arg(long, value_name = "CHECKPOINT", conflicts_with_all = ["resume", "config"])]
+    init_from: Option<PathBuf>,
 }
 
 fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
@@ -423,7 +537,15 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
             (rd, tr, Some(ck))
         }
         None => {
-            let cfg = a.cfg.resolve()?;
+            let (cfg, init) = match &a.init_from {
+                Some(path) => {
+                    let (file, ck) = read_broadcast(path, lead, dist)?;
+                    let origin = format!("the config of {}", file.display());
+                    let cfg = Config::from_toml(&ck.config.to_toml(), &origin, &a.cfg.overrides())?;
+                    (cfg, Some((file, ck)))
+                }
+                None => (a.cfg.resolve()?, None),
+            };
             if cfg.train.epochs == 0 {
                 bail!(
                     "train.epochs is 0: there is nothing to train (to look at an untrained \
@@ -434,6 +556,14 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
             // Load the data before creating the run directory: a missing data set leaves
             // nothing behind.
             let mut tr = Trainer::new(&cfg)?;
+            if let Some((file, ck)) = &init {
+                ttfs::init_from::init_from(&mut tr.model, ck, &file.display().to_string())?;
+                progress.println(&format!(
+                    "starting from the parameters of {} (model `{}`)",
+                    file.display(),
+                    cfg.model.spec
+                ));
+            }
             if ranks > 1 {
                 // Before anything is written: processes started differently refuse here.
                 tr.distribute(dist.clone())?;
@@ -528,6 +658,24 @@ fn train(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Read a checkpoint (a file, or a run directory's best) on rank 0 and send it to the other
+/// ranks (no shared file system needed).
+fn read_broadcast(
+    path: &Path,
+    lead: bool,
+    dist: &Arc<dyn Collective>,
+) -> Result<(PathBuf, Checkpoint)> {
+    let file = checkpoint::resolve(path)?;
+    let mut bytes = Vec::new();
+    if lead {
+        bytes = std::fs::read(&file)
+            .with_context(|| format!("cannot read checkpoint {}", file.display()))?;
+    }
+    dist.broadcast(&mut bytes);
+    let ck = Checkpoint::from_bytes(&bytes, &file.display().to_string())?;
+    Ok((file, ck))
 }
 
 const EVAL_HELP: &str = "\

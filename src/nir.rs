@@ -1,5 +1,7 @@
-//! Export to NIR, the Neuromorphic Intermediate Representation (the `nir` Python package's
-//! HDF5 format, read by `nir.read`), for simulators and neuromorphic hardware toolchains.
+//! NIR, the Neuromorphic Intermediate Representation (the `nir` Python package's HDF5 format,
+//! read by `nir.read`): the graph type shared by the export (`nir_export.rs`: a model to a
+//! graph and the graph to HDF5 bytes), the reader (`nir_read.rs`: HDF5 bytes to a graph) and
+//! the import (`nir_import.rs`: a graph to a model and its config).
 //!
 //! The graph is a chain of nodes named after the model's layers (the checkpoint's parameter
 //! prefixes), with the weight normalization and its affine transform folded into plain
@@ -11,32 +13,30 @@
 //! | `fc<N>` | `Affine` (`fcK`) |
 //! | `conv...` | `Conv2d` (`convK`), and `AvgPool2d` (`convK_pool`) when the average pooling that follows it was folded into it |
 //! | `ap<K>` | `AvgPool2d` |
-//! | `fp<K>` (first-spike pooling of spikes) | `SumPool2d` + `IF` (threshold 1, fire-once): the pooled unit fires at the first step any spike of its window arrives, exactly as `fp` |
-//! | `mp<K>` on spikes | `SumPool2d` + `IF` (threshold 1, reset to 0, not fire-once): a spike at every step with a spike in the window |
+//! | `fp<K>` (first-spike pooling of spikes) | `SumPool2d` + `IF` (threshold 0.5, fire-once): the pooled unit fires at the first step any spike of its window arrives, exactly as `fp` |
+//! | `mp<K>` on spikes | `SumPool2d` + `IF` (threshold 0.5, reset to 0, not fire-once): a spike at every step with a spike in the window |
 //! | `if` | `IF` (`ifK`: r = 1, threshold 1, reset 0, `metadata.fire_once = 1`) |
-//! | flatten | `Flatten` |
+//! | flatten | `Flatten` (`start_dim = 0`: shapes are one sample's, without a batch dimension) |
 //! | decoder `temporal`, `first_spike` | `IF` (`out`, fire-once) then `Output` |
 //! | decoder `membrane` | `I` (`readout`, r = 1: the potential integrates the currents) then `Output` |
 //!
 //! Time is discrete, `dt = 1`, `T = metadata.time_steps` steps per sample; every node runs at
 //! every step (a spike crosses all layers in the step it is emitted, as in ttfs). An IF node
 //! integrates `v[t] = v[t-1] + r * I[t]` and spikes when `v >= v_threshold` (ttfs's
-//! comparison; NIR's IF definition reads `v > v_threshold`, which differs only when a
-//! potential lands exactly on the threshold). The graph's metadata states the rest: the input
-//! encoding, fire-once, the decoder's time weights and how the class is read out.
+//! comparison; NIR's IF definition reads `v > v_threshold`). The pooled IF nodes receive a
+//! whole number of spikes, so their threshold is 0.5, where both comparisons agree for every
+//! input; the others receive real-valued currents and differ only for a potential exactly
+//! at 1. The graph's metadata states the rest: the input encoding, fire-once, the decoder's
+//! time weights, how the class is read out and the ttfs model config.
 //! What a consumer that ignores fire-once computes differently: see docs/nir.md.
 //!
 //! Not expressible in NIR, and refused with an error: max pooling of currents (`conv mp2 if`)
 //! and the `count` decoder (its output neurons reset by subtraction; NIR's IF resets to
 //! `v_reset`).
 
-use crate::decoder::DecoderKind;
-use crate::encoding::{Encoding, ZeroInput};
-use crate::layers::{LayerKind, Plain};
-use crate::model::Model;
-use anyhow::{bail, Context, Result};
-use hdf5_writer::{DatasetBuilder, Hdf5Builder, WriteOptions};
-use std::path::Path;
+pub use crate::nir_export::{export, graph, to_bytes};
+pub use crate::nir_import::{import, ImportOptions, Imported};
+pub use crate::nir_read::{read, read_bytes};
 
 /// The version of the `nir` package whose format is written.
 pub const NIR_VERSION: &str = "1.0.8";
@@ -50,13 +50,13 @@ pub enum Value {
 }
 
 impl Value {
-    fn ints(v: &[usize]) -> Value {
+    pub(crate) fn ints(v: &[usize]) -> Value {
         Value::I64(vec![v.len()], v.iter().map(|&x| x as i64).collect())
     }
-    fn int(v: i64) -> Value {
+    pub(crate) fn int(v: i64) -> Value {
         Value::I64(vec![], vec![v])
     }
-    fn floats(shape: &[usize], v: Vec<f32>) -> Value {
+    pub(crate) fn floats(shape: &[usize], v: Vec<f32>) -> Value {
         Value::F32(shape.to_vec(), v)
     }
 }
@@ -65,31 +65,35 @@ impl Value {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: String,
     pub fields: Vec<(String, Value)>,
     pub metadata: Vec<(String, Value)>,
 }
 
 impl Node {
-    fn new(name: &str, kind: &'static str) -> Node {
+    pub(crate) fn new(name: &str, kind: &str) -> Node {
         Node {
             name: name.into(),
-            kind,
+            kind: kind.into(),
             fields: Vec::new(),
             metadata: Vec::new(),
         }
     }
-    fn field(mut self, k: &str, v: Value) -> Node {
+    pub(crate) fn field(mut self, k: &str, v: Value) -> Node {
         self.fields.push((k.into(), v));
         self
     }
-    fn meta(mut self, k: &str, v: Value) -> Node {
+    pub(crate) fn meta(mut self, k: &str, v: Value) -> Node {
         self.metadata.push((k.into(), v));
         self
     }
     /// A field's value.
     pub fn get(&self, k: &str) -> Option<&Value> {
         self.fields.iter().find(|f| f.0 == k).map(|f| &f.1)
+    }
+    /// A metadata value.
+    pub fn get_meta(&self, k: &str) -> Option<&Value> {
+        self.metadata.iter().find(|f| f.0 == k).map(|f| &f.1)
     }
 }
 
@@ -100,364 +104,9 @@ pub struct Graph {
     pub metadata: Vec<(String, Value)>,
 }
 
-/// An IF node of `shape` (r = 1, threshold 1, reset 0).
-fn if_node(name: &str, shape: &[usize], fire_once: bool, what: &str) -> Node {
-    let n: usize = shape.iter().product();
-    Node::new(name, "IF")
-        .field("r", Value::floats(shape, vec![1.0; n]))
-        .field("v_threshold", Value::floats(shape, vec![1.0; n]))
-        .field("v_reset", Value::floats(shape, vec![0.0; n]))
-        .meta("fire_once", Value::int(fire_once as i64))
-        .meta("ttfs_layer", Value::Str(what.into()))
-}
-
-fn pool_fields(node: Node, k: usize, stride: usize) -> Node {
-    node.field("kernel_size", Value::ints(&[k, k]))
-        .field("stride", Value::ints(&[stride, stride]))
-        .field("padding", Value::ints(&[0, 0]))
-}
-
-/// The graph of `model` (its parameters folded; see the module docs).
-pub fn graph(model: &mut Model) -> Result<Graph> {
-    let cfg = model.cfg.clone();
-    let t = cfg.time_steps;
-    if cfg.decoder.kind == DecoderKind::Count {
-        bail!(
-            "NIR export: the `count` decoder's output neurons fire repeatedly and reset by \
-             subtraction, which NIR's IF (reset to v_reset) cannot state; export a model with \
-             the temporal, first_spike or membrane decoder"
-        );
-    }
-    let frames = model.frames.clone();
-    let mut nodes = vec![Node::new("input", "Input").field("shape", Value::ints(&frames[0]))];
-    // Whether the signal entering each layer is spikes (for max pooling).
-    let mut spikes = cfg.encoding == Encoding::Latency;
-    let (mut n_if, mut n_pool, mut n_flat) = (0, 0, 0);
-    for (i, layer) in model.layers.iter_mut().enumerate() {
-        let (fin, fout) = (&frames[i], &frames[i + 1]);
-        let what = layer.describe();
-        // Synapses are named like their parameters (`conv1.weight` -> `conv1`).
-        let pname = layer
-            .params()
-            .first()
-            .map(|p| p.name.split('.').next().unwrap_or("").to_string());
-        match layer.plain() {
-            Plain::Linear { w, b, n_in, n_out } => {
-                let name = pname.context("a linear layer has parameters")?;
-                nodes.push(
-                    Node::new(&name, "Affine")
-                        .field("weight", Value::floats(&[n_out, n_in], w))
-                        .field("bias", Value::floats(&[n_out], b))
-                        .meta("ttfs_layer", Value::Str(what)),
-                );
-            }
-            Plain::Conv {
-                w,
-                b,
-                in_c,
-                out_c,
-                k,
-                stride,
-                pad,
-                pool,
-            } => {
-                let name = pname.context("a convolution has parameters")?;
-                nodes.push(
-                    Node::new(&name, "Conv2d")
-                        .field("input_shape", Value::ints(&fin[1..]))
-                        .field("weight", Value::floats(&[out_c, in_c, k, k], w))
-                        .field("stride", Value::ints(&[stride, stride]))
-                        .field("padding", Value::ints(&[pad, pad]))
-                        .field("dilation", Value::ints(&[1, 1]))
-                        .field("groups", Value::int(1))
-                        .field("bias", Value::floats(&[out_c], b))
-                        .meta("ttfs_layer", Value::Str(what.clone())),
-                );
-                if pool > 1 {
-                    nodes.push(
-                        pool_fields(Node::new(&format!("{name}_pool"), "AvgPool2d"), pool, pool)
-                            .meta(
-                                "ttfs_layer",
-                                Value::Str(format!(
-                                    "avgpool k{pool} s{pool} (folded into {name} by ttfs)"
-                                )),
-                            ),
-                    );
-                }
-            }
-            Plain::AvgPool { k, stride } => {
-                n_pool += 1;
-                nodes.push(
-                    pool_fields(Node::new(&format!("pool{n_pool}"), "AvgPool2d"), k, stride)
-                        .meta("ttfs_layer", Value::Str(what)),
-                );
-            }
-            Plain::MaxPool {
-                k,
-                stride,
-                first_only,
-            } => {
-                if !spikes {
-                    bail!(
-                        "NIR export: layer {i} ({what}) takes the maximum of currents, which no \
-                         NIR node computes; pool spikes (`conv.. if fp2`) or currents by \
-                         average (`conv.. ap2 if`)"
-                    );
-                }
-                n_pool += 1;
-                let name = format!("pool{n_pool}");
-                nodes.push(
-                    pool_fields(Node::new(&format!("{name}_sum"), "SumPool2d"), k, stride)
-                        .meta("ttfs_layer", Value::Str(what.clone())),
-                );
-                nodes.push(if_node(&name, fout, first_only, &what));
-            }
-            Plain::Neuron { fire_once } => {
-                n_if += 1;
-                nodes.push(if_node(&format!("if{n_if}"), fout, fire_once, &what));
-            }
-            Plain::Flatten => {
-                n_flat += 1;
-                nodes.push(
-                    Node::new(&format!("flatten{n_flat}"), "Flatten")
-                        .field("input_type", Value::ints(fin))
-                        .field("start_dim", Value::int(0))
-                        .field("end_dim", Value::int(-1)),
-                );
-            }
-        }
-        let kind = layer.kind();
-        spikes = kind == LayerKind::Neuron
-            || (spikes && matches!(kind, LayerKind::Pool | LayerKind::Reshape));
-    }
-    let classes = model.classes();
-    let (readout, readout_doc) = match cfg.decoder.kind {
-        DecoderKind::Membrane => (
-            Node::new("readout", "I")
-                .field("r", Value::floats(&[classes], vec![1.0; classes]))
-                .meta("ttfs_layer", Value::Str("membrane readout".into())),
-            "out[t, c] = v[t, c], the potential of the I node `readout` (no spikes)",
-        ),
-        _ => (
-            if_node("out", &[classes], true, "output neurons"),
-            "out[t, c] = 1 at the step IF node `out` fires (fire-once), else 0",
-        ),
-    };
-    nodes.push(readout);
-    nodes.push(Node::new("output", "Output").field("shape", Value::ints(&[classes])));
-    let (w, drops) = model.decoder.host_weights(t);
-    let exact = cfg.decoder.exact_time && cfg.decoder.kind != DecoderKind::Membrane;
-    let encoding = match (cfg.encoding, cfg.zero_input) {
-        (Encoding::Direct, _) => {
-            "direct: the input (intensities in [0, 1], after any normalization) is a constant \
-             current at every one of the T steps"
-                .to_string()
-        }
-        (Encoding::Latency, z) => format!(
-            "latency: intensity x in [0, 1] is one spike at step round((1 - x) (T - 1)); x = 0 {}",
-            if z == ZeroInput::Last {
-                "fires at T - 1"
-            } else {
-                "never fires"
-            }
-        ),
-    };
-    let mut metadata = vec![
-        (
-            "source".into(),
-            Value::Str(format!("ttfs {}", env!("CARGO_PKG_VERSION"))),
-        ),
-        ("model_spec".into(), Value::Str(cfg.spec.clone())),
-        ("time_steps".into(), Value::int(t as i64)),
-        ("dt".into(), Value::F32(vec![], vec![1.0])),
-        ("fire_once".into(), Value::int(1)),
-        (
-            "fire_once_rule".into(),
-            Value::Str(
-                "an IF node with metadata fire_once = 1 emits at most one spike per sample: \
-                 after its first spike it stays silent until the state is reset for the next \
-                 sample (its v_reset is never used)"
-                    .into(),
-            ),
-        ),
-        (
-            "neuron_rule".into(),
-            Value::Str(
-                "discrete time, dt = 1: v[t] = v[t-1] + r * I[t], spike when v[t] >= \
-                 v_threshold (then v = v_reset unless fire-once); every node runs at every \
-                 step, in edge order"
-                    .into(),
-            ),
-        ),
-        ("input_encoding".into(), Value::Str(encoding)),
-        (
-            "decoder".into(),
-            Value::Str(format!("{:?}", cfg.decoder.kind).to_lowercase()),
-        ),
-        ("decoder_weights".into(), Value::floats(&[t], w)),
-        (
-            "readout_rule".into(),
-            Value::Str(format!(
-                "class = argmax_c sum_t {weight} * out[t, c], with {readout_doc}; an \
-                 early decision takes the sum up to the first step with an output event (a \
-                 spike, or a potential >= 1)",
-                weight = if exact {
-                    "(decoder_weights[t] + (1 - f[t, c]) * decoder_weight_drops[t])"
-                } else {
-                    "decoder_weights[t]"
-                }
-            )),
-        ),
-    ];
-    if exact {
-        metadata.push(("decoder_weight_drops".into(), Value::floats(&[t], drops)));
-        metadata.push((
-            "decoder_exact_time".into(),
-            Value::Str(
-                "a spike's weight is read at the time its neuron crossed threshold within the \
-                 step: f[t, c] = clamp((1 - v[t-1, c]) / max(v[t, c] - v[t-1, c], 0.1), 0, 1) \
-                 of the step, from the potentials of IF node `out` (v[-1] = 0)"
-                    .into(),
-            ),
-        ));
-    }
-    Ok(Graph { nodes, metadata })
-}
-
-/// Encode `graph` as an NIR HDF5 file.
-pub fn to_bytes(graph: &Graph) -> Result<Vec<u8>> {
-    fn put(b: Hdf5Builder, path: &str, v: &Value) -> Result<Hdf5Builder> {
-        let shape = |s: &[usize]| s.iter().map(|&x| x as u64).collect::<Vec<u64>>();
-        let ds = match v {
-            Value::F32(s, d) => DatasetBuilder::typed_data(path, shape(s), d),
-            Value::I64(s, d) => DatasetBuilder::typed_data(path, shape(s), d),
-            Value::Str(s) => DatasetBuilder::vlen_string_data(path, Vec::<u64>::new(), &[s]),
-        }
-        .with_context(|| format!("NIR export: dataset {path}"))?;
-        Ok(b.dataset(ds))
-    }
-    let mut b = Hdf5Builder::new();
-    b = put(b, "version", &Value::Str(NIR_VERSION.into()))?;
-    b = put(b, "node/type", &Value::Str("NIRGraph".into()))?;
-    let edges: Vec<&str> = graph
-        .nodes
-        .windows(2)
-        .flat_map(|p| [p[0].name.as_str(), p[1].name.as_str()])
-        .collect();
-    let n_edges = graph.nodes.len().saturating_sub(1) as u64;
-    b = b.dataset(
-        DatasetBuilder::vlen_string_data("node/edges", vec![n_edges, 2], &edges)
-            .context("NIR export: edges")?,
-    );
-    for (k, v) in &graph.metadata {
-        b = put(b, &format!("node/metadata/{k}"), v)?;
-    }
-    for n in &graph.nodes {
-        let base = format!("node/nodes/{}", n.name);
-        b = put(b, &format!("{base}/type"), &Value::Str(n.kind.into()))?;
-        for (k, v) in &n.fields {
-            b = put(b, &format!("{base}/{k}"), v)?;
-        }
-        for (k, v) in &n.metadata {
-            b = put(b, &format!("{base}/metadata/{k}"), v)?;
-        }
-    }
-    let plan = b.into_plan().context("NIR export: HDF5 layout")?;
-    plan.encode(WriteOptions::default())
-        .context("NIR export: HDF5 encoding")
-}
-
-/// Write `model` as an NIR file at `path` (atomically).
-pub fn export(model: &mut Model, path: &Path) -> Result<Graph> {
-    let g = graph(model)?;
-    let bytes = to_bytes(&g)?;
-    crate::checkpoint::write_atomic(path, |w| w.write_all(&bytes))?;
-    Ok(g)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::ModelConfig;
-    use crate::rng::Rng;
-
-    fn model(spec: &str, decoder: &str) -> Model {
-        let mut cfg = ModelConfig {
-            spec: spec.into(),
-            ..ModelConfig::default()
-        };
-        cfg.decoder.kind = serde_json::from_str(&format!("\"{decoder}\"")).unwrap();
-        Model::new(&cfg, &[2, 8, 8], &mut Rng::new(1)).unwrap()
-    }
-
-    #[test]
-    fn nodes_follow_the_layers_with_folded_weights() {
-        let mut m = model("conv4k3p1 ap2 if conv6k3p1 if fp2 fc10", "temporal");
-        let g = graph(&mut m).unwrap();
-        let names: Vec<(&str, &str)> = g.nodes.iter().map(|n| (n.name.as_str(), n.kind)).collect();
-        assert_eq!(
-            names,
-            vec![
-                ("input", "Input"),
-                ("conv1", "Conv2d"),
-                ("conv1_pool", "AvgPool2d"),
-                ("if1", "IF"),
-                ("conv2", "Conv2d"),
-                ("if2", "IF"),
-                ("pool1_sum", "SumPool2d"),
-                ("pool1", "IF"),
-                ("flatten1", "Flatten"),
-                ("fc3", "Affine"),
-                ("out", "IF"),
-                ("output", "Output"),
-            ]
-        );
-        // The weights are the folded ones, not the raw parameters.
-        let Plain::Conv { w, .. } = m.layers[0].plain() else {
-            panic!()
-        };
-        assert_eq!(
-            g.nodes[1].get("weight"),
-            Some(&Value::F32(vec![4, 2, 3, 3], w.clone()))
-        );
-        assert_ne!(w, m.params()[0].value.to_vec());
-        let bytes = to_bytes(&g).unwrap();
-        assert_eq!(&bytes[..8], b"\x89HDF\r\n\x1a\n");
-    }
-
-    /// Learned time weights are exported as they were trained, not the weighting's formula.
-    #[test]
-    fn learned_time_weights_are_exported() {
-        let mut cfg = ModelConfig {
-            spec: "fc6 if fc3".into(),
-            time_steps: 4,
-            ..ModelConfig::default()
-        };
-        cfg.decoder.learn_weights = true;
-        cfg.decoder.exact_time = true;
-        let mut m = Model::new(&cfg, &[5], &mut Rng::new(1)).unwrap();
-        let u = vec![9.0, 7.0, 4.0, 2.5, 0.5];
-        m.decoder.time_weights.as_mut().unwrap().value.write(&u);
-        let g = graph(&mut m).unwrap();
-        let meta = |k: &str| {
-            g.metadata
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-        };
-        let w = Value::F32(vec![4], vec![7.0, 4.0, 2.5, 0.5]);
-        assert_eq!(meta("decoder_weights"), Some(w));
-        let drops = Value::F32(vec![4], vec![2.0, 3.0, 1.5, 2.0]);
-        assert_eq!(meta("decoder_weight_drops"), Some(drops));
-    }
-
-    #[test]
-    fn unsupported_layers_are_clean_errors() {
-        let e = graph(&mut model("conv4k3p1 mp2 if fc10", "temporal")).unwrap_err();
-        assert!(e.to_string().contains("maximum of currents"), "{e}");
-        let e = graph(&mut model("fc10", "count")).unwrap_err();
-        assert!(e.to_string().contains("count"), "{e}");
-        let g = graph(&mut model("fc10", "membrane")).unwrap();
-        assert_eq!(g.nodes[g.nodes.len() - 2].kind, "I");
+impl Graph {
+    /// A metadata value of the graph.
+    pub fn get_meta(&self, k: &str) -> Option<&Value> {
+        self.metadata.iter().find(|f| f.0 == k).map(|f| &f.1)
     }
 }

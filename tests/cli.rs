@@ -3,8 +3,10 @@
 
 mod common;
 
+use common::{text, ttfs};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use ttfs::checkpoint::Checkpoint;
 use ttfs::config::Config;
@@ -16,19 +18,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_ttfs");
 
 fn tmp(name: &str) -> std::path::PathBuf {
     common::tmp("test", name)
-}
-
-fn ttfs(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run ttfs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Tiny digits run arguments.

@@ -20,3 +20,23 @@ pub fn worst_relative(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs() / scale)
         .fold(0.0, f32::max)
 }
+
+/// Run this build's `ttfs` binary with `args`.
+#[allow(dead_code)] // not every test binary runs the command line
+pub fn ttfs(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ttfs"))
+        .args(args)
+        .output()
+        .expect("run ttfs")
+}
+
+/// A finished command's status and output, for assertion messages.
+#[allow(dead_code)]
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
