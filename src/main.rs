@@ -1185,6 +1185,16 @@ fn data(cmd: DataCmd) -> Result<()> {
 
 fn main() -> std::process::ExitCode {
     let cmd = Cli::parse().cmd;
+    // Rust ignores SIGPIPE, so a report piped into `head` would end in a panic at the first
+    // line written after `head` exits. The report commands take the Unix default (end quietly);
+    // training keeps ignoring it, so a closed pipe cannot kill a run before it saves.
+    #[cfg(unix)]
+    if !matches!(cmd, Cmd::Train(_)) {
+        // SAFETY: sets a signal disposition before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // One process, or one of the processes of `mpirun -np N` (feature `mpi`).
     let dist = match ttfs::collective::from_environment() {
         Ok(d) => d,

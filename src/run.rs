@@ -148,7 +148,9 @@ fn start_warnings(tr: &mut Trainer) -> Vec<String> {
         .collect();
     if !silent.is_empty() {
         lines.push(format!(
-            "WARNING: no neuron of {} fires on the first training batch: no gradient will flow              below it. Set model.init_firing = 0.5 (calibrates every layer's gain on the data),              or a larger model.init_gain (now {}).",
+            "WARNING: no neuron of {} fires on the first training batch: no gradient will \
+             flow below it. Set model.init_firing = 0.5 (calibrates every layer's gain on the \
+             data), or a larger model.init_gain (now {}).",
             silent.join(", "),
             tr.cfg.model.init_gain
         ));
