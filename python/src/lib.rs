@@ -1,7 +1,7 @@
 //! Python bindings of ttfs: a thin layer over the `ttfs` crate. Every computation is the
 //! library's (training, evaluation, energy report, event-driven inference, NIR export); this
 //! file only converts arguments and results. Arrays arrive already normalized by the Python
-//! side (`ttfs/__init__.py`): images as `uint8` `[N, C, H, W]` with a value scale, labels as
+//! side (`python/ttfs/__init__.py`): images as `uint8` `[N, C, H, W]` with a value scale, labels as
 //! `int64`. Results that are records (metrics, evaluations) cross as JSON text.
 
 use numpy::{PyArray, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
