@@ -146,8 +146,16 @@ fn device(name: &str) -> PyResult<Device> {
         return Err(TtfsError::new_err(format!(
             "device=\"{name}\": this ttfs package was built without CUDA support. Install a CUDA \
              build of the wheel (docs/python.md, section CUDA: pip install ./python \
-             --config-settings=build-args=\"--features cuda\"), or use device=\"cpu\""
+             --config-settings=maturin.build-args=\"--features cuda\"), or use device=\"cpu\""
         )));
+    }
+    // The backend starts here (a GPU: driver, NVRTC, cuBLAS); its messages name the command
+    // line's option, which a Python user writes as the `device` argument.
+    if let Err(e) = d.kernels() {
+        let cli = format!("--device {d}");
+        return Err(TtfsError::new_err(
+            format!("{e:#}").replacen(&cli, &format!("device=\"{d}\""), 1),
+        ));
     }
     Ok(d)
 }
@@ -279,16 +287,21 @@ impl Core {
         data_dir: Option<String>,
         device: &str,
     ) -> PyResult<Core> {
+        // The overrides come from `settings` (and `spec`, `data`), which the library's
+        // messages call `--set`, as on the command line.
+        let settings = |e: anyhow::Error| {
+            TtfsError::new_err(format!("{e:#}").replace("(from --set ", "(from settings: "))
+        };
         let cfg = match config {
-            None => Config::load(None, &overrides).py_err()?,
+            None => Config::load(None, &overrides).map_err(settings)?,
             Some(c) if c.is_instance_of::<PyDict>() => {
                 let text = toml::to_string(&to_toml(c)?)
                     .map_err(|e| TtfsError::new_err(format!("config dict: {e}")))?;
-                Config::from_toml(&text, "config dict", &overrides).py_err()?
+                Config::from_toml(&text, "config dict", &overrides).map_err(settings)?
             }
             Some(c) => {
                 let p: PathBuf = c.extract()?;
-                Config::load(Some(&p), &overrides).py_err()?
+                Config::load(Some(&p), &overrides).map_err(settings)?
             }
         };
         let frame = match input_shape {

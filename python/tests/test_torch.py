@@ -201,3 +201,23 @@ def test_one_set_of_layer_names(digits, tmp_path):
     assert list(m.first_spike_times(xte[:3])) == m.spiking_layers
     nodes = [n.split(":")[0] for n in m.export_nir(tmp_path / "m.nir")]
     assert set(m.layer_names) <= set(nodes)
+
+
+def test_traces_on_the_gpu_code_path(digits, tmp_path):
+    # device="emu" runs the GPU backend's kernels on the CPU: the traces are read from device
+    # buffers as they would be from a GPU's.
+    m = trained(digits, spec="conv4k3p1 if fp2 fc16 if fc10", epochs=1)
+    m.save(tmp_path / "m.safetensors")
+    g = ttfs.load(tmp_path / "m.safetensors", device="emu")
+    assert g.device == "emu"
+    _, _, xte, _, _ = digits
+    x = xte[:16]
+    a, b = m.spike_trains(x), g.spike_trains(x)
+    assert list(a) == list(b)
+    for k in a:
+        # Spikes may differ only where a potential lies within float rounding of 1.
+        assert (a[k] != b[k]).mean() < 0.01, k
+    pa, pb = m.membrane_traces(x), g.membrane_traces(x)
+    for k in pa:
+        both = ~np.isnan(pa[k]) & ~np.isnan(pb[k])
+        np.testing.assert_allclose(pa[k][both], pb[k][both], atol=1e-4)
