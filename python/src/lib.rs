@@ -153,9 +153,11 @@ fn device(name: &str) -> PyResult<Device> {
     // line's option, which a Python user writes as the `device` argument.
     if let Err(e) = d.kernels() {
         let cli = format!("--device {d}");
-        return Err(TtfsError::new_err(
-            format!("{e:#}").replacen(&cli, &format!("device=\"{d}\""), 1),
-        ));
+        return Err(TtfsError::new_err(format!("{e:#}").replacen(
+            &cli,
+            &format!("device=\"{d}\""),
+            1,
+        )));
     }
     Ok(d)
 }
@@ -539,7 +541,7 @@ impl Core {
         let classes = self.model.classes();
         let batch = dataset(&x, scale, Some(&y), classes, "batch")?;
         self.check_frame(&batch)?;
-        if batch.len() == 0 {
+        if batch.is_empty() {
             return Err(TtfsError::new_err("the data loader gave an empty batch"));
         }
         // Each batch must fit in memory with its gradients, as `train.batch_size` must.
@@ -860,7 +862,8 @@ impl Core {
     /// Write a checkpoint (`ttfs eval`, `ttfs export` and `ttfs.load` read it), with the
     /// input scale.
     fn save(&self, path: PathBuf) -> PyResult<()> {
-        let mut ck = Checkpoint::of_model(&self.cfg, &self.model, self.epochs, f64::NAN);
+        // From an epoch callback too: the epochs of the training in progress count.
+        let mut ck = Checkpoint::of_model(&self.cfg, &self.model, self.epochs(), f64::NAN);
         ck.input_scale = self.scale;
         ck.save(&path).py_err()
     }
