@@ -746,9 +746,23 @@ mod epoch_line_tests {
             samples: 1,
         };
         let mut m = EpochMetrics::default();
-        m.eval.monitor.layers = vec![layer("fc1", 0.5), layer("out", 0.97)];
+        m.eval.samples = 1;
+        m.eval.monitor.layers = vec![layer("if1", 0.5), layer("out", 0.97)];
         assert!(epoch_line(&m, 1).contains("OUTPUT 97% SILENT"));
         m.eval.monitor.layers[1] = layer("out", 0.5);
         assert!(!epoch_line(&m, 1).contains("SILENT"));
+    }
+
+    /// Without evaluation data no accuracy is shown: 0% of no samples is not a result.
+    #[test]
+    fn an_epoch_without_evaluation_data_shows_no_evaluation() {
+        let mut m = EpochMetrics {
+            eval_split: "test".into(),
+            ..Default::default()
+        };
+        m.train_accuracy = 0.5;
+        let line = epoch_line(&m, 3);
+        assert!(line.contains("train 50.00% (no validation data)"), "{line}");
+        assert!(!line.contains("test"), "{line}");
     }
 }
