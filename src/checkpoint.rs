@@ -69,6 +69,11 @@ pub struct Checkpoint {
     pub opt_v: Vec<Vec<f32>>,
     /// Shape of one input frame (`[C, H, W]`); absent in checkpoints of older versions.
     pub input_frame: Option<Vec<usize>>,
+    /// The intensity of one step of the stored image values the model was trained on
+    /// (`1/255` for 8-bit images, `1/16` for the digits): a model read back takes integer
+    /// images at the scale it learned on without being told again. Absent for event data, a
+    /// model trained on float intensities, and checkpoints of older versions.
+    pub input_scale: Option<f32>,
 }
 
 impl Checkpoint {
@@ -91,6 +96,7 @@ impl Checkpoint {
             opt_m: tr.opt.m.iter().map(|b| b.to_vec()).collect(),
             opt_v: tr.opt.v.iter().map(|b| b.to_vec()).collect(),
             input_frame: Some(tr.model.frames[0].clone()),
+            input_scale: (tr.train.kind == crate::data::Kind::Image).then_some(tr.train.scale),
         }
     }
 
@@ -113,6 +119,7 @@ impl Checkpoint {
             opt_m: Vec::new(),
             opt_v: Vec::new(),
             input_frame: Some(model.frames[0].clone()),
+            input_scale: None,
         }
     }
 
@@ -214,6 +221,10 @@ impl Checkpoint {
         put("param_names", serde_json::to_string(&self.param_names())?);
         if let Some(f) = &self.input_frame {
             put("input_frame", serde_json::to_string(f)?);
+        }
+        if let Some(s) = self.input_scale {
+            // `{:?}` writes the shortest text that reads back as the same f32.
+            put("input_scale", format!("{s:?}"));
         }
         Ok((tensors, meta))
     }
@@ -329,6 +340,10 @@ impl Checkpoint {
             input_frame: meta
                 .get("input_frame")
                 .and_then(|f| serde_json::from_str(f).ok()),
+            input_scale: meta
+                .get("input_scale")
+                .and_then(|s| s.parse().ok())
+                .filter(|s: &f32| *s > 0.0 && s.is_finite()),
         };
         // Intact, but written after training diverged (by a version that did not check, or
         // as diverged.safetensors): nothing can be resumed or evaluated from it.

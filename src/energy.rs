@@ -36,7 +36,11 @@ pub const PJ_PER_MAC: f64 = 4.6;
 pub struct LayerOps {
     /// Index of the layer in the model.
     pub layer: usize,
+    /// The layer's name (`conv1`, `fc2`: `layer_names.rs`).
     pub name: String,
+    /// What the layer is (`conv 1->6 k3 s1 p1 (WeightAffine)`).
+    #[serde(default)]
+    pub describe: String,
     /// Receives the analog input: dense MACs instead of accumulates.
     pub analog: bool,
     /// Input units per sample.
@@ -150,6 +154,7 @@ impl EnergyReport {
         let mut per_sample = vec![0.0f64; b * t]; // accumulates [B, T]
         let mut seen_neuron = false;
         let mut k = 0;
+        let names = model.node_names();
         for (i, layer) in model.layers.iter().enumerate() {
             if layer.kind() == LayerKind::Neuron {
                 seen_neuron = true;
@@ -163,7 +168,8 @@ impl EnergyReport {
             if self.layers.len() <= k {
                 self.layers.push(LayerOps {
                     layer: i,
-                    name: layer.describe(),
+                    name: names[i].clone(),
+                    describe: layer.describe(),
                     analog: static_analog && !seen_neuron,
                     input_units: fanout.len(),
                     ops_by_step: vec![0.0; t],
@@ -225,10 +231,14 @@ impl EnergyReport {
              analog input: dense MACs), energy at {PJ_PER_AC} pJ/AC and {PJ_PER_MAC} pJ/MAC \
              (45 nm, Horowitz ISSCC 2014):"
         );
+        let label = |l: &LayerOps| match l.describe.is_empty() {
+            true => l.name.clone(),
+            false => format!("{}: {}", l.name, l.describe),
+        };
         let w = self
             .layers
             .iter()
-            .map(|l| l.name.len())
+            .map(|l| label(l).len())
             .max()
             .unwrap_or(0)
             .max(7);
@@ -254,7 +264,7 @@ impl EnergyReport {
                 s,
                 "  {:>3} {:<w$} {:>10} {:>14} {:>14.0} {:>10.3}",
                 l.layer,
-                l.name,
+                label(l),
                 ev,
                 what,
                 l.dense_macs,

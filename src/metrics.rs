@@ -1,7 +1,6 @@
 //! Monitors: spike statistics read from the model's activations after a forward pass,
 //! without touching layer code.
 
-use crate::layers::LayerKind;
 use crate::model::Model;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -76,42 +75,14 @@ impl SpikeMonitor {
         }
     }
 
-    /// Add the statistics of the model's last forward pass.
+    /// Add the statistics of the model's last forward pass: every layer of
+    /// [`Model::spike_layers`], under its name there.
     pub fn record(&mut self, model: &Model) {
         let t = model.cfg.time_steps;
         let b = model.acts[0].shape[1];
-        let mut carries_spikes = model.cfg.encoding == crate::encoding::Encoding::Latency;
-        let mut k = 0;
-        let names = model.layer_names();
-        for (i, layer) in model.layers.iter().enumerate() {
-            let desc = &names[i];
-            let kind = layer.kind();
-            let is_pool = kind == LayerKind::Pool;
-            let what = if layer.is_neuron() {
-                Some("spikes")
-            } else if is_pool && carries_spikes {
-                Some("pooled spikes")
-            } else {
-                None
-            };
-            if let Some(what) = what {
-                self.add(k, i, desc, what, &model.acts[i + 1].data.read(), t, b);
-                k += 1;
-            }
-            // Spike maps stay spike maps through pooling and flattening only.
-            carries_spikes =
-                layer.is_neuron() || ((is_pool || kind == LayerKind::Reshape) && carries_spikes);
-        }
-        if model.decoder.spiking() {
-            self.add(
-                k,
-                model.layers.len(),
-                "output",
-                "spikes",
-                &model.decoder.out.data.read(),
-                t,
-                b,
-            );
+        for (k, l) in model.spike_layers().into_iter().enumerate() {
+            let (x, _) = model.layer_output(l.layer);
+            self.add(k, l.layer, &l.name, l.what, &x, t, b);
         }
         let c = model.classes();
         let out = model.decoder.out.data.read();

@@ -647,37 +647,33 @@ impl Model {
         self.params().iter().map(|p| p.value.len()).sum()
     }
 
-    /// Names of the spiking layers, as in the NIR export: `if1`, `if2`, ... for the neuron
-    /// layers (by model layer index), then `out` for the decoder's output neurons when they
-    /// spike.
+    /// The layers of spiking neurons (`if1`, `if2`, ... by model layer index), then `out` for
+    /// the decoder's output neurons when they spike (see `layer_names.rs`).
     pub fn spiking_layers(&self) -> Vec<(String, Option<usize>)> {
+        let names = self.node_names();
         let mut v: Vec<(String, Option<usize>)> = self
             .layers
             .iter()
             .enumerate()
             .filter(|(_, l)| l.is_neuron())
-            .enumerate()
-            .map(|(k, (i, _))| (format!("if{}", k + 1), Some(i)))
+            .map(|(i, _)| (names[i].clone(), Some(i)))
             .collect();
         if self.decoder.spiking() {
-            v.push(("out".into(), None));
+            v.push((crate::layer_names::SPIKING_READOUT.into(), None));
         }
         v
     }
 
-    /// After a forward pass: for every spiking layer (see [`Model::spiking_layers`]) its name,
-    /// frame and the step of each unit's first spike, `[B, units]` (`T` for a unit that never
-    /// fired).
+    /// After a forward pass: for every layer of [`Model::spike_layers`] (spiking neurons,
+    /// pooled spikes, the output neurons) its name, frame and the step of each unit's first
+    /// nonzero output, `[B, units]` (`T` for a unit that never fired).
     pub fn first_spike_times(&self) -> Vec<(String, Vec<usize>, Vec<u32>)> {
         let t = self.cfg.time_steps;
         let b = self.acts[0].shape[1];
-        self.spiking_layers()
+        self.spike_layers()
             .into_iter()
-            .map(|(name, i)| {
-                let (x, frame) = match i {
-                    Some(i) => (self.acts[i + 1].data.read(), self.frames[i + 1].clone()),
-                    None => (self.decoder.out.data.read(), vec![self.classes()]),
-                };
+            .map(|l| {
+                let (x, frame) = self.layer_output(l.layer);
                 let n = x.len() / (t * b);
                 let mut first = vec![t as u32; b * n];
                 for step in (0..t).rev() {
@@ -688,9 +684,20 @@ impl Model {
                         }
                     }
                 }
-                (name, frame, first)
+                (l.name, frame, first)
             })
             .collect()
+    }
+
+    /// After a forward pass: the output of layer `i` (`layers.len()`: the decoder's, spikes
+    /// or membrane potentials), `[T, B, frame...]` on the host (no copy on the CPU), and its
+    /// frame.
+    pub fn layer_output(&self, i: usize) -> (std::borrow::Cow<'_, [f32]>, Vec<usize>) {
+        if i == self.layers.len() {
+            (self.decoder.out.data.read(), vec![self.classes()])
+        } else {
+            (self.acts[i + 1].data.read(), self.frames[i + 1].clone())
+        }
     }
 
     /// After a forward pass: the input current of spiking layer `i` (`layers.len()`: the

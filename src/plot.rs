@@ -418,11 +418,12 @@ pub fn raster(model: &Model, sample: usize, label: usize, base: &Path) -> Result
         values: slice(model.input_values()),
         kind: if direct { Panel::Analog } else { Panel::Spikes },
     });
-    let names = model.layer_names();
+    // The reports' name (`if1`, `pool1`), then the synapse whose spikes these are.
+    let (names, nodes) = (model.layer_names(), model.node_names());
     for (i, l) in model.layers.iter().enumerate() {
         if l.is_neuron() || l.latches_first_spike() {
             panels.push(RasterPanel {
-                title: names[i].clone(),
+                title: format!("{} ({})", nodes[i], names[i]),
                 values: slice(&model.acts[i + 1]),
                 kind: Panel::Spikes,
             });

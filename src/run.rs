@@ -318,12 +318,25 @@ pub fn sanity_warnings(m: &EpochMetrics, classes: usize, cfg: &Config) -> Vec<St
     w
 }
 
-/// One summary line per epoch.
 /// Fraction of never-firing output neurons from which the epoch line warns.
 const OUTPUT_SILENT: f64 = 0.95;
 
+/// One summary line per epoch.
 pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
     let ev = &m.eval;
+    if ev.samples == 0 {
+        // Trained without evaluation data (the Python package's `fit` without
+        // `validation`): an accuracy of 0 on no samples is not a result, so none is shown.
+        return format!(
+            "epoch {:>3}/{epochs} loss {:.4} train {:.2}% (no validation data) lr {:.2e} {:.1}s {:.0} samples/s",
+            m.epoch,
+            m.train_loss,
+            100.0 * m.train_accuracy,
+            m.lr,
+            m.seconds,
+            m.train_samples_per_s
+        );
+    }
     let layers: Vec<String> = ev
         .monitor
         .layers
@@ -346,7 +359,7 @@ pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
         .monitor
         .layers
         .iter()
-        .find(|l| l.name == "output" && l.samples > 0)
+        .find(|l| l.name == crate::layer_names::SPIKING_READOUT && l.samples > 0)
         .map(|l| l.silent_fraction())
         .filter(|&f| f >= OUTPUT_SILENT)
         .map(|f| {
@@ -742,9 +755,23 @@ mod epoch_line_tests {
             samples: 1,
         };
         let mut m = EpochMetrics::default();
-        m.eval.monitor.layers = vec![layer("fc1", 0.5), layer("output", 0.97)];
+        m.eval.samples = 1;
+        m.eval.monitor.layers = vec![layer("if1", 0.5), layer("out", 0.97)];
         assert!(epoch_line(&m, 1).contains("OUTPUT 97% SILENT"));
-        m.eval.monitor.layers[1] = layer("output", 0.5);
+        m.eval.monitor.layers[1] = layer("out", 0.5);
         assert!(!epoch_line(&m, 1).contains("SILENT"));
+    }
+
+    /// Without evaluation data no accuracy is shown: 0% of no samples is not a result.
+    #[test]
+    fn an_epoch_without_evaluation_data_shows_no_evaluation() {
+        let mut m = EpochMetrics {
+            eval_split: "test".into(),
+            ..Default::default()
+        };
+        m.train_accuracy = 0.5;
+        let line = epoch_line(&m, 3);
+        assert!(line.contains("train 50.00% (no validation data)"), "{line}");
+        assert!(!line.contains("test"), "{line}");
     }
 }

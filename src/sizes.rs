@@ -66,7 +66,7 @@ pub fn product(dims: &[usize]) -> u128 {
 }
 
 /// The machine's memory, for messages.
-fn machine() -> String {
+pub fn machine() -> String {
     format!("this machine has {} of memory", human(memory_limit()))
 }
 

@@ -104,6 +104,9 @@ pub struct Trainer {
     scratch: Vec<f32>,
     /// Size of the training split while it is lent out during an epoch (0 otherwise).
     train_len: usize,
+    /// Steps per epoch of batches handed in from outside ([`Trainer::step_on`]), for the
+    /// learning-rate schedule.
+    given_steps: Option<usize>,
     /// On a GPU, image data sets live there (training, validation, test splits): batches are
     /// gathered and encoded on the device instead of assembled on the host.
     on_device: Option<[Option<DeviceImages>; 3]>,
@@ -220,6 +223,7 @@ impl Trainer {
             labels: Vec::new(),
             scratch: Vec::new(),
             train_len: 0,
+            given_steps: None,
         })
     }
 
@@ -233,6 +237,9 @@ impl Trainer {
     }
 
     pub fn steps_per_epoch(&self) -> usize {
+        if let Some(s) = self.given_steps {
+            return s;
+        }
         // During an epoch the training split is lent to the batch preparation.
         let n = if self.train_len > 0 {
             self.train_len
@@ -256,6 +263,40 @@ impl Trainer {
         let r = self.optimize(&labels, labels.len());
         self.labels = labels;
         r
+    }
+
+    /// One optimizer step on all of `batch`, a batch handed in from outside (the Python
+    /// package's `fit` on a data loader, whose transforms take the place of `data.augment`),
+    /// counted into the epoch's progress `p`; `steps_per_epoch` (the loader's length) sets the
+    /// learning-rate schedule. Returns the batch's mean loss (non-finite: the update was
+    /// skipped). [`Trainer::end_epoch`] closes the epoch.
+    pub fn step_on(
+        &mut self,
+        batch: &Dataset,
+        steps_per_epoch: usize,
+        p: &mut EpochProgress,
+    ) -> f32 {
+        self.given_steps = Some(steps_per_epoch.max(1));
+        if p.steps == 0 {
+            p.lr = self.current_lr();
+        }
+        let idx: Vec<usize> = (0..batch.len()).collect();
+        assemble(
+            batch,
+            &idx,
+            &self.input,
+            self.model.input_mut(),
+            &mut self.labels,
+            &mut self.scratch,
+        );
+        let labels = std::mem::take(&mut self.labels);
+        let (loss, correct) = self.optimize(&labels, labels.len());
+        self.labels = labels;
+        p.steps += 1;
+        p.loss_sum += loss as f64 * batch.len() as f64;
+        p.correct += correct as f64;
+        p.seen += batch.len();
+        loss
     }
 
     /// Forward, backward and update on the batch already in the model's input: this process's
@@ -520,12 +561,24 @@ impl Trainer {
             return None;
         }
         let train_time = start.elapsed().as_secs_f64();
+        Some(self.end_epoch(&p, p.seen - seen_at_start, start, train_time))
+    }
+
+    /// The end of an epoch that trained `trained` samples from `start` for `train_time`
+    /// seconds: the evaluation, and the epoch's metrics.
+    pub fn end_epoch(
+        &mut self,
+        p: &EpochProgress,
+        trained: usize,
+        start: Instant,
+        train_time: f64,
+    ) -> EpochMetrics {
         let (split, eval) = match self.validation.is_some() {
             true => ("validation", self.evaluate_split(1)),
             false => ("test", self.evaluate_split(2)),
         };
         self.epoch += 1;
-        Some(EpochMetrics {
+        EpochMetrics {
             epoch: self.epoch,
             lr: p.lr,
             train_loss: p.mean_loss(),
@@ -533,8 +586,8 @@ impl Trainer {
             eval_split: split.into(),
             eval,
             seconds: start.elapsed().as_secs_f64(),
-            train_samples_per_s: (p.seen - seen_at_start) as f64 / train_time,
-        })
+            train_samples_per_s: trained as f64 / train_time,
+        }
     }
 
     pub fn current_lr(&self) -> f32 {

@@ -740,10 +740,11 @@ fn plots_of_a_sparse_network_say_what_they_show() {
     let best =
         ttfs::plot::best_epoch(&RunDir::open(&out).unwrap().read_metrics().unwrap()).unwrap();
     assert!(svg("curves").contains(&format!("best test: epoch {}", best.0)));
-    // The never-fired share as a number; panels named as in checkpoints.
+    // The never-fired share as a number; panels named as everywhere (`layer_names.rs`), the
+    // raster's with the synapse whose spikes they are.
     let h = svg("first_spike_hist");
     assert!(
-        h.contains("fc1 (spikes): ") && h.contains("% never fired"),
+        h.contains("if1 (spikes): ") && h.contains("% never fired"),
         "{h}"
     );
     // The raster: which sample, the fired neurons in order, how many are left out.
@@ -751,14 +752,14 @@ fn plots_of_a_sparse_network_say_what_they_show() {
     assert!(r.contains("Spikes of test sample 2: label"), "raster title");
     let line = r
         .lines()
-        .find(|l| l.starts_with("fc1: "))
-        .expect("fc1 panel");
+        .find(|l| l.starts_with("if1 (fc1): "))
+        .expect("if1 panel");
     assert!(
         line.contains("units fired, by first spike") && line.contains("silent"),
         "{line}"
     );
     if !line.contains("more not shown") {
-        let fired: usize = line["fc1: ".len()..]
+        let fired: usize = line["if1 (fc1): ".len()..]
             .split(' ')
             .next()
             .unwrap()

@@ -102,7 +102,7 @@ pub fn parse(bytes: &[u8], variant: Variant, origin: &str) -> Result<(Vec<u8>, V
             Variant::Cifar10 => {
                 if r[0] > 9 {
                     bail!(
-                        "{origin}: record {i}: label {} is out of range (0..10)",
+                        "{origin}: record {i}: label {} is out of range (0 to 9)",
                         r[0]
                     );
                 }
@@ -111,13 +111,13 @@ pub fn parse(bytes: &[u8], variant: Variant, origin: &str) -> Result<(Vec<u8>, V
             Variant::Cifar100 { coarse } => {
                 if r[0] > 19 {
                     bail!(
-                        "{origin}: record {i}: coarse label {} is out of range (0..20)",
+                        "{origin}: record {i}: coarse label {} is out of range (0 to 19)",
                         r[0]
                     );
                 }
                 if r[1] > 99 {
                     bail!(
-                        "{origin}: record {i}: fine label {} is out of range (0..100)",
+                        "{origin}: record {i}: fine label {} is out of range (0 to 99)",
                         r[1]
                     );
                 }

@@ -35,12 +35,12 @@ pub fn parse_csv(text: &str, origin: &str) -> Result<Dataset> {
                 .with_context(|| format!("{origin}: line {}: `{v}` is not a number", n + 1))?;
             if i < 64 {
                 if !(0.0..=16.0).contains(&x) {
-                    bail!("{origin}: line {}: pixel {x} outside 0..16", n + 1);
+                    bail!("{origin}: line {}: pixel {x} outside 0 to 16", n + 1);
                 }
                 data.push(x as u8);
             } else {
                 if !(0.0..=9.0).contains(&x) || x.fract() != 0.0 {
-                    bail!("{origin}: line {}: label {x} outside 0..9", n + 1);
+                    bail!("{origin}: line {}: label {x} outside 0 to 9", n + 1);
                 }
                 labels.push(x as u16);
             }

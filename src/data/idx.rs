@@ -116,7 +116,7 @@ pub fn load_split(name: &str, dir: &Path, prefix: &str) -> Result<Dataset> {
         );
     }
     if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l > 9) {
-        bail!("{lo}: label {l} of sample {i} is out of range (0..10)");
+        bail!("{lo}: label {l} of sample {i} is out of range (0 to 9)");
     }
     let ds = Dataset {
         name: name.into(),

@@ -151,8 +151,8 @@ impl Dataset {
             .find(|(_, &l)| l as usize >= self.classes)
         {
             bail!(
-                "{origin}: label {l} of sample {i} is out of range (0..{})",
-                self.classes
+                "{origin}: label {l} of sample {i} is out of range (classes 0 to {})",
+                self.classes.saturating_sub(1)
             );
         }
         Ok(())
