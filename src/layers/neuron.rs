@@ -34,7 +34,7 @@ impl Layer for Neuron {
     fn describe(&self) -> String {
         let p = &self.params;
         format!(
-            "if{} ({:?} alpha {}{})",
+            "if{} ({:?} alpha {}{}{})",
             if p.fire_once {
                 " fire-once"
             } else {
@@ -42,6 +42,11 @@ impl Layer for Neuron {
             },
             p.surrogate.kind,
             p.surrogate.alpha,
+            if p.surrogate.is_banded() {
+                format!(", band {}", p.surrogate.band)
+            } else {
+                String::new()
+            },
             if p.mask_grad {
                 ", grad through mask"
             } else {

@@ -727,6 +727,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 int(n),
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
+                Arg::F32(p.surrogate.band),
                 flag(p.fire_once),
                 flag(p.mask_grad),
                 flag(p.smooth),
@@ -760,6 +761,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 int(n),
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
+                Arg::F32(p.surrogate.band),
                 flag(p.fire_once),
                 flag(p.mask_grad),
                 flag(p.smooth),
@@ -791,6 +793,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 int(n),
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
+                Arg::F32(p.surrogate.band),
                 flag(p.smooth),
             ],
         );
@@ -823,6 +826,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 int(n),
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
+                Arg::F32(p.surrogate.band),
                 flag(p.smooth),
             ],
         );
