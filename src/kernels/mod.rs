@@ -296,6 +296,12 @@ pub trait Kernels: Sync + Send {
         dx: Option<&mut Buf<f32>>,
     );
 
+    /// The input gradient of [`Kernels::conv2d_forward`] visiting only the events of `dy`
+    /// (`[frames, out_len]`, one row a frame: the step changes of a banded surrogate's
+    /// gradient, [`Kernels::step_change_events`]): `dx` (`[frames, in_len]`, overwritten) is
+    /// the transposed convolution of the events. A GPU never collects events, so never runs it.
+    fn conv2d_input_grad_events(&self, g: &ConvGeom, dy: &Events, w: &Buf<f32>, dx: &mut Buf<f32>);
+
     /// `folded[r]` (`[rows, kf, kf]`, `kf = s*(pool-1) + k`) is the `k x k` kernel `w[r]`
     /// smeared over a `pool x pool` box at stride `s`, divided by `pool^2`: a convolution
     /// followed by average pooling as one convolution (see `layers/conv2d.rs`).
@@ -565,6 +571,12 @@ pub trait Kernels: Sync + Send {
 /// s2 p1) 54.8 against 100.7 ms at 0.125, 79.5 against 100.5 at 0.25. So every fire-once
 /// spike map of T >= 7 takes the events.
 pub const CONV_EVENT_MAX_DENSITY: f32 = 0.15;
+
+/// Convolution output gradients whose step changes are at most this fraction nonzero take
+/// the event-driven input gradient ([`Kernels::conv2d_input_grad_events`]): the step
+/// changes of a surrogate cut to a band (`model.band`). Measured in docs/RESULTS.md ("A
+/// sparse backward"); the sigmoid's changes (~0.9 nonzero) are refused after a 32-row sample.
+pub const CONV_CHANGE_MAX_DENSITY: f32 = 0.1;
 
 /// Linear-layer inputs with at most this fraction of nonzeros take the event-driven product
 /// ([`Kernels::gemm_events`]). Measured with `cargo run --release --example event_products`

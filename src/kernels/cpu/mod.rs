@@ -19,6 +19,7 @@ mod pool;
 mod sparse;
 mod stream;
 mod transpose;
+mod transposed_conv;
 pub mod weight_norm;
 
 pub use fold::folded_k;
@@ -129,6 +130,10 @@ impl Kernels for Cpu {
     ) {
         let dx = dx.map(|d| &mut d[..]);
         conv::backward(g, frames, x, x_events, w, dy, dw, dbias, dx)
+    }
+    fn conv2d_input_grad_events(&self, g: &ConvGeom, dy: &Events, w: &Buf<f32>, dx: &mut Buf<f32>) {
+        let dx = out(dx, dy.rows * g.in_len());
+        transposed_conv::input_grad_events(g, dy, w, dx)
     }
     fn fold_box(
         &self,

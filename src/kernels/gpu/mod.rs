@@ -468,6 +468,16 @@ impl<E: Exec> Kernels for Gpu<E> {
         unreachable!("the GPU backend never collects events (collect_events is false), so convolutions never run on them")
     }
 
+    fn conv2d_input_grad_events(
+        &self,
+        _g: &ConvGeom,
+        _dy: &Events,
+        _w: &Buf<f32>,
+        _dx: &mut Buf<f32>,
+    ) {
+        unreachable!("the GPU backend never collects step changes (step_change_events is false), so convolutions never take their input gradient over them")
+    }
+
     // dy is [frames, out_c*P]; dw [out_c, PL] and dbias [out_c] overwritten; dx [frames, in_len]
     //
     // Per chunk: yt[OC, fc*P] = dy as channels; dw (+)= yt . col^T (beta 1 after the first
