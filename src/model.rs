@@ -379,6 +379,24 @@ impl Model {
             .collect()
     }
 
+    /// The fraction of active (step, neuron) entries of every hidden spiking layer with a
+    /// banded surrogate since the last call, in order (see [`Layer::take_active`]).
+    pub fn take_active_fractions(&mut self) -> Vec<f64> {
+        self.layers
+            .iter_mut()
+            .filter_map(|l| l.take_active())
+            // NaN: not counted (a first neuron on a constant current runs its backward in
+            // the model, not the layer).
+            .map(|(a, n)| {
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    a as f64 / n as f64
+                }
+            })
+            .collect()
+    }
+
     /// Set the neurons to smooth mode (forward uses the surrogate's primitive): gradient
     /// checks only.
     pub fn set_smooth(&mut self, smooth: bool) {

@@ -479,6 +479,9 @@ pub trait Kernels: Sync + Send {
     fn cumsum_steps(&self, x: &Buf<f32>, t: usize, n: usize, out: &mut Buf<f32>);
     /// `out[t, j] = w[t] g[j]` (`[t, n]`): a per-sample gradient spread over the steps.
     fn scale_steps(&self, w: &Buf<f32>, g: &Buf<f32>, t: usize, n: usize, out: &mut Buf<f32>);
+    /// How many `x[i]` lie within `|x[i] - center| < half_width`, read back to the host
+    /// (the active fraction of a banded surrogate, a statistic: a GPU may copy `x` back).
+    fn count_within(&self, x: &Buf<f32>, center: f32, half_width: f32) -> u64;
     /// `sum_i x[i]^2`, in f64, read back to the host (gradient clipping only).
     fn sum_squares(&self, x: &Buf<f32>) -> f64;
 

@@ -11,13 +11,23 @@ pub struct Neuron {
     /// `[T, B*F]` membrane potentials of the last forward pass, as backward needs them (the mask
     /// in them: `SPENT` after a fire-once spike, kernels/cpu/integrate_fire.rs).
     v: Buf<f32>,
+    /// Banded surrogate: backward passes so far, and the `(active, total)` entries counted
+    /// on every `ACTIVE_SAMPLE_EVERY`-th (a statistic for the epoch line; the count is a pass
+    /// over the potentials, not paid every step).
+    backward_calls: u64,
+    active: (u64, u64),
 }
+
+/// Backward passes between two counts of a banded layer's active entries.
+const ACTIVE_SAMPLE_EVERY: u64 = 8;
 
 impl Neuron {
     pub fn new(params: IfParams) -> Self {
         Neuron {
             params,
             v: Buf::default(),
+            backward_calls: 0,
+            active: (0, 0),
         }
     }
 }
@@ -57,6 +67,12 @@ impl Layer for Neuron {
     fn out_frame(&self, f: &[usize]) -> Vec<usize> {
         f.to_vec()
     }
+    fn take_active(&mut self) -> Option<(u64, u64)> {
+        if !self.params.surrogate.is_banded() {
+            return None;
+        }
+        Some(std::mem::take(&mut self.active))
+    }
     fn neuron_params_mut(&mut self) -> Option<&mut IfParams> {
         Some(&mut self.params)
     }
@@ -70,6 +86,14 @@ impl Layer for Neuron {
         k.if_forward(&self.params, t, n, &x.data, &mut y.data, &mut self.v);
     }
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
+        let band = self.params.surrogate.band;
+        if self.params.surrogate.is_banded() && self.backward_calls % ACTIVE_SAMPLE_EVERY == 0 {
+            // In band around the threshold 1; the steps after the spike store SPENT, far out.
+            let n = x.data.kernels().count_within(&self.v, 1.0, band);
+            self.active.0 += n;
+            self.active.1 += x.len() as u64;
+        }
+        self.backward_calls += 1;
         if let Some(dx) = dx {
             let t = x.shape[0];
             dx.reshape_for_overwrite(x.device(), &x.shape);

@@ -22,6 +22,7 @@ mod transpose;
 mod transposed_conv;
 pub mod weight_norm;
 
+pub use elementwise::count_within;
 pub use fold::folded_k;
 
 use super::{
@@ -306,6 +307,9 @@ impl Kernels for Cpu {
     }
     fn scale_steps(&self, w: &Buf<f32>, g: &Buf<f32>, t: usize, n: usize, dst: &mut Buf<f32>) {
         elementwise::scale_steps(w, g, t, n, out(dst, t * n))
+    }
+    fn count_within(&self, x: &Buf<f32>, center: f32, half_width: f32) -> u64 {
+        elementwise::count_within(x, center, half_width)
     }
     fn sum_squares(&self, x: &Buf<f32>) -> f64 {
         elementwise::sum_squares(x)

@@ -1019,6 +1019,12 @@ impl<E: Exec> Kernels for Gpu<E> {
         );
     }
 
+    // A statistic of banded runs (`model.band`), taken on a sample of steps: counted on the
+    // host from a copy.
+    fn count_within(&self, x: &Buf<f32>, center: f32, half_width: f32) -> u64 {
+        super::cpu::count_within(&x.to_vec(), center, half_width)
+    }
+
     // Partial sums of SUM_SQUARES_CHUNK squares on the device, added on the host in f64.
     fn sum_squares(&self, x: &Buf<f32>) -> f64 {
         let n = x.len();
