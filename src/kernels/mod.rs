@@ -296,11 +296,19 @@ pub trait Kernels: Sync + Send {
         dx: Option<&mut Buf<f32>>,
     );
 
-    /// The input gradient of [`Kernels::conv2d_forward`] visiting only the events of `dy`
-    /// (`[frames, out_len]`, one row a frame: the step changes of a banded surrogate's
-    /// gradient, [`Kernels::step_change_events`]): `dx` (`[frames, in_len]`, overwritten) is
-    /// the transposed convolution of the events. A GPU never collects events, so never runs it.
-    fn conv2d_input_grad_events(&self, g: &ConvGeom, dy: &Events, w: &Buf<f32>, dx: &mut Buf<f32>);
+    /// The input gradient of [`Kernels::conv2d_forward`] over the step changes `d` of its
+    /// output gradient (`[t * b, out_len]` events, [`Kernels::step_change_events`]: a banded
+    /// surrogate's, mostly zeros), `dy[k] = sum_{j >= k} d[j]`: `dx` (`[t, b, in_len]`,
+    /// overwritten) is `dx[k] = sum_{j >= k} conv^T(d[j])`, visiting only the events. A GPU
+    /// never collects step changes, so never runs it.
+    fn conv2d_input_grad_changes(
+        &self,
+        g: &ConvGeom,
+        t: usize,
+        d: &Events,
+        w: &Buf<f32>,
+        dx: &mut Buf<f32>,
+    );
 
     /// `folded[r]` (`[rows, kf, kf]`, `kf = s*(pool-1) + k`) is the `k x k` kernel `w[r]`
     /// smeared over a `pool x pool` box at stride `s`, divided by `pool^2`: a convolution

@@ -189,8 +189,8 @@ impl Layer for Conv2d {
             &mut d.data
         });
         // A banded surrogate's gradient changes at few steps: dy[k] is the sum over j >= k of
-        // its step changes d[j], so dx[k] = sum_{j >= k} conv^T(d[j]), one transposed
-        // convolution over the changes' events, then a running sum over steps.
+        // its step changes d[j], so dx[k] = sum_{j >= k} conv^T(d[j]), a transposed
+        // convolution over the changes' events summed backward over steps.
         let (t, b) = (x.shape[0], x.shape[1]);
         let changes = &mut self.dy_changes;
         let over_changes = dx.is_some()
@@ -227,8 +227,7 @@ impl Layer for Conv2d {
             dense_dx,
         );
         if let (true, Some(dx)) = (over_changes, dx) {
-            k.conv2d_input_grad_events(&g, &self.dy_changes, w, dx);
-            k.reverse_cumsum_steps(dx, t, b * g.in_len());
+            k.conv2d_input_grad_changes(&g, t, &self.dy_changes, w, dx);
         }
         if self.pool > 1 {
             let rows = self.weights.out * self.in_c;

@@ -132,9 +132,16 @@ impl Kernels for Cpu {
         let dx = dx.map(|d| &mut d[..]);
         conv::backward(g, frames, x, x_events, w, dy, dw, dbias, dx)
     }
-    fn conv2d_input_grad_events(&self, g: &ConvGeom, dy: &Events, w: &Buf<f32>, dx: &mut Buf<f32>) {
-        let dx = out(dx, dy.rows * g.in_len());
-        transposed_conv::input_grad_events(g, dy, w, dx)
+    fn conv2d_input_grad_changes(
+        &self,
+        g: &ConvGeom,
+        t: usize,
+        d: &Events,
+        w: &Buf<f32>,
+        dx: &mut Buf<f32>,
+    ) {
+        let dx = out(dx, d.rows * g.in_len());
+        transposed_conv::input_grad_changes(g, t, d, w, dx)
     }
     fn fold_box(
         &self,

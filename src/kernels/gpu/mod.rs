@@ -468,10 +468,11 @@ impl<E: Exec> Kernels for Gpu<E> {
         unreachable!("the GPU backend never collects events (collect_events is false), so convolutions never run on them")
     }
 
-    fn conv2d_input_grad_events(
+    fn conv2d_input_grad_changes(
         &self,
         _g: &ConvGeom,
-        _dy: &Events,
+        _t: usize,
+        _d: &Events,
         _w: &Buf<f32>,
         _dx: &mut Buf<f32>,
     ) {
