@@ -167,15 +167,7 @@ fn conv_threshold() {
 /// stride-2 kernel), where the firing calibration leaves about 6% of (step, unit) entries
 /// spiking (half the units, once in 8 steps).
 fn vgg_layers() {
-    let g = |in_c, hw, out_c, pooled: bool| ConvGeom {
-        in_c,
-        in_h: hw,
-        in_w: hw,
-        out_c,
-        k: if pooled { 4 } else { 3 },
-        stride: if pooled { 2 } else { 1 },
-        pad: 1,
-    };
+    let g = vgg_geom;
     for geom in [
         g(64, 32, 64, true),
         g(64, 16, 128, false),
@@ -237,15 +229,7 @@ fn conv_densities(g: ConvGeom) {
 
 /// The input gradient, dense against over step changes, at `t` steps of batch 64.
 fn input_gradients(t: usize) {
-    let g = |in_c, hw, out_c, pooled: bool| ConvGeom {
-        in_c,
-        in_h: hw,
-        in_w: hw,
-        out_c,
-        k: if pooled { 4 } else { 3 },
-        stride: if pooled { 2 } else { 1 },
-        pad: 1,
-    };
+    let g = vgg_geom;
     let (b, k): (usize, &dyn Kernels) = (64, Device::Cpu.kernels().unwrap());
     for geom in [
         g(32, 14, 64, true),
@@ -301,5 +285,19 @@ fn input_gradients(t: usize) {
             });
             println!("{density:7.3}  {:8.2}  {over:10.2}", with - without);
         }
+    }
+}
+
+/// A VGG convolution: `in_c x hw x hw -> out_c`, 3x3 padded, or with a 2x2 average pooling
+/// folded in (4x4, stride 2).
+fn vgg_geom(in_c: usize, hw: usize, out_c: usize, pooled: bool) -> ConvGeom {
+    ConvGeom {
+        in_c,
+        in_h: hw,
+        in_w: hw,
+        out_c,
+        k: if pooled { 4 } else { 3 },
+        stride: if pooled { 2 } else { 1 },
+        pad: 1,
     }
 }

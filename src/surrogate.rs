@@ -209,6 +209,35 @@ pub fn exp(x: f32) -> f32 {
 mod tests {
     use super::*;
 
+    const ALL_KINDS: [SurrogateKind; 4] = [
+        SurrogateKind::Sigmoid,
+        SurrogateKind::Atan,
+        SurrogateKind::Triangle,
+        SurrogateKind::Rectangle,
+    ];
+
+    /// `s.grad(x)` against the central difference of `s.primitive` at `x`.
+    fn assert_grad_is_slope(s: &Surrogate, x: f32) {
+        let h = 1e-3;
+        let fd = (s.primitive(x + h) - s.primitive(x - h)) / (2.0 * h);
+        let kind = s.kind;
+        assert!(
+            (fd - s.grad(x)).abs() < 2e-2,
+            "{kind:?} at {x}: fd {fd} vs {}",
+            s.grad(x)
+        );
+    }
+
+    /// The integral of `s.grad` over `[-half, half]` by rectangles of width `dx`.
+    fn area(s: &Surrogate, half: f32, dx: f32) -> f64 {
+        let (mut area, mut x) = (0.0f64, -half);
+        while x < half {
+            area += s.grad(x) as f64 * dx as f64;
+            x += dx;
+        }
+        area
+    }
+
     #[test]
     fn fast_exp_matches_libm() {
         let mut worst = 0.0f64;
@@ -227,20 +256,9 @@ mod tests {
 
     #[test]
     fn grad_is_derivative_of_primitive_and_has_unit_area() {
-        for kind in [
-            SurrogateKind::Sigmoid,
-            SurrogateKind::Atan,
-            SurrogateKind::Triangle,
-            SurrogateKind::Rectangle,
-        ] {
+        for kind in ALL_KINDS {
             let s = Surrogate::new(kind, 4.0);
-            let mut area = 0.0f64;
-            let dx = 1e-3f32;
-            let mut x = -200.0f32;
-            while x < 200.0 {
-                area += s.grad(x) as f64 * dx as f64;
-                x += dx;
-            }
+            let area = area(&s, 200.0, 1e-3);
             let tol = if kind == SurrogateKind::Atan {
                 2e-3
             } else {
@@ -248,13 +266,7 @@ mod tests {
             };
             assert!((area - 1.0).abs() < tol, "{kind:?} area {area}");
             for &x in &[-0.7f32, -0.2, 0.05, 0.3, 0.45] {
-                let h = 1e-3;
-                let fd = (s.primitive(x + h) - s.primitive(x - h)) / (2.0 * h);
-                assert!(
-                    (fd - s.grad(x)).abs() < 2e-2,
-                    "{kind:?} at {x}: fd {fd} vs {}",
-                    s.grad(x)
-                );
+                assert_grad_is_slope(&s, x);
             }
         }
     }
@@ -264,22 +276,11 @@ mod tests {
     /// the row kernel gives the same bits as `grad`; an infinite band changes nothing.
     #[test]
     fn banded_grad_is_derivative_of_its_primitive() {
-        for kind in [
-            SurrogateKind::Sigmoid,
-            SurrogateKind::Atan,
-            SurrogateKind::Triangle,
-            SurrogateKind::Rectangle,
-        ] {
+        for kind in ALL_KINDS {
             let dense = Surrogate::new(kind, 4.0);
             let s = dense.banded(Some(0.2)); // inside every kind's support
             assert!(s.is_banded() && !dense.is_banded());
-            let mut area = 0.0f64;
-            let dx = 1e-4f32;
-            let mut x = -2.0f32;
-            while x < 2.0 {
-                area += s.grad(x) as f64 * dx as f64;
-                x += dx;
-            }
+            let area = area(&s, 2.0, 1e-4);
             let rise = (s.primitive(10.0) - s.primitive(-10.0)) as f64;
             assert!(
                 (area - rise).abs() < 1e-3,
@@ -291,13 +292,7 @@ mod tests {
             }
             for &x in &[-0.15f32, -0.1, 0.05, 0.12, 0.18] {
                 assert_eq!(s.grad(x), dense.grad(x), "{kind:?} inside the band at {x}");
-                let h = 1e-3;
-                let fd = (s.primitive(x + h) - s.primitive(x - h)) / (2.0 * h);
-                assert!(
-                    (fd - s.grad(x)).abs() < 2e-2,
-                    "{kind:?} at {x}: fd {fd} vs {}",
-                    s.grad(x)
-                );
+                assert_grad_is_slope(&s, x);
             }
             let v: Vec<f32> = (0..100).map(|i| 0.5 + i as f32 * 0.01).collect();
             let mut row = vec![0.0; v.len()];

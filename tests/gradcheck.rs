@@ -362,23 +362,29 @@ fn whole_model_backward() {
             false,
         ),
     ] {
-        let cfg = ModelConfig {
-            spec: spec.into(),
-            time_steps: 4,
-            encoding: Encoding::Direct,
-            init: Init::Ettfs,
-            init_gain: 0.5,
-            alpha: 2.0,
-            mask_grad: true,
-            decoder: DecoderConfig {
-                kind: decoder,
-                scale: 3.0,
-                learn_weights,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let cfg = gradcheck_model(spec, decoder, learn_weights);
         check_model(&cfg, steps_in, learn_weights, EPS);
+    }
+}
+
+/// The whole-model checks' settings: T = 4, direct input, a wide surrogate (alpha 2), the
+/// gradient through the mask (which smooth mode's forward has).
+fn gradcheck_model(spec: &str, decoder: DecoderKind, learn_weights: bool) -> ModelConfig {
+    ModelConfig {
+        spec: spec.into(),
+        time_steps: 4,
+        encoding: Encoding::Direct,
+        init: Init::Ettfs,
+        init_gain: 0.5,
+        alpha: 2.0,
+        mask_grad: true,
+        decoder: DecoderConfig {
+            kind: decoder,
+            scale: 3.0,
+            learn_weights,
+            ..Default::default()
+        },
+        ..Default::default()
     }
 }
 
@@ -461,21 +467,9 @@ fn banded_surrogate_backward() {
         ("fc6 if fc5 if fc4", Some(1.2), vec![]),
     ] {
         let cfg = ModelConfig {
-            spec: spec.into(),
-            time_steps: 4,
-            encoding: Encoding::Direct,
-            init: Init::Ettfs,
-            init_gain: 0.5,
-            alpha: 2.0,
-            mask_grad: true,
             band,
             layer_bands,
-            decoder: DecoderConfig {
-                kind: DecoderKind::Temporal,
-                scale: 3.0,
-                ..Default::default()
-            },
-            ..Default::default()
+            ..gradcheck_model(spec, DecoderKind::Temporal, false)
         };
         let banded = check_model(&cfg, 4, false, 3e-3);
         let uncut = ModelConfig {
