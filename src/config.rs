@@ -312,11 +312,16 @@ impl Config {
             bail!("model.alpha must be positive");
         }
         if let Some(b) = self.model.band {
-            if !(b > 0.0) {
+            if b.is_nan() || b <= 0.0 {
                 bail!("model.band must be positive, the half-width of the band around the threshold where the surrogate has gradient (leave it out for the uncut surrogate), got {b}");
             }
         }
-        if let Some(b) = self.model.layer_bands.iter().find(|b| !(**b > 0.0)) {
+        if let Some(b) = self
+            .model
+            .layer_bands
+            .iter()
+            .find(|b| b.is_nan() || **b <= 0.0)
+        {
             bail!("model.layer_bands must all be positive (inf: that layer uncut), got {b}");
         }
         if let Some(a) = self.model.output_alpha {

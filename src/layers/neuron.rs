@@ -87,7 +87,9 @@ impl Layer for Neuron {
     }
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
         let band = self.params.surrogate.band;
-        if self.params.surrogate.is_banded() && self.backward_calls % ACTIVE_SAMPLE_EVERY == 0 {
+        if self.params.surrogate.is_banded()
+            && self.backward_calls.is_multiple_of(ACTIVE_SAMPLE_EVERY)
+        {
             // In band around the threshold 1; the steps after the spike store SPENT, far out.
             let n = x.data.kernels().count_within(&self.v, 1.0, band);
             self.active.0 += n;

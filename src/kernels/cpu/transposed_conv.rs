@@ -25,7 +25,10 @@ pub fn input_grad_changes(g: &ConvGeom, t: usize, d: &Events, w: &[f32], dx: &mu
     let (kk, p, il, ol, oc) = g.sizes();
     let frames = d.rows;
     assert!(
-        d.cols == ol && frames % t.max(1) == 0 && dx.len() >= frames * il && w.len() >= oc * kk
+        d.cols == ol
+            && frames.is_multiple_of(t.max(1))
+            && dx.len() >= frames * il
+            && w.len() >= oc * kk
     );
     let b = frames / t.max(1);
     let (c, k, plane) = (g.in_c, g.k, g.in_h * g.in_w);
