@@ -10,10 +10,19 @@
 //! conv nets' second layer (32x14x14 -> 64, k3 p1, 512 frames; and 64x14x14 -> 128 folded
 //! with its 2x2 pooling, k4 s2 p1) at densities on both sides of
 //! `kernels::CONV_EVENT_MAX_DENSITY`, where the kernel switches between its two paths.
+//!
+//!     cargo run --release --example event_products -- dx [T]
+//!
+//! `dx` times a convolution's input gradient on the bench net's conv2 and the CIFAR VGG's
+//! layers, dense against over the step changes of its output gradient (a banded surrogate's:
+//! collection, transposed convolution of the events, running sum over steps) at change
+//! densities on both sides of `kernels::CONV_CHANGE_MAX_DENSITY`.
 
 #[path = "common/timing.rs"]
 mod timing;
-use ttfs::kernels::{Buf, ConvGeom, Device, Events, Kernels, CONV_EVENT_MAX_DENSITY};
+use ttfs::kernels::{
+    Buf, ConvGeom, Device, Events, Kernels, CONV_CHANGE_MAX_DENSITY, CONV_EVENT_MAX_DENSITY,
+};
 use ttfs::rng::Rng;
 
 /// Median of 15 runs.
@@ -27,6 +36,12 @@ fn main() {
     }
     if std::env::args().nth(1).as_deref() == Some("vgg") {
         return vgg_layers();
+    }
+    if std::env::args().nth(1).as_deref() == Some("dx") {
+        let t = std::env::args()
+            .nth(2)
+            .map_or(8, |a| a.parse().expect("T is a number"));
+        return input_gradients(t);
     }
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -152,15 +167,7 @@ fn conv_threshold() {
 /// stride-2 kernel), where the firing calibration leaves about 6% of (step, unit) entries
 /// spiking (half the units, once in 8 steps).
 fn vgg_layers() {
-    let g = |in_c, hw, out_c, pooled: bool| ConvGeom {
-        in_c,
-        in_h: hw,
-        in_w: hw,
-        out_c,
-        k: if pooled { 4 } else { 3 },
-        stride: if pooled { 2 } else { 1 },
-        pad: 1,
-    };
+    let g = vgg_geom;
     for geom in [
         g(64, 32, 64, true),
         g(64, 16, 128, false),
@@ -217,5 +224,80 @@ fn conv_densities(g: ConvGeom) {
         let bd = backward(None, true);
         let (be, bw) = (backward(Some(&ev), true), backward(Some(&ev), false));
         println!("{density:7.3}  {fd:9.2}  {fe:10.2}  {bd:9.2}  {be:10.2}  {bw:9.2}");
+    }
+}
+
+/// The input gradient, dense against over step changes, at `t` steps of batch 64.
+fn input_gradients(t: usize) {
+    let g = vgg_geom;
+    let (b, k): (usize, &dyn Kernels) = (64, Device::Cpu.kernels().unwrap());
+    for geom in [
+        g(32, 14, 64, true),
+        g(64, 32, 64, true),
+        g(64, 16, 128, false),
+        g(256, 8, 256, true),
+    ] {
+        let (frames, il, ol, kk) = (t * b, geom.in_len(), geom.out_len(), geom.patch_len());
+        println!(
+            "conv {}x{}x{} -> {} k{} s{}, T = {t}, batch {b}, {} threads; changes path up to density {}",
+            geom.in_c, geom.in_h, geom.in_w, geom.out_c, geom.k, geom.stride,
+            rayon::current_num_threads(), CONV_CHANGE_MAX_DENSITY
+        );
+        println!("density  dense dx  changes dx  (ms: backward with dx minus without; changes: collection included)");
+        let mut rng = Rng::new(0);
+        let w: Buf<f32> = (0..geom.out_c * kk).map(|_| rng.uniform() - 0.5).collect();
+        let x: Buf<f32> = (0..frames * il)
+            .map(|_| if rng.uniform() < 0.05 { 1.0 } else { 0.0 })
+            .collect();
+        let mut xev = Events::default();
+        assert!(k.collect_events(&x, frames, il, 1.0, &mut xev));
+        let (mut dw, mut db): (Buf<f32>, Buf<f32>) = (
+            vec![0.0; geom.out_c * kk].into(),
+            vec![0.0; geom.out_c].into(),
+        );
+        let mut dx: Buf<f32> = vec![0.0f32; frames * il].into();
+        let mut changes = Events::default();
+        for density in [0.01f32, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2] {
+            // dy[k] = sum_{j >= k} q[j], q nonzero at `density` of the entries
+            let n = b * ol;
+            let mut dy = vec![0.0f32; frames * ol];
+            for s in (0..t).rev() {
+                for i in 0..n {
+                    let q = if rng.uniform() < density {
+                        rng.uniform() - 0.5
+                    } else {
+                        0.0
+                    };
+                    dy[s * n + i] = q + if s + 1 < t { dy[(s + 1) * n + i] } else { 0.0 };
+                }
+            }
+            let dy: Buf<f32> = dy.into();
+            let mut backward = |with_dx: bool| {
+                time_ms(|| {
+                    let dx = with_dx.then_some(&mut dx);
+                    k.conv2d_backward(&geom, frames, &x, Some(&xev), &w, &dy, &mut dw, &mut db, dx)
+                })
+            };
+            let (with, without) = (backward(true), backward(false));
+            let over = time_ms(|| {
+                assert!(k.step_change_events(&dy, t, b, ol, 1.0, &mut changes));
+                k.conv2d_input_grad_changes(&geom, t, &changes, &w, &mut dx);
+            });
+            println!("{density:7.3}  {:8.2}  {over:10.2}", with - without);
+        }
+    }
+}
+
+/// A VGG convolution: `in_c x hw x hw -> out_c`, 3x3 padded, or with a 2x2 average pooling
+/// folded in (4x4, stride 2).
+fn vgg_geom(in_c: usize, hw: usize, out_c: usize, pooled: bool) -> ConvGeom {
+    ConvGeom {
+        in_c,
+        in_h: hw,
+        in_w: hw,
+        out_c,
+        k: if pooled { 4 } else { 3 },
+        stride: if pooled { 2 } else { 1 },
+        pad: 1,
     }
 }

@@ -36,6 +36,8 @@ pub fn peer_model(kind: &str, t: usize) -> Result<ModelConfig> {
         surrogate: SurrogateKind::Sigmoid,
         alpha: 4.0,
         mask_grad: false,
+        band: None,
+        layer_bands: Vec::new(),
         output_alpha: None,
         output_init_gain: None,
         init_firing: None,

@@ -326,6 +326,19 @@ impl Config {
         if self.model.alpha.is_nan() || self.model.alpha <= 0.0 {
             bail!("model.alpha must be positive");
         }
+        if let Some(b) = self.model.band {
+            if b.is_nan() || b <= 0.0 {
+                bail!("model.band must be positive, the half-width of the band around the threshold where the surrogate has gradient (leave it out for the uncut surrogate), got {b}");
+            }
+        }
+        if let Some(b) = self
+            .model
+            .layer_bands
+            .iter()
+            .find(|b| b.is_nan() || **b <= 0.0)
+        {
+            bail!("model.layer_bands must all be positive (inf: that layer uncut), got {b}");
+        }
         if let Some(a) = self.model.output_alpha {
             if !a.is_finite() || a <= 0.0 {
                 bail!("model.output_alpha must be positive (leave it out to use model.alpha), got {a}");

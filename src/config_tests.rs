@@ -95,6 +95,49 @@ mod error_tests {
         assert!(e.contains("optimizer.lr must be positive"), "{e}");
     }
 
+    /// The sparse backward's bands: refused when not positive, naming the key; one band per
+    /// spiking layer, checked when the model is built; recorded in a run's config.toml.
+    #[test]
+    fn band_keys_are_checked_and_recorded() {
+        for bad in ["0", "-0.5", "nan"] {
+            let e = err("", &[&format!("model.band={bad}")]);
+            assert!(e.contains("model.band must be positive"), "{e}");
+            let e = err("", &[&format!("model.layer_bands=[0.5, {bad}]")]);
+            assert!(e.contains("model.layer_bands must all be positive"), "{e}");
+        }
+        let d = Config::default();
+        assert_eq!((d.model.band, d.model.layer_bands.len()), (None, 0));
+        let set = [
+            "model.band=0.25".to_string(),
+            "model.layer_bands=[0.5, inf]".into(),
+        ];
+        let c = Config::from_toml("", "x", &set).unwrap();
+        let text = c.to_toml();
+        assert!(text.contains("band = 0.25"), "{text}");
+        assert_eq!(Config::from_toml(&text, "x", &[]).unwrap(), c);
+        let mut rng = crate::rng::Rng::new(1);
+        let e = crate::model::Model::new(&c.model, &[64], &mut rng)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap();
+        assert!(
+            e.contains("model.layer_bands has 2 bands but model.spec has 1 spiking layers"),
+            "{e}"
+        );
+        let one = Config::from_toml("", "x", &["model.layer_bands=[0.5]".into()]).unwrap();
+        let m = crate::model::Model::new(&one.model, &[64], &mut rng).unwrap();
+        let bands: Vec<String> = m
+            .layers
+            .iter()
+            .filter(|l| l.is_neuron())
+            .map(|l| l.describe())
+            .collect();
+        assert!(
+            bands.len() == 1 && bands[0].contains("band 0.5"),
+            "{bands:?}"
+        );
+    }
+
     #[test]
     fn output_layer_and_aux_loss_keys_are_checked_and_recorded() {
         for bad in ["0", "-1", "nan"] {

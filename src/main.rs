@@ -968,6 +968,10 @@ struct BenchArgs {
     /// The surrogate's sharpness (default 4, the peer's; the triangle's half-width is 2/alpha).
     #[arg(long, default_value_t = 4.0)]
     alpha: f32,
+    /// ttfs only: cut the hidden neurons' surrogate to `|v - 1| < BAND` (`model.band`, the
+    /// sparse backward); the peer keeps its uncut surrogate, as its users run it.
+    #[arg(long)]
+    band: Option<f32>,
     /// Measure each model this many times, ttfs and the peer taking turns, and summarize
     /// with the median of the per-round ratios and their range (on a shared, noisy machine
     /// one round can be off by 1.5x).
@@ -1033,6 +1037,9 @@ fn median_and_range(v: &[f64]) -> (f64, f64, f64) {
 
 fn bench(a: BenchArgs) -> Result<()> {
     anyhow::ensure!(a.alpha > 0.0, "--alpha must be positive");
+    if let Some(b) = a.band {
+        anyhow::ensure!(b > 0.0, "--band must be positive, got {b}");
+    }
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -1040,8 +1047,12 @@ fn bench(a: BenchArgs) -> Result<()> {
     a.device.kernels()?;
     let (t, device, rounds) = (a.time_steps, a.device, a.rounds as usize);
     println!(
-        "training step (forward + backward + Adam), T = {t}, batch {}, {threads} threads, device {device}, {} surrogate alpha {}",
-        a.batch, a.surrogate, a.alpha
+        "training step (forward + backward + Adam), T = {t}, batch {}, {threads} threads, device {device}, {} surrogate alpha {}{}",
+        a.batch,
+        a.surrogate,
+        a.alpha,
+        a.band
+            .map_or(String::new(), |b| format!(", ttfs's hidden layers cut to band {b}"))
     );
     if let Some(busy) = busy_cores(std::time::Duration::from_millis(500)) {
         // Both sides slow down on a busy machine, but not alike: PyTorch's OpenMP threads
@@ -1088,6 +1099,7 @@ fn bench(a: BenchArgs) -> Result<()> {
     for m in &a.models {
         let mut cfg = ttfs::bench::peer_model(m, t)?;
         cfg.alpha = a.alpha;
+        cfg.band = a.band;
         if a.surrogate == "triangle" {
             cfg.surrogate = ttfs::surrogate::SurrogateKind::Triangle;
         }

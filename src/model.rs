@@ -37,6 +37,15 @@ pub struct ModelConfig {
     pub alpha: f32,
     /// Let the gradient flow through the fire-once mask (default: detached).
     pub mask_grad: bool,
+    /// Sparse backward: the hidden neurons' surrogate derivative is cut to `|v - 1| < band`
+    /// (exactly 0 outside), so only entries near the threshold carry gradient and the
+    /// synapses' backward takes its event-driven paths (absent: the uncut surrogate). The
+    /// output neurons keep the uncut one (a narrow band there leaves far-below-threshold
+    /// outputs without gradient: docs/RESULTS.md, "A compact-support surrogate, measured").
+    pub band: Option<f32>,
+    /// One band per hidden spiking layer, in the spec's order, in place of `band` (empty:
+    /// `band` for every hidden layer; `inf` leaves a layer uncut).
+    pub layer_bands: Vec<f32>,
     /// Surrogate sharpness of the output neurons only (absent: `alpha`). A wider surrogate
     /// there reaches output potentials far below threshold, which a steep one leaves without
     /// gradient (silent output neurons). Measured in docs/RESULTS.md (the decoder study):
@@ -72,6 +81,8 @@ impl Default for ModelConfig {
             surrogate: SurrogateKind::Sigmoid,
             alpha: 8.0,
             mask_grad: false,
+            band: None,
+            layer_bands: Vec::new(),
             output_alpha: None,
             output_init_gain: None,
             init_firing: None,
@@ -89,6 +100,15 @@ impl ModelConfig {
             mask_grad: self.mask_grad,
             smooth: false,
         }
+    }
+
+    /// The settings of hidden spiking layer `i` (0-based, in the spec's order):
+    /// [`ModelConfig::if_params`] cut to its band (`layer_bands`, else `band`).
+    pub fn hidden_if_params(&self, i: usize) -> IfParams {
+        let mut p = self.if_params();
+        let band = self.layer_bands.get(i).copied().or(self.band);
+        p.surrogate = p.surrogate.banded(band.filter(|b| b.is_finite()));
+        p
     }
 
     /// The output neurons' settings: [`ModelConfig::if_params`] with `output_alpha`.
@@ -154,6 +174,17 @@ impl Model {
         let mut layers: Vec<Box<dyn Layer>> = Vec::new();
         let mut frames = vec![input.to_vec()];
         let synapses = specs.iter().filter(|s| s.is_synapse()).count();
+        let spiking = specs
+            .iter()
+            .filter(|s| matches!(s, LayerSpec::Neuron))
+            .count();
+        if !cfg.layer_bands.is_empty() && cfg.layer_bands.len() != spiking {
+            bail!(
+                "model.layer_bands has {} bands but model.spec has {spiking} spiking layers (`if`); give one band per `if`, in order",
+                cfg.layer_bands.len()
+            );
+        }
+        let mut hidden_neurons = 0;
         if !cfg.synapse_gains.is_empty() && cfg.synapse_gains.len() != synapses {
             bail!(
                 "model.synapse_gains has {} gains but the spec has {synapses} synapses",
@@ -255,7 +286,10 @@ impl Model {
                         _ => Box::new(MaxPool2d::first_spike(k, stride)),
                     }
                 }
-                LayerSpec::Neuron => Box::new(Neuron::new(neuron)),
+                LayerSpec::Neuron => {
+                    hidden_neurons += 1;
+                    Box::new(Neuron::new(cfg.hidden_if_params(hidden_neurons - 1)))
+                }
                 LayerSpec::Flatten => Box::new(Flatten),
             };
             let out = layer.out_frame(&f);
@@ -341,6 +375,24 @@ impl Model {
                 LayerKind::Neuron => synapse.clone(),
                 LayerKind::Pool => format!("{synapse} + {}", l.describe()),
                 LayerKind::Reshape => l.describe(),
+            })
+            .collect()
+    }
+
+    /// The fraction of active (step, neuron) entries of every hidden spiking layer with a
+    /// banded surrogate since the last call, in order (see [`Layer::take_active`]).
+    pub fn take_active_fractions(&mut self) -> Vec<f64> {
+        self.layers
+            .iter_mut()
+            .filter_map(|l| l.take_active())
+            // NaN: not counted (a first neuron on a constant current runs its backward in
+            // the model, not the layer).
+            .map(|(a, n)| {
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    a as f64 / n as f64
+                }
             })
             .collect()
     }

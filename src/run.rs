@@ -369,8 +369,22 @@ pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
             )
         })
         .unwrap_or_default();
+    // The sparse backward's share of entries that carry gradient, per banded layer.
+    let active = if m.active.is_empty() {
+        String::new()
+    } else {
+        let a: Vec<String> = m
+            .active
+            .iter()
+            .map(|a| match a.is_nan() {
+                true => "-".to_string(),
+                false => format!("{:.1}%", 100.0 * a),
+            })
+            .collect();
+        format!(" active [{}]", a.join(" "))
+    };
     format!(
-        "epoch {:>3}/{epochs} loss {:.4} train {:.2}% {} {:.2}% (loss {:.4}) first-out {:.2} spikes/neuron,silent [{}] lr {:.2e} {:.1}s {:.0} samples/s{silent_output}",
+        "epoch {:>3}/{epochs} loss {:.4} train {:.2}% {} {:.2}% (loss {:.4}) first-out {:.2} spikes/neuron,silent [{}] lr {:.2e} {:.1}s {:.0} samples/s{active}{silent_output}",
         m.epoch,
         m.train_loss,
         100.0 * m.train_accuracy,

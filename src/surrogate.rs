@@ -5,6 +5,12 @@
 //! Every surrogate also has its primitive, a smooth step, so that tests can run the forward
 //! pass with the smooth step instead of `H` and compare hand-written backward passes with
 //! finite differences of an honestly differentiable function.
+//!
+//! A surrogate may be cut to a band around the threshold (`band`, Perez-Nieves and Goodman's
+//! sparse spiking gradient descent): its derivative is the kind's inside `|x| < band` and
+//! exactly 0 outside, so only the (step, neuron) entries near the threshold carry gradient
+//! and backward can skip the rest. Its primitive is the kind's step clamped to the band,
+//! `P(clamp(x, -band, band)) - P(-band)`, whose area is what the band keeps (below 1).
 
 use serde::{Deserialize, Serialize};
 
@@ -25,16 +31,47 @@ pub enum SurrogateKind {
 pub struct Surrogate {
     pub kind: SurrogateKind,
     pub alpha: f32,
+    /// Half-width of the band around the threshold outside which the derivative is 0
+    /// (`model.band`); infinite: the kind's own support (dense for sigmoid and atan).
+    pub band: f32,
 }
 
 impl Surrogate {
     pub fn new(kind: SurrogateKind, alpha: f32) -> Self {
-        Surrogate { kind, alpha }
+        Surrogate {
+            kind,
+            alpha,
+            band: f32::INFINITY,
+        }
+    }
+
+    /// The same surrogate cut to `|x| < band` (`None`: uncut).
+    pub fn banded(self, band: Option<f32>) -> Self {
+        Surrogate {
+            band: band.unwrap_or(f32::INFINITY),
+            ..self
+        }
+    }
+
+    /// Whether the derivative is cut to a band (so zero at most entries).
+    pub fn is_banded(&self) -> bool {
+        self.band.is_finite()
     }
 
     /// The surrogate derivative `dH/dx` used in backward.
     #[inline]
     pub fn grad(&self, x: f32) -> f32 {
+        let g = self.kind_grad(x);
+        if x.abs() < self.band {
+            g
+        } else {
+            0.0
+        }
+    }
+
+    /// The kind's derivative, without the band.
+    #[inline]
+    fn kind_grad(&self, x: f32) -> f32 {
         let a = self.alpha;
         match self.kind {
             SurrogateKind::Sigmoid => sigmoid_grad(a, x),
@@ -64,6 +101,14 @@ impl Surrogate {
         let a = self.alpha;
         let out = &mut out[..v.len()];
         match self.kind {
+            SurrogateKind::Sigmoid if self.is_banded() => {
+                // A select, not a branch, so that the loop still vectorizes.
+                let band = self.band;
+                for (o, &x) in out.iter_mut().zip(v) {
+                    let g = sigmoid_grad(a, x - threshold);
+                    *o = if (x - threshold).abs() < band { g } else { 0.0 };
+                }
+            }
             SurrogateKind::Sigmoid => {
                 for (o, &x) in out.iter_mut().zip(v) {
                     *o = sigmoid_grad(a, x - threshold);
@@ -77,10 +122,21 @@ impl Surrogate {
         }
     }
 
-    /// The smooth step whose derivative is [`Surrogate::grad`] (0 at -inf, 1 at +inf).
-    /// Used only when a neuron runs in smooth mode, for gradient checks.
+    /// The smooth step whose derivative is [`Surrogate::grad`] (0 at -inf, 1 at +inf; with a
+    /// band, the area the band keeps at +inf). Used only when a neuron runs in smooth mode,
+    /// for gradient checks.
     #[inline]
     pub fn primitive(&self, x: f32) -> f32 {
+        if self.is_banded() {
+            let b = self.band;
+            return self.kind_primitive(x.clamp(-b, b)) - self.kind_primitive(-b);
+        }
+        self.kind_primitive(x)
+    }
+
+    /// The kind's smooth step, without the band.
+    #[inline]
+    fn kind_primitive(&self, x: f32) -> f32 {
         let a = self.alpha;
         match self.kind {
             SurrogateKind::Sigmoid => 1.0 / (1.0 + (-a * x).exp()),
@@ -153,6 +209,35 @@ pub fn exp(x: f32) -> f32 {
 mod tests {
     use super::*;
 
+    const ALL_KINDS: [SurrogateKind; 4] = [
+        SurrogateKind::Sigmoid,
+        SurrogateKind::Atan,
+        SurrogateKind::Triangle,
+        SurrogateKind::Rectangle,
+    ];
+
+    /// `s.grad(x)` against the central difference of `s.primitive` at `x`.
+    fn assert_grad_is_slope(s: &Surrogate, x: f32) {
+        let h = 1e-3;
+        let fd = (s.primitive(x + h) - s.primitive(x - h)) / (2.0 * h);
+        let kind = s.kind;
+        assert!(
+            (fd - s.grad(x)).abs() < 2e-2,
+            "{kind:?} at {x}: fd {fd} vs {}",
+            s.grad(x)
+        );
+    }
+
+    /// The integral of `s.grad` over `[-half, half]` by rectangles of width `dx`.
+    fn area(s: &Surrogate, half: f32, dx: f32) -> f64 {
+        let (mut area, mut x) = (0.0f64, -half);
+        while x < half {
+            area += s.grad(x) as f64 * dx as f64;
+            x += dx;
+        }
+        area
+    }
+
     #[test]
     fn fast_exp_matches_libm() {
         let mut worst = 0.0f64;
@@ -171,20 +256,9 @@ mod tests {
 
     #[test]
     fn grad_is_derivative_of_primitive_and_has_unit_area() {
-        for kind in [
-            SurrogateKind::Sigmoid,
-            SurrogateKind::Atan,
-            SurrogateKind::Triangle,
-            SurrogateKind::Rectangle,
-        ] {
+        for kind in ALL_KINDS {
             let s = Surrogate::new(kind, 4.0);
-            let mut area = 0.0f64;
-            let dx = 1e-3f32;
-            let mut x = -200.0f32;
-            while x < 200.0 {
-                area += s.grad(x) as f64 * dx as f64;
-                x += dx;
-            }
+            let area = area(&s, 200.0, 1e-3);
             let tol = if kind == SurrogateKind::Atan {
                 2e-3
             } else {
@@ -192,13 +266,49 @@ mod tests {
             };
             assert!((area - 1.0).abs() < tol, "{kind:?} area {area}");
             for &x in &[-0.7f32, -0.2, 0.05, 0.3, 0.45] {
-                let h = 1e-3;
-                let fd = (s.primitive(x + h) - s.primitive(x - h)) / (2.0 * h);
-                assert!(
-                    (fd - s.grad(x)).abs() < 2e-2,
-                    "{kind:?} at {x}: fd {fd} vs {}",
-                    s.grad(x)
+                assert_grad_is_slope(&s, x);
+            }
+        }
+    }
+
+    /// A surrogate cut to a band: its derivative is the kind's inside the band and exactly 0
+    /// outside, the derivative of its own primitive, whose total rise is the band's area;
+    /// the row kernel gives the same bits as `grad`; an infinite band changes nothing.
+    #[test]
+    fn banded_grad_is_derivative_of_its_primitive() {
+        for kind in ALL_KINDS {
+            let dense = Surrogate::new(kind, 4.0);
+            let s = dense.banded(Some(0.2)); // inside every kind's support
+            assert!(s.is_banded() && !dense.is_banded());
+            let area = area(&s, 2.0, 1e-4);
+            let rise = (s.primitive(10.0) - s.primitive(-10.0)) as f64;
+            assert!(
+                (area - rise).abs() < 1e-3,
+                "{kind:?}: area {area} vs rise {rise}"
+            );
+            assert!(rise < 1.0 && rise > 0.2, "{kind:?}: rise {rise}");
+            for &x in &[-0.7f32, -0.21, 0.21, 2.0, 1e30] {
+                assert_eq!(s.grad(x), 0.0, "{kind:?} outside the band at {x}");
+            }
+            for &x in &[-0.15f32, -0.1, 0.05, 0.12, 0.18] {
+                assert_eq!(s.grad(x), dense.grad(x), "{kind:?} inside the band at {x}");
+                assert_grad_is_slope(&s, x);
+            }
+            let v: Vec<f32> = (0..100).map(|i| 0.5 + i as f32 * 0.01).collect();
+            let mut row = vec![0.0; v.len()];
+            s.grad_row(&v, 1.0, &mut row);
+            for (x, g) in v.iter().zip(&row) {
+                assert_eq!(
+                    g.to_bits(),
+                    s.grad(x - 1.0).to_bits(),
+                    "{kind:?} row at {x}"
                 );
+            }
+            let uncut = dense.banded(None);
+            assert_eq!(uncut, dense);
+            for &x in &[-3.0f32, -0.2, 0.0, 0.4, 5.0] {
+                assert_eq!(uncut.grad(x).to_bits(), dense.grad(x).to_bits());
+                assert_eq!(uncut.primitive(x).to_bits(), dense.primitive(x).to_bits());
             }
         }
     }

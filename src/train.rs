@@ -49,6 +49,10 @@ pub struct EpochMetrics {
     pub eval: Evaluation,
     pub seconds: f64,
     pub train_samples_per_s: f64,
+    /// `model.band`: the fraction of each banded spiking layer's (step, neuron) entries in
+    /// band during the epoch's training steps (sampled), in order; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active: Vec<f64>,
 }
 
 /// Where an epoch in progress stands: enough to re-enter it exactly (stored in checkpoints).
@@ -573,6 +577,7 @@ impl Trainer {
         start: Instant,
         train_time: f64,
     ) -> EpochMetrics {
+        let active = self.model.take_active_fractions();
         let (split, eval) = match self.validation.is_some() {
             true => ("validation", self.evaluate_split(1)),
             false => ("test", self.evaluate_split(2)),
@@ -587,6 +592,7 @@ impl Trainer {
             eval,
             seconds: start.elapsed().as_secs_f64(),
             train_samples_per_s: trained as f64 / train_time,
+            active,
         }
     }
 

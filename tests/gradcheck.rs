@@ -43,6 +43,20 @@ fn assert_close(
     x: &mut [f32],
     analytic: &[f32],
     max: usize,
+    loss: impl FnMut(&[f32]) -> f32,
+) {
+    assert_close_with(EPS, what, x, analytic, max, loss)
+}
+
+/// [`assert_close`] with the finite differences' step `eps`: a banded surrogate's primitive
+/// has a kink at each edge of the band, which a central difference straddles with a
+/// probability that grows with its step.
+fn assert_close_with(
+    eps: f32,
+    what: &str,
+    x: &mut [f32],
+    analytic: &[f32],
+    max: usize,
     mut loss: impl FnMut(&[f32]) -> f32,
 ) {
     assert_eq!(x.len(), analytic.len(), "{what}: gradient length");
@@ -51,12 +65,12 @@ fn assert_close(
     let (mut diff2, mut norm2) = (0.0f64, 0.0f64);
     for i in (0..x.len()).step_by(step) {
         let orig = x[i];
-        x[i] = orig + EPS;
+        x[i] = orig + eps;
         let lp = loss(x);
-        x[i] = orig - EPS;
+        x[i] = orig - eps;
         let lm = loss(x);
         x[i] = orig;
-        let fd = (lp - lm) / (2.0 * EPS);
+        let fd = (lp - lm) / (2.0 * eps);
         let err = (fd - analytic[i]).abs();
         assert!(
             err <= 5e-2 * scale + 2e-2 * analytic[i].abs() + 1e-6,
@@ -348,69 +362,123 @@ fn whole_model_backward() {
             false,
         ),
     ] {
-        let cfg = ModelConfig {
-            spec: spec.into(),
-            time_steps: 4,
-            encoding: Encoding::Direct,
-            init: Init::Ettfs,
-            init_gain: 0.5,
-            alpha: 2.0,
-            mask_grad: true,
-            decoder: DecoderConfig {
-                kind: decoder,
-                scale: 3.0,
-                learn_weights,
-                ..Default::default()
-            },
+        let cfg = gradcheck_model(spec, decoder, learn_weights);
+        check_model(&cfg, steps_in, learn_weights, EPS);
+    }
+}
+
+/// The whole-model checks' settings: T = 4, direct input, a wide surrogate (alpha 2), the
+/// gradient through the mask (which smooth mode's forward has).
+fn gradcheck_model(spec: &str, decoder: DecoderKind, learn_weights: bool) -> ModelConfig {
+    ModelConfig {
+        spec: spec.into(),
+        time_steps: 4,
+        encoding: Encoding::Direct,
+        init: Init::Ettfs,
+        init_gain: 0.5,
+        alpha: 2.0,
+        mask_grad: true,
+        decoder: DecoderConfig {
+            kind: decoder,
+            scale: 3.0,
+            learn_weights,
             ..Default::default()
-        };
-        let mut rng = Rng::new(7);
-        let mut model = Model::new(&cfg, &[1, 6, 6], &mut rng).unwrap();
-        model.set_smooth(true);
-        for p in model.params_mut() {
-            for v in p.value.iter_mut() {
-                *v += rng.range(-0.1, 0.1);
-            }
+        },
+        ..Default::default()
+    }
+}
+
+/// Every parameter gradient of `cfg`'s model (smooth mode) against finite differences of the
+/// cross entropy (step `eps`), on random `[steps_in, 3, 36]` input; returns the gradients.
+fn check_model(
+    cfg: &ModelConfig,
+    steps_in: usize,
+    learn_weights: bool,
+    eps: f32,
+) -> Vec<(String, Vec<f32>)> {
+    let spec = &cfg.spec;
+    let mut rng = Rng::new(7);
+    let mut model = Model::new(cfg, &[1, 6, 6], &mut rng).unwrap();
+    model.set_smooth(true);
+    for p in model.params_mut() {
+        for v in p.value.iter_mut() {
+            *v += rng.range(-0.1, 0.1);
         }
-        let b = 3;
-        let input = random(&mut rng, &[steps_in, b, 36], 0.0, 1.0);
-        let labels = [0usize, 3, 1];
-        *model.input_mut() = input.clone();
-        model.forward();
-        model.zero_grad();
-        model.backward(&labels);
-        let grads: Vec<(String, Vec<f32>)> = model
-            .params()
-            .iter()
-            .map(|p| (p.name.clone(), p.grad.to_vec()))
-            .collect();
-        assert!(grads.len() >= 6);
-        let learned = grads.iter().any(|(name, _)| name == "decoder.time_weights");
-        assert_eq!(
-            learned, learn_weights,
-            "{spec}: decoder.time_weights is a parameter"
+    }
+    let b = 3;
+    let input = random(&mut rng, &[steps_in, b, 36], 0.0, 1.0);
+    let labels = [0usize, 3, 1];
+    *model.input_mut() = input.clone();
+    model.forward();
+    model.zero_grad();
+    model.backward(&labels);
+    let grads: Vec<(String, Vec<f32>)> = model
+        .params()
+        .iter()
+        .map(|p| (p.name.clone(), p.grad.to_vec()))
+        .collect();
+    assert!(grads.len() >= 6);
+    let learned = grads.iter().any(|(name, _)| name == "decoder.time_weights");
+    assert_eq!(
+        learned, learn_weights,
+        "{spec}: decoder.time_weights is a parameter"
+    );
+    for (k, (name, grad)) in grads.iter().enumerate() {
+        assert!(
+            grad.iter().any(|g| g.abs() > 1e-6),
+            "{spec}: {name} receives no gradient"
         );
-        for (k, (name, grad)) in grads.iter().enumerate() {
-            assert!(
-                grad.iter().any(|g| g.abs() > 1e-6),
-                "{spec}: {name} receives no gradient"
-            );
-            let mut values = model.params()[k].value.clone();
-            assert_close(
-                &format!("model `{spec}` {name}"),
-                &mut values,
-                grad,
-                12,
-                |v| {
-                    model.params_mut()[k].value.copy_from_slice(v);
-                    *model.input_mut() = input.clone();
-                    model.forward();
-                    let mut scratch = vec![0.0; model.logits.len()];
-                    ttfs::loss::cross_entropy(&model.logits.data, &labels, 4, 0.0, &mut scratch)
-                },
-            );
-            model.params_mut()[k].value.copy_from_slice(&values);
-        }
+        let mut values = model.params()[k].value.clone();
+        assert_close_with(
+            eps,
+            &format!("model `{spec}` {name}"),
+            &mut values,
+            grad,
+            12,
+            |v| {
+                model.params_mut()[k].value.copy_from_slice(v);
+                *model.input_mut() = input.clone();
+                model.forward();
+                let mut scratch = vec![0.0; model.logits.len()];
+                ttfs::loss::cross_entropy(&model.logits.data, &labels, 4, 0.0, &mut scratch)
+            },
+        );
+        model.params_mut()[k].value.copy_from_slice(&values);
+    }
+    grads
+}
+
+/// The surrogate cut to a band (`model.band`, `model.layer_bands`: the sparse backward) on
+/// the hidden layers, the output's uncut: a neuron layer and whole models against finite
+/// differences of the band's own primitive.
+#[test]
+fn banded_surrogate_backward() {
+    let mut rng = Rng::new(11);
+    let mut p = smooth(SurrogateKind::Sigmoid, true);
+    p.surrogate = p.surrogate.banded(Some(0.6));
+    let x = random(&mut rng, &[6, 3, 4], -0.5, 1.0);
+    check_layer("neuron banded", &mut Neuron::new(p), x, &mut rng);
+    for (spec, band, layer_bands) in [
+        (
+            "conv3k3p1 ap2 if fc6 if fc4",
+            None,
+            vec![1.5, f32::INFINITY],
+        ),
+        ("fc6 if fc5 if fc4", Some(1.2), vec![]),
+    ] {
+        let cfg = ModelConfig {
+            band,
+            layer_bands,
+            ..gradcheck_model(spec, DecoderKind::Temporal, false)
+        };
+        let banded = check_model(&cfg, 4, false, 3e-3);
+        let uncut = ModelConfig {
+            band: None,
+            layer_bands: vec![],
+            ..cfg.clone()
+        };
+        let dense = check_model(&uncut, 4, false, 3e-3);
+        assert_ne!(banded, dense, "{spec}: the band must cut some entries");
     }
 }
 

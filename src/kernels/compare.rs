@@ -410,27 +410,30 @@ impl Cmp {
     // ---- the neuron -----------------------------------------------------------------
 
     fn neuron(&mut self) {
+        // The last two cut to a band around the threshold (`model.band`).
         let kinds = [
-            (SurrogateKind::Sigmoid, 4.0),
-            (SurrogateKind::Atan, 2.0),
-            (SurrogateKind::Triangle, 2.0),
-            (SurrogateKind::Rectangle, 2.0),
+            (SurrogateKind::Sigmoid, 4.0, None),
+            (SurrogateKind::Atan, 2.0, None),
+            (SurrogateKind::Triangle, 2.0, None),
+            (SurrogateKind::Rectangle, 2.0, None),
+            (SurrogateKind::Sigmoid, 4.0, Some(0.3)),
+            (SurrogateKind::Triangle, 2.0, Some(0.4)),
         ];
         // (fire_once, mask_grad)
         let modes = [(true, false), (true, true), (false, false)];
-        for (kind, alpha) in kinds {
+        for (kind, alpha, band) in kinds {
             for (fire_once, mask_grad) in modes {
                 for smooth in [false, true] {
                     // n = 2100 spans two of the CPU's unit chunks and leaves a partial block.
                     for (t, n) in [(1, 1), (8, 300), (8, 2100), (1, 257)] {
                         let p = IfParams {
-                            surrogate: Surrogate::new(kind, alpha),
+                            surrogate: Surrogate::new(kind, alpha).banded(band),
                             fire_once,
                             mask_grad,
                             smooth,
                         };
                         let case = format!(
-                            "{kind:?} fire_once={fire_once} mask_grad={mask_grad} smooth={smooth} t={t} n={n}"
+                            "{kind:?} band={band:?} fire_once={fire_once} mask_grad={mask_grad} smooth={smooth} t={t} n={n}"
                         );
                         // Currents that make units fire at every step, or never.
                         let cur = self.uniform(t * n, -0.3, 0.7);
@@ -462,19 +465,20 @@ impl Cmp {
 
     /// The neuron on a current given once for all steps (direct encoding's first neuron).
     fn constant_current(&mut self) {
-        for (kind, alpha) in [
-            (SurrogateKind::Sigmoid, 4.0),
-            (SurrogateKind::Triangle, 2.0),
+        for (kind, alpha, band) in [
+            (SurrogateKind::Sigmoid, 4.0, None),
+            (SurrogateKind::Triangle, 2.0, None),
+            (SurrogateKind::Sigmoid, 4.0, Some(0.3)),
         ] {
             for smooth in [false, true] {
                 for (t, n) in [(1, 7), (8, 2100), (40, 257)] {
                     let p = IfParams {
-                        surrogate: Surrogate::new(kind, alpha),
+                        surrogate: Surrogate::new(kind, alpha).banded(band),
                         fire_once: true,
                         mask_grad: false,
                         smooth,
                     };
-                    let case = format!("{kind:?} smooth={smooth} t={t} n={n}");
+                    let case = format!("{kind:?} band={band:?} smooth={smooth} t={t} n={n}");
                     let c = self.uniform(n, -0.1, 0.7);
                     let c = self.pair(c);
                     let mut s = self.out(t * n);

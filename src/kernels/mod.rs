@@ -296,6 +296,20 @@ pub trait Kernels: Sync + Send {
         dx: Option<&mut Buf<f32>>,
     );
 
+    /// The input gradient of [`Kernels::conv2d_forward`] over the step changes `d` of its
+    /// output gradient (`[t * b, out_len]` events, [`Kernels::step_change_events`]: a banded
+    /// surrogate's, mostly zeros), `dy[k] = sum_{j >= k} d[j]`: `dx` (`[t, b, in_len]`,
+    /// overwritten) is `dx[k] = sum_{j >= k} conv^T(d[j])`, visiting only the events. A GPU
+    /// never collects step changes, so never runs it.
+    fn conv2d_input_grad_changes(
+        &self,
+        g: &ConvGeom,
+        t: usize,
+        d: &Events,
+        w: &Buf<f32>,
+        dx: &mut Buf<f32>,
+    );
+
     /// `folded[r]` (`[rows, kf, kf]`, `kf = s*(pool-1) + k`) is the `k x k` kernel `w[r]`
     /// smeared over a `pool x pool` box at stride `s`, divided by `pool^2`: a convolution
     /// followed by average pooling as one convolution (see `layers/conv2d.rs`).
@@ -473,6 +487,9 @@ pub trait Kernels: Sync + Send {
     fn cumsum_steps(&self, x: &Buf<f32>, t: usize, n: usize, out: &mut Buf<f32>);
     /// `out[t, j] = w[t] g[j]` (`[t, n]`): a per-sample gradient spread over the steps.
     fn scale_steps(&self, w: &Buf<f32>, g: &Buf<f32>, t: usize, n: usize, out: &mut Buf<f32>);
+    /// How many `x[i]` lie within `|x[i] - center| < half_width`, read back to the host
+    /// (the active fraction of a banded surrogate, a statistic: a GPU may copy `x` back).
+    fn count_within(&self, x: &Buf<f32>, center: f32, half_width: f32) -> u64;
     /// `sum_i x[i]^2`, in f64, read back to the host (gradient clipping only).
     fn sum_squares(&self, x: &Buf<f32>) -> f64;
 
@@ -565,6 +582,12 @@ pub trait Kernels: Sync + Send {
 /// s2 p1) 54.8 against 100.7 ms at 0.125, 79.5 against 100.5 at 0.25. So every fire-once
 /// spike map of T >= 7 takes the events.
 pub const CONV_EVENT_MAX_DENSITY: f32 = 0.15;
+
+/// Convolution output gradients whose step changes are at most this fraction nonzero take
+/// the event-driven input gradient ([`Kernels::conv2d_input_grad_events`]): the step
+/// changes of a surrogate cut to a band (`model.band`). Measured in docs/RESULTS.md ("A
+/// sparse backward"); the sigmoid's changes (~0.9 nonzero) are refused after a 32-row sample.
+pub const CONV_CHANGE_MAX_DENSITY: f32 = 0.1;
 
 /// Linear-layer inputs with at most this fraction of nonzeros take the event-driven product
 /// ([`Kernels::gemm_events`]). Measured with `cargo run --release --example event_products`

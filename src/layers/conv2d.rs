@@ -9,7 +9,9 @@
 
 use super::{with_frame, Layer, LayerKind, Param};
 use crate::ettfs_init::Init;
-use crate::kernels::{cpu::folded_k, Buf, ConvGeom, Events, CONV_EVENT_MAX_DENSITY};
+use crate::kernels::{
+    cpu::folded_k, Buf, ConvGeom, Events, CONV_CHANGE_MAX_DENSITY, CONV_EVENT_MAX_DENSITY,
+};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::weight_norm::{Norm, SynapseWeights};
@@ -30,6 +32,8 @@ pub struct Conv2d {
     /// Whether the last input took the event-driven path, and its events (one row a frame).
     events: bool,
     input_events: Events,
+    /// Step changes of the output gradient (the event path of the input gradient).
+    dy_changes: Events,
 }
 
 impl Conv2d {
@@ -60,6 +64,7 @@ impl Conv2d {
             db: Buf::default(),
             events: false,
             input_events: Events::default(),
+            dy_changes: Events::default(),
         }
     }
 
@@ -179,10 +184,29 @@ impl Layer for Conv2d {
         let k = x.data.kernels();
         let dev = x.device();
         self.db.resize_for_overwrite(dev, g.out_c);
-        let dx = dx.map(|d| {
+        let mut dx = dx.map(|d| {
             d.reshape_for_overwrite(dev, &x.shape);
             &mut d.data
         });
+        // A banded surrogate's gradient changes at few steps: dy[k] is the sum over j >= k of
+        // its step changes d[j], so dx[k] = sum_{j >= k} conv^T(d[j]), a transposed
+        // convolution over the changes' events summed backward over steps.
+        let (t, b) = (x.shape[0], x.shape[1]);
+        let changes = &mut self.dy_changes;
+        let over_changes = dx.is_some()
+            && k.step_change_events(
+                &dy.data,
+                t,
+                b,
+                g.out_len(),
+                CONV_CHANGE_MAX_DENSITY,
+                changes,
+            );
+        let dense_dx = if over_changes {
+            None
+        } else {
+            dx.as_deref_mut()
+        };
         // Folded: the kernel's weight gradient is the folded one, mapped back by the adjoint.
         let (w, dw) = if self.pool > 1 {
             (&self.folded, &mut self.dw_folded)
@@ -191,7 +215,20 @@ impl Layer for Conv2d {
         };
         dw.resize_for_overwrite(dev, g.out_c * g.patch_len());
         let ev = self.events.then_some(&self.input_events);
-        k.conv2d_backward(&g, frames, &x.data, ev, w, &dy.data, dw, &mut self.db, dx);
+        k.conv2d_backward(
+            &g,
+            frames,
+            &x.data,
+            ev,
+            w,
+            &dy.data,
+            dw,
+            &mut self.db,
+            dense_dx,
+        );
+        if let (true, Some(dx)) = (over_changes, dx) {
+            k.conv2d_input_grad_changes(&g, t, &self.dy_changes, w, dx);
+        }
         if self.pool > 1 {
             let rows = self.weights.out * self.in_c;
             let (df, dw) = (&self.dw_folded, &mut self.dw);
@@ -214,6 +251,105 @@ impl Layer for Conv2d {
 mod tests {
     use super::*;
     use crate::layers::avg_pool::AvgPool2d;
+
+    /// An output gradient that changes at few steps (a banded surrogate's) takes the input
+    /// gradient over its step changes (the transposed convolution of their events and a
+    /// running sum over steps); the same gradient with every step perturbed takes the dense
+    /// kernel. Each equals the dense kernel applied to the gradient it was given, and the
+    /// weight and bias gradients are the dense path's.
+    #[test]
+    fn input_gradient_over_step_changes_matches_the_dense_kernel() {
+        // plain and with a 2x2 pooling folded in (a 4x4 kernel at stride 2)
+        for pool in [1, 2] {
+            let (t, b, in_c, out_c, h, w) = (4, 3, 5, 6, 8, 8);
+            let mut rng = Rng::new(31);
+            let x = Tensor::from_vec(
+                &[t, b, in_c, h, w],
+                (0..t * b * in_c * h * w)
+                    .map(|_| if rng.uniform() < 0.1 { 1.0 } else { 0.0 })
+                    .collect(),
+            );
+            let mut took = Vec::new();
+            for dense in [false, true] {
+                let mut l = Conv2d::new(
+                    "c",
+                    in_c,
+                    out_c,
+                    3,
+                    1,
+                    1,
+                    Norm::None,
+                    Init::Ettfs,
+                    1.0,
+                    t,
+                    &mut Rng::new(1),
+                )
+                .with_avg_pool(pool);
+                let mut y = Tensor::default();
+                l.forward(&x, &mut y);
+                // dy[k] = sum_{j >= k} q[j] with q 3% nonzero (plus, dense, a drift per step).
+                let n = y.len() / t;
+                let mut dy = vec![0.0f32; y.len()];
+                for k in (0..t).rev() {
+                    for i in 0..n {
+                        let q = if rng.uniform() < 0.03 {
+                            rng.range(-1.0, 1.0)
+                        } else {
+                            0.0
+                        };
+                        let later = if k + 1 < t { dy[(k + 1) * n + i] } else { 0.0 };
+                        dy[k * n + i] = q + later;
+                    }
+                }
+                if dense {
+                    dy.iter_mut()
+                        .enumerate()
+                        .for_each(|(i, v)| *v += 1e-3 * (1 + i / n) as f32);
+                }
+                let dyt = Tensor::from_vec(&y.shape, dy);
+                let mut dx = Tensor::default();
+                l.backward(&x, &y, &dyt, Some(&mut dx));
+                took.push(!l.dy_changes.entries.is_empty());
+                // The dense kernel on the same gradient.
+                let g = l.geom(&x.shape[2..]);
+                let wts = if pool > 1 { &l.folded } else { &l.weights.w };
+                let (mut dw, mut db, mut want) = (Buf::default(), Buf::default(), Buf::default());
+                want.resize_for_overwrite(x.device(), x.len());
+                dw.resize_for_overwrite(x.device(), out_c * g.patch_len());
+                db.resize_for_overwrite(x.device(), out_c);
+                let (k, frames) = (x.data.kernels(), t * b);
+                let ev = l.events.then_some(&l.input_events);
+                k.conv2d_backward(
+                    &g,
+                    frames,
+                    &x.data,
+                    ev,
+                    wts,
+                    &dyt.data,
+                    &mut dw,
+                    &mut db,
+                    Some(&mut want),
+                );
+                for (u, v) in dx.data.to_vec().iter().zip(want.to_vec()) {
+                    assert!(
+                        (u - v).abs() < 1e-4 * (1.0 + v.abs()),
+                        "pool {pool} dense {dense}: {u} vs {v}"
+                    );
+                }
+                let ours = if pool > 1 { &l.dw_folded } else { &l.dw };
+                assert_eq!(
+                    ours.to_vec(),
+                    dw.to_vec(),
+                    "pool {pool}: the weight gradient is the dense path's"
+                );
+            }
+            assert_eq!(
+                took,
+                [true, false],
+                "pool {pool}: sparse changes take the events, dense ones the kernel"
+            );
+        }
+    }
 
     /// The folded layer against a convolution followed by an average pooling layer: same
     /// output, input gradient and weight gradients, for unit and larger conv strides.

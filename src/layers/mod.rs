@@ -157,6 +157,13 @@ pub trait Layer: Send {
         None
     }
 
+    /// Spiking neurons with a banded surrogate only: `(active, total)` (step, neuron) entries
+    /// counted since the last call (in band and before the spike: those that carry gradient),
+    /// then reset.
+    fn take_active(&mut self) -> Option<(u64, u64)> {
+        None
+    }
+
     /// Called once before training / inference; the default does nothing.
     fn set_training(&mut self, _training: bool) {}
 }

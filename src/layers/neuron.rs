@@ -11,13 +11,23 @@ pub struct Neuron {
     /// `[T, B*F]` membrane potentials of the last forward pass, as backward needs them (the mask
     /// in them: `SPENT` after a fire-once spike, kernels/cpu/integrate_fire.rs).
     v: Buf<f32>,
+    /// Banded surrogate: backward passes so far, and the `(active, total)` entries counted
+    /// on every `ACTIVE_SAMPLE_EVERY`-th (a statistic for the epoch line; the count is a pass
+    /// over the potentials, not paid every step).
+    backward_calls: u64,
+    active: (u64, u64),
 }
+
+/// Backward passes between two counts of a banded layer's active entries.
+const ACTIVE_SAMPLE_EVERY: u64 = 8;
 
 impl Neuron {
     pub fn new(params: IfParams) -> Self {
         Neuron {
             params,
             v: Buf::default(),
+            backward_calls: 0,
+            active: (0, 0),
         }
     }
 }
@@ -34,7 +44,7 @@ impl Layer for Neuron {
     fn describe(&self) -> String {
         let p = &self.params;
         format!(
-            "if{} ({:?} alpha {}{})",
+            "if{} ({:?} alpha {}{}{})",
             if p.fire_once {
                 " fire-once"
             } else {
@@ -42,6 +52,11 @@ impl Layer for Neuron {
             },
             p.surrogate.kind,
             p.surrogate.alpha,
+            if p.surrogate.is_banded() {
+                format!(", band {}", p.surrogate.band)
+            } else {
+                String::new()
+            },
             if p.mask_grad {
                 ", grad through mask"
             } else {
@@ -51,6 +66,12 @@ impl Layer for Neuron {
     }
     fn out_frame(&self, f: &[usize]) -> Vec<usize> {
         f.to_vec()
+    }
+    fn take_active(&mut self) -> Option<(u64, u64)> {
+        if !self.params.surrogate.is_banded() {
+            return None;
+        }
+        Some(std::mem::take(&mut self.active))
     }
     fn neuron_params_mut(&mut self) -> Option<&mut IfParams> {
         Some(&mut self.params)
@@ -65,6 +86,16 @@ impl Layer for Neuron {
         k.if_forward(&self.params, t, n, &x.data, &mut y.data, &mut self.v);
     }
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
+        let band = self.params.surrogate.band;
+        if self.params.surrogate.is_banded()
+            && self.backward_calls.is_multiple_of(ACTIVE_SAMPLE_EVERY)
+        {
+            // In band around the threshold 1; the steps after the spike store SPENT, far out.
+            let n = x.data.kernels().count_within(&self.v, 1.0, band);
+            self.active.0 += n;
+            self.active.1 += x.len() as u64;
+        }
+        self.backward_calls += 1;
         if let Some(dx) = dx {
             let t = x.shape[0];
             dx.reshape_for_overwrite(x.device(), &x.shape);

@@ -21,6 +21,20 @@ pub fn copy(src: &[f32], dst: &mut [f32]) {
         .for_each(|(d, s)| d.copy_from_slice(s));
 }
 
+/// How many `x[i]` lie within `|x[i] - center| < half_width`, in parallel chunks (counts
+/// are integers: the same in any order).
+pub fn count_within(x: &[f32], center: f32, half_width: f32) -> u64 {
+    x.par_chunks(4 * CHUNK)
+        .map(|c| {
+            let n: u32 = c
+                .iter()
+                .map(|&v| ((v - center).abs() < half_width) as u32)
+                .sum();
+            n as u64
+        })
+        .sum()
+}
+
 // dst is [times, src.len()]
 pub fn repeat(src: &[f32], times: usize, dst: &mut Vec<f32>) {
     let n = src.len();

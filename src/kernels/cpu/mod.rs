@@ -19,8 +19,10 @@ mod pool;
 mod sparse;
 mod stream;
 mod transpose;
+mod transposed_conv;
 pub mod weight_norm;
 
+pub use elementwise::count_within;
 pub use fold::folded_k;
 
 use super::{
@@ -129,6 +131,17 @@ impl Kernels for Cpu {
     ) {
         let dx = dx.map(|d| &mut d[..]);
         conv::backward(g, frames, x, x_events, w, dy, dw, dbias, dx)
+    }
+    fn conv2d_input_grad_changes(
+        &self,
+        g: &ConvGeom,
+        t: usize,
+        d: &Events,
+        w: &Buf<f32>,
+        dx: &mut Buf<f32>,
+    ) {
+        let dx = out(dx, d.rows * g.in_len());
+        transposed_conv::input_grad_changes(g, t, d, w, dx)
     }
     fn fold_box(
         &self,
@@ -301,6 +314,9 @@ impl Kernels for Cpu {
     }
     fn scale_steps(&self, w: &Buf<f32>, g: &Buf<f32>, t: usize, n: usize, dst: &mut Buf<f32>) {
         elementwise::scale_steps(w, g, t, n, out(dst, t * n))
+    }
+    fn count_within(&self, x: &Buf<f32>, center: f32, half_width: f32) -> u64 {
+        elementwise::count_within(x, center, half_width)
     }
     fn sum_squares(&self, x: &Buf<f32>) -> f64 {
         elementwise::sum_squares(x)

@@ -46,8 +46,16 @@ DEVICE float surrogate_exp(float x)
     return e * ttfs_bits_float((n_bits + 127u) << 23);
 }
 
-// Surrogate::grad: the surrogate derivative dH/dx, x = v - threshold.
-DEVICE float surrogate_grad(int kind, float a, float x)
+// Surrogate::grad: the surrogate derivative dH/dx, x = v - threshold, cut to |x| < band
+// (infinite band: uncut).
+DEVICE float surrogate_kind_grad(int kind, float a, float x);
+DEVICE float surrogate_grad(int kind, float a, float band, float x)
+{
+    const float g = surrogate_kind_grad(kind, a, x);
+    return fabsf(x) < band ? g : 0.0f;
+}
+
+DEVICE float surrogate_kind_grad(int kind, float a, float x)
 {
     if (kind == SURROGATE_SIGMOID) {
         // alpha sig(alpha x) (1 - sig(alpha x))
@@ -68,8 +76,18 @@ DEVICE float surrogate_grad(int kind, float a, float x)
 
 // Surrogate::primitive: the smooth step whose derivative is surrogate_grad (smooth mode, for
 // gradient checks only). expf and atanf are libm's on the CPU and CUDA's on the GPU, which
-// round differently in the last bit or two: only the emulation is exact here.
-DEVICE float surrogate_primitive(int kind, float a, float x)
+// round differently in the last bit or two: only the emulation is exact here. With a finite
+// band, the kind's step clamped to the band: P(clamp(x, -band, band)) - P(-band).
+DEVICE float surrogate_kind_primitive(int kind, float a, float x);
+DEVICE float surrogate_primitive(int kind, float a, float band, float x)
+{
+    if (band < ttfs_pos_inf())
+        return surrogate_kind_primitive(kind, a, ttfs_clamp(x, -band, band))
+            - surrogate_kind_primitive(kind, a, -band);
+    return surrogate_kind_primitive(kind, a, x);
+}
+
+DEVICE float surrogate_kind_primitive(int kind, float a, float x)
 {
     if (kind == SURROGATE_SIGMOID) return 1.0f / (1.0f + expf(-a * x));
     if (kind == SURROGATE_ATAN)
@@ -85,15 +103,15 @@ DEVICE float surrogate_primitive(int kind, float a, float x)
 }
 
 // Surrogate::spike: H(x) (spike when v >= threshold), or the smooth step when `smooth`.
-DEVICE float surrogate_spike(int kind, float a, float x, int smooth)
+DEVICE float surrogate_spike(int kind, float a, float band, float x, int smooth)
 {
-    if (smooth) return surrogate_primitive(kind, a, x);
+    if (smooth) return surrogate_primitive(kind, a, band, x);
     return x >= 0.0f ? 1.0f : 0.0f;
 }
 
 // cur, s, v are [t, n]; v[t] is the potential before the spike decision (kept for backward;
 // IF_SPENT after the spike where integrate_fire.rs stores_spent). One thread per neuron, walks t.
-KERNEL if_forward(const float* cur, float* s, float* v, int t, int n, int kind, float alpha,
+KERNEL if_forward(const float* cur, float* s, float* v, int t, int n, int kind, float alpha, float band,
                   int fire_once, int mask_grad, int smooth)
 {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -108,12 +126,12 @@ KERNEL if_forward(const float* cur, float* s, float* v, int t, int n, int kind, 
         if (fire_once) {
             pot = vj;
             const float sj =
-                surrogate_spike(kind, alpha, vj - IF_THRESHOLD, smooth) * (1.0f - spent);
+                surrogate_spike(kind, alpha, band, vj - IF_THRESHOLD, smooth) * (1.0f - spent);
             spent += sj;
             s[at] = sj;
         } else {
             // Reset by subtraction, detached (v[t+1] = v[t] - s[t] + I[t+1]).
-            const float sj = surrogate_spike(kind, alpha, vj - IF_THRESHOLD, smooth);
+            const float sj = surrogate_spike(kind, alpha, band, vj - IF_THRESHOLD, smooth);
             pot = vj - sj;
             s[at] = sj;
         }
@@ -128,7 +146,7 @@ KERNEL if_forward(const float* cur, float* s, float* v, int t, int n, int kind, 
 //   dL/dv[t]  = G[t] m[t] H'(v[t] - 1) + dL/dv[t+1]  (v[t+1] = v[t] + I[t+1])
 //   dL/dI[t]  = dL/dv[t]
 KERNEL if_backward(const float* s, const float* v, const float* ds, float* dcur, int t, int n,
-                   int kind, float alpha, int fire_once, int mask_grad, int smooth)
+                   int kind, float alpha, float band, int fire_once, int mask_grad, int smooth)
 {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
@@ -142,7 +160,7 @@ KERNEL if_backward(const float* s, const float* v, const float* ds, float* dcur,
     }
     for (int step = t - 1; step >= 0; step--) {
         const int at = step * n + i;
-        const float sg = surrogate_grad(kind, alpha, v[at] - IF_THRESHOLD); // H'(v[t] - 1)
+        const float sg = surrogate_grad(kind, alpha, band, v[at] - IF_THRESHOLD); // H'(v[t] - 1)
         if (stores_spent) {
             // The common case: the mask is in the potentials (sg = 0 after the spike).
             dv += ds[at] * sg;
@@ -167,7 +185,7 @@ KERNEL if_backward(const float* s, const float* v, const float* ds, float* dcur,
         float g = ds[at];
         if (fire_once && mask_grad) {
             g -= through_mask;
-            through_mask += g * surrogate_spike(kind, alpha, x, smooth);
+            through_mask += g * surrogate_spike(kind, alpha, band, x, smooth);
         }
         if (mask != 0.0f) dv += g * mask * sg;
         dcur[at] = dv;
@@ -183,7 +201,7 @@ KERNEL if_backward(const float* s, const float* v, const float* ds, float* dcur,
 #define IF_CONSTANT_MAX_STEPS 64
 
 // c is [n]; s is [t, n].
-KERNEL if_forward_constant(const float* c, float* s, int t, int n, int kind, float alpha,
+KERNEL if_forward_constant(const float* c, float* s, int t, int n, int kind, float alpha, float band,
                            int smooth)
 {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -193,7 +211,7 @@ KERNEL if_forward_constant(const float* c, float* s, int t, int n, int kind, flo
     for (int step = 0; step < t; step++) {
         const float vj = pot + c[i];
         pot = vj;
-        const float sj = surrogate_spike(kind, alpha, vj - IF_THRESHOLD, smooth) * (1.0f - spent);
+        const float sj = surrogate_spike(kind, alpha, band, vj - IF_THRESHOLD, smooth) * (1.0f - spent);
         spent += sj;
         s[step * n + i] = sj;
     }
@@ -202,7 +220,7 @@ KERNEL if_forward_constant(const float* c, float* s, int t, int n, int kind, flo
 // c, dc are [n]; ds is [t, n]; dc is overwritten: sum over steps (in order, from 0) of
 // if_backward's dL/dI[t] on the repeated current.
 KERNEL if_backward_constant(const float* c, const float* ds, float* dc, int t, int n, int kind,
-                            float alpha, int smooth)
+                            float alpha, float band, int smooth)
 {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n || t > IF_CONSTANT_MAX_STEPS) return;
@@ -214,14 +232,14 @@ KERNEL if_backward_constant(const float* c, const float* ds, float* dc, int t, i
         const float vj = pot + c[i];
         pot = vj;
         v[step] = vj;
-        const float sj = surrogate_spike(kind, alpha, vj - IF_THRESHOLD, smooth) * (1.0f - total);
+        const float sj = surrogate_spike(kind, alpha, band, vj - IF_THRESHOLD, smooth) * (1.0f - total);
         total += sj;
         s[step] = sj;
     }
     float suffix = 0.0f;
     float dv = 0.0f;
     for (int step = t - 1; step >= 0; step--) {
-        const float sg = surrogate_grad(kind, alpha, v[step] - IF_THRESHOLD);
+        const float sg = surrogate_grad(kind, alpha, band, v[step] - IF_THRESHOLD);
         suffix += s[step];
         const float mask = 1.0f - (total - suffix);
         dv += ds[step * n + i] * mask * sg;

@@ -468,6 +468,17 @@ impl<E: Exec> Kernels for Gpu<E> {
         unreachable!("the GPU backend never collects events (collect_events is false), so convolutions never run on them")
     }
 
+    fn conv2d_input_grad_changes(
+        &self,
+        _g: &ConvGeom,
+        _t: usize,
+        _d: &Events,
+        _w: &Buf<f32>,
+        _dx: &mut Buf<f32>,
+    ) {
+        unreachable!("the GPU backend never collects step changes (step_change_events is false), so convolutions never take their input gradient over them")
+    }
+
     // dy is [frames, out_c*P]; dw [out_c, PL] and dbias [out_c] overwritten; dx [frames, in_len]
     //
     // Per chunk: yt[OC, fc*P] = dy as channels; dw (+)= yt . col^T (beta 1 after the first
@@ -727,6 +738,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 int(n),
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
+                Arg::F32(p.surrogate.band),
                 flag(p.fire_once),
                 flag(p.mask_grad),
                 flag(p.smooth),
@@ -760,6 +772,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 int(n),
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
+                Arg::F32(p.surrogate.band),
                 flag(p.fire_once),
                 flag(p.mask_grad),
                 flag(p.smooth),
@@ -791,6 +804,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 int(n),
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
+                Arg::F32(p.surrogate.band),
                 flag(p.smooth),
             ],
         );
@@ -823,6 +837,7 @@ impl<E: Exec> Kernels for Gpu<E> {
                 int(n),
                 surrogate_kind(p.surrogate.kind),
                 Arg::F32(p.surrogate.alpha),
+                Arg::F32(p.surrogate.band),
                 flag(p.smooth),
             ],
         );
@@ -1003,6 +1018,12 @@ impl<E: Exec> Kernels for Gpu<E> {
             t * n,
             &[Arg::Ptr(pw), Arg::Ptr(pg), Arg::Ptr(po), int(t), int(n)],
         );
+    }
+
+    // A statistic of banded runs (`model.band`), taken on a sample of steps: counted on the
+    // host from a copy.
+    fn count_within(&self, x: &Buf<f32>, center: f32, half_width: f32) -> u64 {
+        super::cpu::count_within(&x.to_vec(), center, half_width)
     }
 
     // Partial sums of SUM_SQUARES_CHUNK squares on the device, added on the host in f64.

@@ -47,8 +47,9 @@ DEVICE float ttfs_bits_float(unsigned int u) { return __uint_as_float(u); }
 
 #endif
 
-// -infinity without <math.h>'s INFINITY (NVRTC has no system headers).
+// -infinity and +infinity without <math.h>'s INFINITY (NVRTC has no system headers).
 DEVICE float ttfs_neg_inf() { return ttfs_bits_float(0xff800000u); }
+DEVICE float ttfs_pos_inf() { return ttfs_bits_float(0x7f800000u); }
 
 // Rust's f32::clamp: two comparisons, NaN passes through.
 DEVICE float ttfs_clamp(float x, float lo, float hi)
