@@ -71,6 +71,32 @@ fn params(dir: &Path) -> Vec<(String, Vec<f32>)> {
     ck.params.into_iter().map(|t| (t.name, t.data)).collect()
 }
 
+/// Wait for a job to end, at most `limit` after `since` (else fail with `what`): its exit
+/// status and what it printed on stderr.
+fn wait_for_end(
+    child: &mut std::process::Child,
+    since: Instant,
+    limit: Duration,
+    what: &str,
+) -> (std::process::ExitStatus, String) {
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(since.elapsed() < limit, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status, err)
+}
+
 fn run_ok(mut c: Command) -> String {
     let o = c.output().unwrap();
     let text = format!(
@@ -181,24 +207,12 @@ fn a_killed_rank_ends_the_job_and_resume_matches_an_uninterrupted_run() {
         .to_string();
     let killed = Instant::now();
     Command::new("kill").args(["-9", &victim]).status().unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            killed.elapsed() < Duration::from_secs(20),
-            "the job did not end after a rank was killed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (status, err) = wait_for_end(
+        &mut child,
+        killed,
+        Duration::from_secs(20),
+        "the job did not end after a rank was killed",
+    );
     assert!(
         !status.success(),
         "the job exited 0 after a rank was killed"
@@ -384,24 +398,12 @@ fn stop_a_job(
         .args(target(child.id()))
         .status()
         .unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "the job did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (status, err) = wait_for_end(
+        &mut child,
+        t0,
+        Duration::from_secs(120),
+        "the job did not stop after SIGTERM",
+    );
     (status, err, d)
 }
 
