@@ -1,0 +1,15 @@
+//! ttfs-core: the numeric core of ttfs.
+//!
+//! Device buffers ([`kernels::Buf`]) and the [`kernels::Kernels`] every layer is built on, with
+//! their two backends (the CPU, and NVIDIA GPUs through CUDA: `kernels/gpu`), plain tensors,
+//! the collective operations of data-parallel training (MPI, NCCL), the surrogate functions
+//! the neuron kernels evaluate, and the one random number generator.
+//!
+//! This crate knows nothing of layers, models or data sets (`ttfs-nn` builds them on it) and
+//! prints nothing but warnings that have no other way out (`warn`).
+
+pub mod collective;
+pub mod kernels;
+pub mod rng;
+pub mod surrogate;
+pub mod tensor;
