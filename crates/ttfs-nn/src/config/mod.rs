@@ -1,6 +1,8 @@
 //! Experiment configuration: one TOML file per experiment, every key overridable from the
 //! command line with `--set section.key=value`. Unknown keys are errors.
 
+pub mod checks;
+
 use crate::data::events::{BinBy, EventEncoding};
 use crate::kernels::Device;
 use crate::model::ModelConfig;
@@ -295,12 +297,12 @@ impl Config {
     /// (`config_checks.rs`): one line naming the key(s) at the first problem.
     pub fn validate(&self) -> Result<()> {
         self.validate_keys()?;
-        crate::config_checks::check_pairs(self)
+        checks::check_pairs(self)
     }
 
     /// Every key alone.
     pub fn validate_keys(&self) -> Result<()> {
-        crate::config_checks::check_ranges(self)?;
+        checks::check_ranges(self)?;
         if self.train.batch_size == 0 || self.train.eval_batch_size == 0 {
             bail!("train.batch_size and train.eval_batch_size must be at least 1");
         }
@@ -516,5 +518,4 @@ pub fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

@@ -11,7 +11,10 @@
 //! identical files. Parameters that are NaN or infinite are never written over a good
 //! checkpoint, and a file that holds them is refused when loaded (`param_check.rs`).
 
-use crate::checkpoint_digest::{self as digest, RawTensor};
+pub mod digest;
+pub mod safetensors_write;
+
+use self::digest::RawTensor;
 use crate::config::Config;
 use crate::model::Model;
 use crate::train::{EpochProgress, Trainer};
@@ -184,7 +187,7 @@ impl Checkpoint {
         let (tensors, mut meta) = self.contents()?;
         let sum = digest::xxh3(&meta, &tensors);
         meta.insert("checksum".into(), sum);
-        crate::safetensors_write::to_bytes(&tensors, &meta)
+        safetensors_write::to_bytes(&tensors, &meta)
     }
 
     /// The tensors (in name order) and the metadata (without the checksum) of the file.

@@ -34,9 +34,13 @@
 //! and the `count` decoder (its output neurons reset by subtraction; NIR's IF resets to
 //! `v_reset`).
 
-pub use crate::nir_export::{export, graph, to_bytes};
-pub use crate::nir_import::{import, ImportOptions, Imported};
-pub use crate::nir_read::{read, read_bytes};
+pub mod export;
+pub mod import;
+pub mod read;
+
+pub use self::export::{export, graph, to_bytes};
+pub use self::import::{import, ImportOptions, Imported};
+pub use self::read::{read, read_bytes};
 
 /// The version of the `nir` package whose format is written.
 pub const NIR_VERSION: &str = "1.0.8";

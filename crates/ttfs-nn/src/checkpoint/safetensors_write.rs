@@ -8,7 +8,7 @@
 //! crate pads it; files are read back with the crate's own parser (`SafeTensors`), which
 //! validates this header like any other.
 
-use crate::checkpoint_digest::RawTensor;
+use super::digest::RawTensor;
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
