@@ -9,7 +9,7 @@
 //! `aux_membrane_loss` to 0 over the first half of training ([`aux_weight`]), so the second
 //! half, and the model that results, are trained by the spiking decoder alone.
 //!
-//! Measured (docs/RESULTS.md, the decoder study): on Fashion-MNIST at reduced scale, lambda0 = 1
+//! Measured (docs/results/decoder-study.md): on Fashion-MNIST at reduced scale, lambda0 = 1
 //! leaves the temporal decoder where it was (84.14 ± 0.34% against 84.35 ± 0.46%); silent
 //! output neurons are not what holds it back on images.
 

@@ -8,7 +8,8 @@
 //! `model` -> `optim`, `metrics`, `energy`, `train`; `data` beside them; `checkpoint`,
 //! `config` and the inference and export of a trained model (`event_driven`, `nir`) above
 //! the trainer. The application (the CLI, run directories, plots, progress) is the `ttfs`
-//! crate on top; this crate reports through return values and never writes to the screen.
+//! crate on top; this crate reports through return values (and `warnings` for what does not
+//! fail) and never writes to the screen.
 //!
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
@@ -41,5 +42,5 @@ pub mod sizes;
 pub mod spec;
 pub mod traces;
 pub mod train;
-pub mod train_split;
+pub mod warnings;
 pub mod weight_norm;

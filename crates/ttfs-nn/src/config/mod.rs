@@ -198,7 +198,7 @@ const EVENT_DATA_SETS: [&str; 2] = ["n-mnist", "dvs-gesture"];
 /// default 8 (steep: only potentials within about 0.25 of the threshold get a gradient) the
 /// sparse event inputs leave most output neurons far below threshold and silent, and the
 /// temporal decoder learns nothing (N-MNIST subset, fc256, 15 epochs, 3 seeds: 31.9% test, 98%
-/// of output neurons silent); alpha = 2 gives 84.0% (docs/RESULTS.md).
+/// of output neurons silent); alpha = 2 gives 84.0% (docs/results/event-data.md).
 const EVENT_DATA_ALPHA: f32 = 2.0;
 
 /// The whole configuration of a run. `Config::default()` is the embedded-digits recipe that

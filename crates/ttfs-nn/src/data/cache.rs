@@ -207,14 +207,14 @@ fn read(dir: &Path, name: &str, kind: Kind, split: &str, key: &str) -> Option<Da
     let p = path(dir, name, split, key);
     let bytes = std::fs::read(&p).ok()?;
     decode(bytes, name, kind, &p.display().to_string())
-        .map_err(|e| eprintln!("warning: ignoring cache: {e:#}"))
+        .map_err(|e| crate::warnings::warn(format!("ignoring cache: {e:#}")))
         .ok()
 }
 
 /// Write `ds` to the cache; a failure is reported and otherwise ignored.
 fn store(dir: &Path, name: &str, split: &str, key: &str, ds: &Dataset) {
     if let Err(e) = write_atomic(&path(dir, name, split, key), &encode(ds)) {
-        eprintln!("warning: could not cache {name} {split}: {e:#}");
+        crate::warnings::warn(format!("could not cache {name} {split}: {e:#}"));
     }
 }
 

@@ -1,7 +1,7 @@
 //! NIR, the Neuromorphic Intermediate Representation (the `nir` Python package's HDF5 format,
-//! read by `nir.read`): the graph type shared by the export (`nir_export.rs`: a model to a
-//! graph and the graph to HDF5 bytes), the reader (`nir_read.rs`: HDF5 bytes to a graph) and
-//! the import (`nir_import.rs`: a graph to a model and its config).
+//! read by `nir.read`): the graph type shared by the export (`export.rs`: a model to a
+//! graph and the graph to HDF5 bytes), the reader (`read.rs`: HDF5 bytes to a graph) and
+//! the import (`import/`: a graph to a model and its config).
 //!
 //! The graph is a chain of nodes named after the model's layers (the checkpoint's parameter
 //! prefixes), with the weight normalization and its affine transform folded into plain
