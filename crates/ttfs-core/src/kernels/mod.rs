@@ -8,177 +8,40 @@
 //!
 //! Shapes: `frames` is the number of independent frames (`T*B`, time folded into the batch);
 //! maps inside a frame are row-major `[C, H, W]`.
+//!
+//! The trait is here; beside it, what its methods take and what layers decide with:
+//! `geometry.rs` (convolution and pooling shapes), `params.rs` (the neuron's flags, the
+//! optimizers' steps, the image gather), `event_thresholds.rs` (when a layer takes the
+//! event-driven path) and `worker.rs` ([`on_worker`]).
 
 mod buffer;
 pub mod compare;
 pub mod cpu;
 mod device;
+mod event_thresholds;
 mod events;
+mod geometry;
 pub mod gpu;
+mod params;
+mod worker;
 
 pub use buffer::{Buf, Elem};
 pub use device::Device;
+pub use event_thresholds::{
+    CONV_CHANGE_MAX_DENSITY, CONV_EVENT_MAX_DENSITY, LINEAR_EVENT_MAX_DENSITY,
+    LINEAR_EVENT_MIN_OUTPUTS,
+};
 pub use events::Events;
-
-use crate::surrogate::Surrogate;
-
-/// Geometry of a 2-D convolution over `[C, H, W]` frames.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvGeom {
-    pub in_c: usize,
-    pub in_h: usize,
-    pub in_w: usize,
-    pub out_c: usize,
-    pub k: usize,
-    pub stride: usize,
-    pub pad: usize,
-}
-
-impl ConvGeom {
-    pub fn out_h(&self) -> usize {
-        (self.in_h + 2 * self.pad - self.k) / self.stride + 1
-    }
-    pub fn out_w(&self) -> usize {
-        (self.in_w + 2 * self.pad - self.k) / self.stride + 1
-    }
-    /// Rows of the im2col matrix: one per weight of an output channel.
-    pub fn patch_len(&self) -> usize {
-        self.in_c * self.k * self.k
-    }
-    /// `(patch_len, out_h * out_w, in_len, out_len, out_c)`: the sizes a convolution kernel
-    /// indexes its matrices with.
-    pub fn sizes(&self) -> (usize, usize, usize, usize, usize) {
-        let p = self.out_h() * self.out_w();
-        (
-            self.patch_len(),
-            p,
-            self.in_len(),
-            self.out_len(),
-            self.out_c,
-        )
-    }
-    pub fn in_len(&self) -> usize {
-        self.in_c * self.in_h * self.in_w
-    }
-    pub fn out_len(&self) -> usize {
-        self.out_c * self.out_h() * self.out_w()
-    }
-}
-
-/// Geometry of a 2-D pooling window (no padding; trailing rows/columns that do not fill a
-/// window are dropped, as in PyTorch).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolGeom {
-    pub c: usize,
-    pub in_h: usize,
-    pub in_w: usize,
-    pub k: usize,
-    pub stride: usize,
-}
-
-impl PoolGeom {
-    pub fn out_h(&self) -> usize {
-        (self.in_h - self.k) / self.stride + 1
-    }
-    pub fn out_w(&self) -> usize {
-        (self.in_w - self.k) / self.stride + 1
-    }
-    pub fn in_len(&self) -> usize {
-        self.c * self.in_h * self.in_w
-    }
-    pub fn out_len(&self) -> usize {
-        self.c * self.out_h() * self.out_w()
-    }
-}
-
-/// The longest time window the constant-current neuron kernels take (the GPU kernel keeps a
-/// neuron's steps in local arrays of this size).
-pub const CONSTANT_INPUT_MAX_STEPS: usize = 64;
-
-/// Whether [`Kernels::if_forward_constant`] and its backward cover neurons `p` over `t` steps.
-pub fn constant_input_supported(p: &IfParams, t: usize) -> bool {
-    p.fire_once && !p.mask_grad && t <= CONSTANT_INPUT_MAX_STEPS
-}
-
-/// Parameters of the integrate-and-fire kernel (threshold 1, no leak).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct IfParams {
-    pub surrogate: Surrogate,
-    /// Each neuron fires at most once (TTFS). When false the neuron may fire repeatedly and
-    /// is reset by subtraction (used only by the spike-count decoder's output layer).
-    pub fire_once: bool,
-    /// Let the gradient flow through the fire-once mask `1 - sum_{k<t} s[k]`.
-    pub mask_grad: bool,
-    /// Replace the Heaviside step by the surrogate's smooth primitive in forward (gradient
-    /// checks only: spikes are then real numbers, not events).
-    pub smooth: bool,
-}
-
-/// Adam / AdamW step constants for [`Kernels::adam_update`] (see `optim.rs`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamStep {
-    /// Gradient scale from clipping (1: none).
-    pub clip: f32,
-    /// L2 weight decay added to the gradient (Adam).
-    pub l2: f32,
-    /// Decoupled decay `lr * wd` (AdamW).
-    pub decoupled: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    /// `lr / (1 - beta1^t)`.
-    pub step: f32,
-    /// `1 / (1 - beta2^t)`.
-    pub inv_bc2: f32,
-}
-
-/// SGD step constants for [`Kernels::sgd_update`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SgdStep {
-    pub clip: f32,
-    pub weight_decay: f32,
-    pub momentum: f32,
-    pub nesterov: bool,
-    pub lr: f32,
-}
-
-/// A batch of 8-bit images kept on the device, for [`Kernels::gather_images`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ImageGather {
-    /// Samples in the batch.
-    pub batch: usize,
-    /// `[C, H, W]` of one image.
-    pub frame: [usize; 3],
-    /// Stored value to intensity (1/255).
-    pub scale: f32,
-    /// Per-channel `(x - mean[c]) / std[c]` after scaling (`norm` holds means then stds).
-    pub normalize: bool,
-    /// Latency code over `time_steps` (else the direct code: intensities, one frame).
-    pub latency: bool,
-    pub time_steps: usize,
-    /// Latency code: zero intensities stay silent (else they fire at the last step).
-    pub zero_silent: bool,
-}
-
-/// Per-sample placement of [`Kernels::gather_images`]: `flip, dy, dx, y0, y1, x0, x1` (`dy`,
-/// `dx` as two's complement), see `data/augment.rs`.
-pub const PLACEMENT_LEN: usize = 7;
+pub use geometry::{ConvGeom, PoolGeom};
+pub use params::{
+    constant_input_supported, AdamStep, IfParams, ImageGather, SgdStep, CONSTANT_INPUT_MAX_STEPS,
+    PLACEMENT_LEN,
+};
+pub use worker::on_worker;
 
 /// Every operation a layer, the weight normalization, the decoder, the loss or the optimizer
 /// applies to numbers. Buffers live on the backend's device; outputs are resized by the
 /// kernel to the length stated (on the device of the inputs) unless said otherwise.
-/// Runs `f` on a worker of the rayon pool (in place when already on one). A pass over the
-/// model starts dozens of parallel loops; started from a thread outside the pool, each is
-/// handed to a worker and waited for (a wake-up and a sleep per loop, measured ~5% of the
-/// MLP's training step on one thread); started on a worker, the worker runs them itself.
-pub fn on_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() {
-        f()
-    } else {
-        rayon::join(f, || ()).0
-    }
-}
-
 pub trait Kernels: Sync + Send {
     fn name(&self) -> &'static str;
     fn device(&self) -> Device;
@@ -572,38 +435,6 @@ pub trait Kernels: Sync + Send {
         out: &mut Buf<f32>,
     );
 }
-
-/// Convolution inputs with at most this fraction of nonzeros take the event-driven path
-/// (per-frame scatter of kernel taps; the layer collects the events once, in forward).
-/// Measured with `cargo run --release --example event_products -- conv` (512 frames, 2
-/// cores), forward + backward, events against dense: 32x14x14 -> 64 k3 p1 at density 0.125
-/// (the most a fire-once layer emits per step at T = 8) 35.4 against 47.6 ms, about even at
-/// 0.2-0.25 (45.0 / 47.4 and 50.1 / 47.7); with a 2x2 pooling folded in (64x14x14 -> 128 k4
-/// s2 p1) 54.8 against 100.7 ms at 0.125, 79.5 against 100.5 at 0.25. So every fire-once
-/// spike map of T >= 7 takes the events.
-pub const CONV_EVENT_MAX_DENSITY: f32 = 0.15;
-
-/// Convolution output gradients whose step changes are at most this fraction nonzero take
-/// the event-driven input gradient ([`Kernels::conv2d_input_grad_events`]): the step
-/// changes of a surrogate cut to a band (`model.band`). Measured in docs/RESULTS.md ("A
-/// sparse backward"); the sigmoid's changes (~0.9 nonzero) are refused after a 32-row sample.
-pub const CONV_CHANGE_MAX_DENSITY: f32 = 0.1;
-
-/// Linear-layer inputs with at most this fraction of nonzeros take the event-driven product
-/// ([`Kernels::gemm_events`]). Measured with `cargo run --release --example event_products`
-/// (784 -> 400, 512 frames, 2 cores; table in docs/RESULTS.md): at density 1/8 (a latency
-/// code with T = 8) events take 2.1 ms forward and 1.4 ms for the weight gradient against
-/// 2.7 ms dense each; at 1/4 the forward is slower on events (3.5 ms). Fire-once spike maps
-/// hold at most 1/T.
-pub const LINEAR_EVENT_MAX_DENSITY: f32 = 0.2;
-
-/// Linear layers with fewer outputs than this stay dense whatever their input: collecting the
-/// events reads every input value, which a product this narrow does not repay (an output
-/// layer of 10 classes). `cargo run --release --example event_products -- 512 400 N` at
-/// density 1/16, 2 cores, forward + weight gradient, dense against events (collection
-/// included): N = 10 0.086 against 0.207 ms, N = 32 0.133 against 0.115, N = 64 0.214
-/// against 0.124.
-pub const LINEAR_EVENT_MIN_OUTPUTS: usize = 32;
 
 /// GPU only: matrix products in TF32 tensor-core math instead of fp32 (`train.tf32`). Takes
 /// effect when the GPU backend starts (once per process); nothing to do on the CPU.
