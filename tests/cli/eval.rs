@@ -1,0 +1,79 @@
+//! `ttfs eval`: the validation split repeats what training reported; damaged checkpoints are
+//! refused with a clear message.
+
+use crate::common::{text, ttfs};
+use crate::helpers::{tmp, TINY};
+use ttfs::run_dir::{RunDir, LAST};
+
+#[test]
+fn eval_of_the_validation_split_repeats_what_training_reported() {
+    let dir = tmp("eval-validation");
+    let out = dir.join("r");
+    let mut args: Vec<&str> = vec![
+        "train",
+        "--epochs",
+        "4",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&["--set", "data.validation=300"]);
+    let o = ttfs(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let rec = &RunDir::open(&out).unwrap().read_metrics().unwrap()[3];
+    assert_eq!(rec.metrics.eval_split, "validation");
+    let o = ttfs(&[
+        "eval",
+        out.join(LAST).to_str().unwrap(),
+        "--split",
+        "validation",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let want = format!(
+        "accuracy {:.2}% on 300 samples",
+        100.0 * rec.metrics.eval.accuracy
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&want),
+        "{want}\n{}",
+        text(&o)
+    );
+    // The training samples are the 1437 - 300 the run trained on.
+    let o = ttfs(&["eval", out.to_str().unwrap(), "--split", "train"]);
+    assert!(text(&o).contains("on 1137 samples"), "{}", text(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn damaged_checkpoints_are_rejected_with_a_clear_message() {
+    let dir = tmp("damaged");
+    let out = dir.join("r");
+    let mut args: Vec<&str> = vec!["train", "--epochs", "1", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    assert!(ttfs(&args).status.success());
+    let good = std::fs::read(out.join(LAST)).unwrap();
+    let cut = dir.join("cut.safetensors");
+    std::fs::write(&cut, &good[..good.len() / 2]).unwrap();
+    let o = ttfs(&["eval", cut.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("cut.safetensors") && e.contains("truncated or damaged"),
+        "{e}"
+    );
+    let mut flipped = good.clone();
+    let k = flipped.len() - 3;
+    flipped[k] ^= 0x40;
+    let bad = dir.join("flipped.safetensors");
+    std::fs::write(&bad, &flipped).unwrap();
+    let o = ttfs(&["eval", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("checksum"));
+    // Resuming from a damaged last checkpoint says so too.
+    std::fs::write(out.join(LAST), &good[..100]).unwrap();
+    let o = ttfs(&["train", "--resume", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("truncated or damaged"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
