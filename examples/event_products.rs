@@ -106,7 +106,7 @@ fn main() {
 
 fn conv_threshold() {
     // A 3x3 conv (32 -> 64 channels at 14x14), the bench net's conv2 with its 2x2 average
-    // pooling folded in (4x4 kernel, stride 2; see src/layers/conv2d.rs), the Fashion-MNIST
+    // pooling folded in (4x4 kernel, stride 2; see crates/ttfs-nn/src/layers/conv2d.rs), the Fashion-MNIST
     // recipe's conv2, and a wider conv2 with its pooling folded in.
     let geoms = [
         // the bench net's conv1 on latency-coded 28x28 images, its 2x2 pooling folded in

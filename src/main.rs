@@ -19,6 +19,9 @@ fn main() -> std::process::ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
+    // What the library reports without failing (a data cache it could not use) goes to
+    // stderr, as every warning of the application does.
+    ttfs::warnings::set_handler(|w| eprintln!("warning: {w}"));
     // One process, or one of the processes of `mpirun -np N` (feature `mpi`).
     let dist = match ttfs::collective::from_environment() {
         Ok(d) => d,

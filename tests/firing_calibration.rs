@@ -1,4 +1,4 @@
-//! The initialization's firing calibration (`model.init_firing`, src/firing_calibration.rs):
+//! The initialization's firing calibration (`model.init_firing`, crates/ttfs-nn/src/firing_calibration.rs):
 //! a deep net that is silent with its configured gain fires at the chosen fraction in every
 //! layer, the gains land in the run's config, and that config rebuilds the same model.
 

@@ -1,6 +1,6 @@
 //! The GPU backend's CUDA C kernels, compiled for the CPU and run thread by thread (the `emu`
 //! device), compute what the CPU backend computes: every kernel, many shapes and flags (see
-//! `kernels/compare.rs` for the cases and tolerances).
+//! `kernels/compare/` for the cases and tolerances).
 
 use ttfs::kernels::compare::compare;
 use ttfs::kernels::Device;

@@ -353,7 +353,7 @@ fn a_panic_on_one_rank_ends_the_job() {
     }
     let d = tmp("panic");
     let t0 = Instant::now();
-    // TTFS_TEST_PANIC_ON_RANK: a test-only trigger (src/main.rs); rank 0 meanwhile waits in
+    // TTFS_TEST_PANIC_ON_RANK: a test-only trigger (src/cli/train.rs); rank 0 meanwhile waits in
     // its first step's collective.
     let o = Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", "2"])

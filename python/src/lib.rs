@@ -29,6 +29,9 @@ use pyo3::prelude::*;
 
 #[pymodule]
 fn _ttfs(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The library's warnings (a data cache it could not use) on stderr, as before the library
+    // stopped printing: `warnings.warn` would need the GIL from the loader's worker threads.
+    ttfs::warnings::set_handler(|w| eprintln!("warning: {w}"));
     m.add_class::<Core>()?;
     m.add_function(wrap_pyfunction!(data::load_data, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_threads, m)?)?;

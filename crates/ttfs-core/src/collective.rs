@@ -244,6 +244,8 @@ pub fn catch_unwind<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> std::t
 /// From now on a panic on any thread of this process, after its usual message, ends every
 /// process of the job (`MPI_Abort`, status 101) when there are several: the others would
 /// otherwise wait for this one in a collective forever. One process: nothing changes.
+// A panic hook has no caller to return its line to.
+#[allow(clippy::print_stderr)]
 pub fn abort_on_panic(dist: Arc<dyn Collective>) {
     if dist.size() < 2 {
         return;

@@ -6,7 +6,10 @@
 //! the neuron kernels evaluate, and the one random number generator.
 //!
 //! This crate knows nothing of layers, models or data sets (`ttfs-nn` builds them on it) and
-//! prints nothing but warnings that have no other way out (`warn`).
+//! prints nothing (clippy's print lints deny it), except the line the panic hook of a
+//! multi-process job adds before it ends the job (`collective::abort_on_panic`).
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod collective;
 pub mod kernels;

@@ -14,6 +14,8 @@
 //! The paper's four contributions: `ettfs_init.rs`, `weight_norm.rs`, `decoder.rs`
 //! (temporal weighting) and `layers/avg_pool.rs`.
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 // The core's modules under their old paths (`crate::kernels`, `ttfs_nn::tensor`, ...), so a
 // layer names a kernel the same way whichever crate holds it.
 pub use ttfs_core::{collective, kernels, rng, surrogate, tensor};

@@ -16,13 +16,13 @@ pub const CONV_EVENT_MAX_DENSITY: f32 = 0.15;
 
 /// Convolution output gradients whose step changes are at most this fraction nonzero take
 /// the event-driven input gradient ([`Kernels::conv2d_input_grad_events`]): the step
-/// changes of a surrogate cut to a band (`model.band`). Measured in docs/RESULTS.md ("A
-/// sparse backward"); the sigmoid's changes (~0.9 nonzero) are refused after a 32-row sample.
+/// changes of a surrogate cut to a band (`model.band`). Measured in
+/// docs/results/sparse-backward.md; the sigmoid's changes (~0.9 nonzero) are refused after a 32-row sample.
 pub const CONV_CHANGE_MAX_DENSITY: f32 = 0.1;
 
 /// Linear-layer inputs with at most this fraction of nonzeros take the event-driven product
 /// ([`Kernels::gemm_events`]). Measured with `cargo run --release --example event_products`
-/// (784 -> 400, 512 frames, 2 cores; table in docs/RESULTS.md): at density 1/8 (a latency
+/// (784 -> 400, 512 frames, 2 cores; table in docs/results/cpu-speed.md): at density 1/8 (a latency
 /// code with T = 8) events take 2.1 ms forward and 1.4 ms for the weight gradient against
 /// 2.7 ms dense each; at 1/4 the forward is slower on events (3.5 ms). Fire-once spike maps
 /// hold at most 1/T.

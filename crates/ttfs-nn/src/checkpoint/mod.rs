@@ -28,7 +28,7 @@ pub use crate::atomic_file::{remove_stale_temporaries, write_atomic};
 /// Value of the `format` metadata key: format 3, checksum XXH3-128 over metadata and tensors.
 pub const FORMAT: &str = "ttfs-checkpoint-3";
 
-/// Files of earlier versions, still read (see `checkpoint_digest.rs`): format 2's FNV
+/// Files of earlier versions, still read (see `digest.rs`): format 2's FNV
 /// checksum covers metadata and tensors, format 1's the tensors only.
 pub const FORMAT_FNV: &str = "ttfs-checkpoint-2";
 pub const FORMAT_TENSORS_ONLY: &str = "ttfs-checkpoint-1";

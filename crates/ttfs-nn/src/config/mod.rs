@@ -294,7 +294,7 @@ impl Config {
     }
 
     /// Every key alone, then every pair of keys that can contradict each other
-    /// (`config_checks.rs`): one line naming the key(s) at the first problem.
+    /// (`checks.rs`): one line naming the key(s) at the first problem.
     pub fn validate(&self) -> Result<()> {
         self.validate_keys()?;
         checks::check_pairs(self)

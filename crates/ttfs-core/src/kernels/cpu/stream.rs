@@ -4,7 +4,7 @@
 //! allocation) and later writes it back: twice the memory traffic of the data. A layer's
 //! `[T, B, n]` output written one step row at a time is far larger than the caches and is
 //! read only by the next layer, after the whole array is written, so streaming it past the
-//! caches halves the traffic. Used where that measured faster (docs/RESULTS.md): the
+//! caches halves the traffic. Used where that measured faster (docs/results/cpu-speed.md, "Faster pooling, streamed spikes"): the
 //! constant-current neuron's spikes, several step rows per task far apart; outputs written as
 //! one contiguous stretch per task measured no gain or a loss.
 
