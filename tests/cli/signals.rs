@@ -91,8 +91,10 @@ fn a_second_signal_exits_at_once() {
     use std::io::BufRead;
     let dir = tmp("two-signals");
     let out = dir.join("r");
-    // One step an epoch of about 0.3 s (all 1437 images, latency-coded so that fc1 runs on
-    // every step): the second signal lands while the first step is still running.
+    // One step an epoch of about 1 s (all 1437 images, latency-coded over 32 steps so that fc1
+    // runs on every one): the second signal lands while the first step is still running. (At
+    // 0.3 s a step, a loaded machine once let the step end and the run save before the test
+    // sent the second signal.)
     let mut child = Command::new(BIN)
         .args(["train", "--epochs", "5", "--threads", "1"])
         .args([
@@ -100,6 +102,8 @@ fn a_second_signal_exits_at_once() {
             "model.spec=fc1024 if fc10",
             "--set",
             "model.encoding=latency",
+            "--set",
+            "model.time_steps=32",
         ])
         .args(["--set", "train.batch_size=1437"])
         .args(["--out", out.to_str().unwrap()])
