@@ -4,11 +4,9 @@
 //! ([`crate::inference`]) and parameter access ([`crate::parameters`]) are done in modules of
 //! their own.
 
-use crate::convert::{dataset, to_toml, F32Array, Images, Labels, Named};
+use crate::convert::{dataset, to_toml, Images};
 use crate::errors::{OrPy, TtfsError};
-use crate::fit::{self, Fit};
-use crate::{inference, parameters};
-use numpy::{PyArray, PyReadonlyArrayDyn};
+use crate::fit::Fit;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};
@@ -162,170 +160,11 @@ impl Core {
         })
     }
 
-    /// Start training, continuing from the current parameters with a fresh optimizer and
-    /// learning-rate schedule over `epochs` (default: the config's `train.epochs`). The data:
-    /// arrays `x`, `y` (and `vx`, `vy` evaluated after every epoch), or the named data set
-    /// `data`. With `steps_per_epoch`, `x`, `y` is only the first of the batches that
-    /// `fit_step` hands in, one by one (a data loader): its size is the batch size. Returns
-    /// the number of epochs.
-    #[pyo3(signature = (x=None, scale=1.0, y=None, vx=None, vscale=1.0, vy=None, data=None, data_dir=None, epochs=None, out=None, steps_per_epoch=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn fit_begin(
-        &mut self,
-        x: Option<Images<'_>>,
-        scale: f32,
-        y: Option<Labels<'_>>,
-        vx: Option<Images<'_>>,
-        vscale: f32,
-        vy: Option<Labels<'_>>,
-        data: Option<String>,
-        data_dir: Option<String>,
-        epochs: Option<usize>,
-        out: Option<PathBuf>,
-        steps_per_epoch: Option<usize>,
-    ) -> PyResult<usize> {
-        fit::begin(
-            self,
-            x,
-            scale,
-            y,
-            vx,
-            vscale,
-            vy,
-            data,
-            data_dir,
-            epochs,
-            out,
-            steps_per_epoch,
-        )
-    }
-
-    /// One epoch over the arrays or data set of `fit_begin`, in the trainer's order and batches
-    /// (as `ttfs train`). `on_step(step, seen, samples, loss, accuracy)` after every step:
-    /// returning False stops training (`None` is returned). Returns the metrics (JSON) and the
-    /// epoch's line.
-    #[pyo3(signature = (progress=true, on_step=None))]
-    fn fit_epoch(
-        &mut self,
-        py: Python<'_>,
-        progress: bool,
-        on_step: Option<Py<PyAny>>,
-    ) -> PyResult<Option<(String, String)>> {
-        fit::epoch(self, py, progress, on_step)
-    }
-
-    /// One optimizer step on a batch handed in (a data loader's; `fit_begin` with
-    /// `steps_per_epoch`). Returns the batch's loss and the epoch's samples so far and
-    /// training accuracy.
-    fn fit_step(
-        &mut self,
-        py: Python<'_>,
-        x: Images<'_>,
-        scale: f32,
-        y: Labels<'_>,
-    ) -> PyResult<(f32, usize, f64)> {
-        fit::step(self, py, x, scale, y)
-    }
-
-    /// The end of an epoch of `fit_step`s: evaluation, metrics (JSON) and the epoch's line.
-    fn fit_end_epoch(&mut self, py: Python<'_>) -> PyResult<(String, String)> {
-        fit::end_epoch(self, py)
-    }
-
     /// The end of training: the epochs trained count, the session ends.
     fn fit_finish(&mut self) {
         if let Some(fit) = self.fit.take() {
             self.epochs += fit.tr.epoch;
         }
-    }
-
-    /// Evaluate on arrays or a named data set's split: accuracy, loss, spike statistics,
-    /// accuracy against decision time and (with `energy`) the synaptic-operation, energy and
-    /// early-exit report. JSON.
-    #[pyo3(signature = (x=None, scale=1.0, y=None, data=None, data_dir=None, split="test", energy=true))]
-    #[allow(clippy::too_many_arguments)]
-    fn evaluate(
-        &mut self,
-        py: Python<'_>,
-        x: Option<Images<'_>>,
-        scale: f32,
-        y: Option<Labels<'_>>,
-        data: Option<String>,
-        data_dir: Option<String>,
-        split: &str,
-        energy: bool,
-    ) -> PyResult<String> {
-        inference::evaluate(self, py, x, scale, y, data, data_dir, split, energy)
-    }
-
-    /// The network's input for the images `x`: `[T, N, C, H, W]` (latency code), or
-    /// `[1, N, C, H, W]` for the direct encoding (the same frame at every step).
-    fn encode<'py>(&self, py: Python<'py>, x: Images<'py>, scale: f32) -> PyResult<F32Array<'py>> {
-        inference::encode(self, py, x, scale)
-    }
-
-    /// Forward passes on the images `x` (in batches): the logits `[N, classes]` and, per
-    /// layer of spikes (the names of `spiking_layers`), `(name, first-spike steps [N,
-    /// frame...])` (`T` for a silent unit).
-    #[allow(clippy::type_complexity)]
-    fn forward<'py>(
-        &mut self,
-        py: Python<'py>,
-        x: Images<'py>,
-        scale: f32,
-    ) -> PyResult<(
-        F32Array<'py>,
-        Vec<(String, Bound<'py, PyArray<i32, numpy::IxDyn>>)>,
-    )> {
-        inference::forward(self, py, x, scale)
-    }
-
-    /// Per layer, `[T, N, frame...]` over the images `x`: the spike trains of every layer of
-    /// `spiking_layers`, or (`membrane`) the membrane potentials of every neuron layer and of
-    /// the output (see the crate's `traces.rs`).
-    fn traces<'py>(
-        &mut self,
-        py: Python<'py>,
-        x: Images<'py>,
-        scale: f32,
-        membrane: bool,
-    ) -> PyResult<Named<'py>> {
-        inference::traces(self, py, x, scale, membrane)
-    }
-
-    /// Event-driven inference on the images `x`, one sample at a time (see the crate's
-    /// `event_driven.rs`): per sample the logits, the decision step and the accumulates
-    /// executed; `early_exit` stops at the first output event.
-    #[allow(clippy::type_complexity)]
-    #[pyo3(signature = (x, scale, early_exit=false))]
-    fn classify_events<'py>(
-        &mut self,
-        py: Python<'py>,
-        x: Images<'py>,
-        scale: f32,
-        early_exit: bool,
-    ) -> PyResult<(F32Array<'py>, Vec<usize>, Vec<u64>)> {
-        inference::classify_events(self, py, x, scale, early_exit)
-    }
-
-    /// The parameters by their checkpoint names: `(name, array)`.
-    fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Named<'py>> {
-        parameters::by_name(self, py)
-    }
-
-    /// Overwrite parameters by their checkpoint names (any subset), checking names, shapes
-    /// and that every value is finite; nothing is written unless all are right.
-    fn set_parameters(
-        &mut self,
-        params: Vec<(String, PyReadonlyArrayDyn<'_, f32>)>,
-    ) -> PyResult<()> {
-        parameters::set_by_name(self, params)
-    }
-
-    /// Plain weights and biases, the weight normalization and affine folded in (what the NIR
-    /// export writes): `(name, array)` as `<synapse>.weight` / `<synapse>.bias`.
-    fn plain_parameters<'py>(&mut self, py: Python<'py>) -> PyResult<Named<'py>> {
-        parameters::plain(self, py)
     }
 
     /// Write a checkpoint (`ttfs eval`, `ttfs export` and `ttfs.load` read it), with the
