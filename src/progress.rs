@@ -109,14 +109,14 @@ impl Progress {
             Mode::Lines => {
                 if self.last_line.elapsed() >= LINE_INTERVAL {
                     self.last_line = Instant::now();
-                    println!(
+                    out(&format!(
                         "{} {seen}/{} loss {loss:.4} acc {:.2}% {:.0} samples/s ({})",
                         self.label,
                         self.total,
                         100.0 * acc,
                         self.rate(seen),
                         self.times(seen)
-                    );
+                    ));
                 }
             }
             Mode::Quiet => {}
@@ -143,7 +143,7 @@ impl Progress {
         match (&self.bar, self.mode) {
             (_, Mode::Quiet) => {}
             (Some(b), _) => b.println(line),
-            (None, _) => println!("{line}"),
+            (None, _) => out(line),
         }
     }
 }
@@ -188,5 +188,28 @@ mod tests {
         assert_eq!(remaining(600, 600, 1000, s(1)), None);
         assert_eq!(clock(s(65)), "1m05s");
         assert_eq!(clock(s(7505)), "2h05m");
+    }
+}
+
+/// Set once standard output has failed (a closed pipe: `ttfs train | head`).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Write a line of a training run to standard output. `println!` would panic on a closed pipe
+/// and lose the run (training ignores SIGPIPE so that the signal cannot kill it either); here
+/// the first failure is reported once on stderr and training goes on, its lines kept in the
+/// run directory's `metrics.jsonl`.
+pub fn out(line: &str) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        eprintln!(
+            "warning: standard output failed ({e}): training goes on without printing its \
+             lines; they are kept in the run directory (metrics.jsonl)"
+        );
     }
 }

@@ -269,15 +269,17 @@ pub fn run(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
     if !lead {
         return Ok(());
     }
-    println!(
+    ttfs::progress::out(&format!(
         "final test accuracy {:.2}% ({} samples), mean first output spike {:.2}, wall time {:.1}s",
         100.0 * test.accuracy,
         test.samples,
         test.monitor.mean_first_output(),
         start.elapsed().as_secs_f64()
-    );
+    ));
     let (program, dir) = (ttfs::run::program(), rd.path.display());
-    println!("run directory {dir} (next: {program} eval {dir}; {program} plot {dir})");
+    ttfs::progress::out(&format!(
+        "run directory {dir} (next: {program} eval {dir}; {program} plot {dir})"
+    ));
     if ttfs::run::at_chance(&test, tr.model.classes()) {
         bail!(
             "the final test accuracy {:.2}% is at chance level for {} classes: the run did not \

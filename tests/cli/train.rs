@@ -249,3 +249,35 @@ fn errors_tell_the_user_what_to_do() {
     assert!(out.join("diverged.safetensors").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `ttfs train | head -1`: the reader goes away after the first line. The run must neither
+/// panic on the closed pipe nor lose its work: it trains to the end, says once on stderr that
+/// standard output failed, saves its checkpoints and exits 0.
+#[test]
+fn a_closed_stdout_does_not_lose_the_run() {
+    use std::io::BufRead;
+    let dir = tmp("closed-stdout");
+    let out = dir.join("r");
+    let mut child = Command::new(BIN)
+        // 30 epochs, a line each over about half a second: most come after the reader is gone.
+        .args(["train", "--threads", "1"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader (and the pipe's only read end) is dropped here, as `head -1` exits.
+    assert!(first.starts_with("run "), "{first}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}\n{stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.matches("standard output failed").count(), 1, "{stderr}");
+    let last = Checkpoint::load(&out.join(LAST)).unwrap();
+    assert_eq!(last.epoch, 30, "the run trained to its end");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
