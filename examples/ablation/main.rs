@@ -48,7 +48,6 @@ use std::io::Write;
 use ttfs::config::Config;
 use ttfs::train::Trainer;
 
-
 #[derive(Serialize, Deserialize)]
 struct RunResult {
     row: String,
@@ -69,7 +68,6 @@ struct RunResult {
     #[serde(default)]
     readouts: Option<Readouts>,
 }
-
 
 fn mean_std(x: &[f64]) -> (f64, f64) {
     let m = x.iter().sum::<f64>() / x.len() as f64;

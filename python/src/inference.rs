@@ -176,7 +176,8 @@ impl Core {
         let c = net.classes();
         let (logits, steps, ops) = py.detach(|| {
             let idx: Vec<usize> = (0..ds.len()).collect();
-            let (mut xs, mut labels, mut scratch) = (ttfs::tensor::Tensor::default(), vec![], vec![]);
+            let (mut xs, mut labels, mut scratch) =
+                (ttfs::tensor::Tensor::default(), vec![], vec![]);
             assemble(&ds, &idx, &input, &mut xs, &mut labels, &mut scratch);
             let (t, b) = (xs.shape[0], xs.shape[1]);
             let per = xs.len() / (t * b).max(1);

@@ -276,7 +276,11 @@ fn a_closed_stdout_does_not_lose_the_run() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{:?}\n{stderr}", output.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(stderr.matches("standard output failed").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("standard output failed").count(),
+        1,
+        "{stderr}"
+    );
     let last = Checkpoint::load(&out.join(LAST)).unwrap();
     assert_eq!(last.epoch, 30, "the run trained to its end");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -133,7 +133,11 @@ pub(crate) fn check_layer(what: &str, layer: &mut dyn Layer, x: Tensor, rng: &mu
 
 /// The whole-model checks' settings: T = 4, direct input, a wide surrogate (alpha 2), the
 /// gradient through the mask (which smooth mode's forward has).
-pub(crate) fn gradcheck_model(spec: &str, decoder: DecoderKind, learn_weights: bool) -> ModelConfig {
+pub(crate) fn gradcheck_model(
+    spec: &str,
+    decoder: DecoderKind,
+    learn_weights: bool,
+) -> ModelConfig {
     ModelConfig {
         spec: spec.into(),
         time_steps: 4,

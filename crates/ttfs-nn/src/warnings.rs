@@ -26,7 +26,10 @@ pub fn warn(message: impl Into<String>) {
     let message = message.into();
     match &*HANDLER.read().unwrap_or_else(|e| e.into_inner()) {
         Some(h) => h(&message),
-        None => PENDING.lock().unwrap_or_else(|e| e.into_inner()).push(message),
+        None => PENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(message),
     }
 }
 
@@ -46,7 +49,10 @@ mod tests {
     fn warnings_are_kept_until_taken() {
         warn("a cache could not be read");
         let kept = take();
-        assert!(kept.iter().any(|w| w == "a cache could not be read"), "{kept:?}");
+        assert!(
+            kept.iter().any(|w| w == "a cache could not be read"),
+            "{kept:?}"
+        );
         assert!(!take().iter().any(|w| w == "a cache could not be read"));
     }
 }

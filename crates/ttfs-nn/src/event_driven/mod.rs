@@ -86,7 +86,6 @@ impl Shape {
     }
 }
 
-
 /// What one sample's run produced.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventOutput {

@@ -33,7 +33,13 @@ pub(super) enum Stage {
 
 impl EventNet {
     /// Stage `i` at `step`: its output signal and the operations it executed.
-    pub(super) fn stage(&self, i: usize, sig: Signal, step: usize, s: &mut Scratch) -> (Signal, u64) {
+    pub(super) fn stage(
+        &self,
+        i: usize,
+        sig: Signal,
+        step: usize,
+        s: &mut Scratch,
+    ) -> (Signal, u64) {
         let (in_shape, out_shape) = (self.shapes[i], self.shapes[i + 1]);
         match &self.stages[i] {
             Stage::Linear { wt, b, n_out } => {

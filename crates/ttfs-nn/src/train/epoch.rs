@@ -3,8 +3,8 @@
 
 use super::{Evaluation, Trainer};
 use crate::data::prefetch::{self, Job};
-use std::time::Instant;
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// What one epoch measured.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

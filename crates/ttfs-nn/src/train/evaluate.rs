@@ -12,7 +12,6 @@ use crate::metrics::SpikeMonitor;
 use crate::model::Model;
 use serde::{Deserialize, Serialize};
 
-
 /// Accuracy, loss and spike statistics of a pass over a data set.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Evaluation {

@@ -12,8 +12,8 @@ mod split;
 
 pub use epoch::{EpochMetrics, EpochProgress, StepReport};
 pub use evaluate::{evaluate, evaluate_part, evaluate_with, Evaluation};
-pub use split::hold_out;
 use split::check_batch_size;
+pub use split::hold_out;
 
 use crate::aux_membrane::aux_weight;
 use crate::collective::{Collective, Reduce, Solo};
@@ -287,7 +287,6 @@ impl Trainer {
         self.step += 1;
         (loss, correct)
     }
-
 
     pub fn current_lr(&self) -> f32 {
         let total = self.cfg.train.epochs * self.steps_per_epoch();

@@ -8,7 +8,11 @@ use crate::spec::LayerSpec;
 use anyhow::{bail, Context, Result};
 
 /// The input frame, the ttfs layers, the synapses' weights in order and the readout node.
-pub(super) fn layers<'g>(graph: &'g Graph, opts: &ImportOptions, input_spikes: bool) -> Result<Layers<'g>> {
+pub(super) fn layers<'g>(
+    graph: &'g Graph,
+    opts: &ImportOptions,
+    input_spikes: bool,
+) -> Result<Layers<'g>> {
     let nodes = &graph.nodes;
     let input = &nodes[0];
     let frame = usizes(field(input, "shape")?).with_context(|| at(input))?;

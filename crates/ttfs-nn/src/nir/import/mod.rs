@@ -31,9 +31,6 @@ mod fields;
 mod layers;
 mod readout;
 
-use readout::{decoder_kind, decoder_weights};
-use fields::{int, positive};
-use layers::layers;
 use crate::config::Config;
 use crate::encoding::{Encoding, ZeroInput};
 use crate::model::{Model, ModelConfig};
@@ -42,6 +39,9 @@ use crate::rng::Rng;
 use crate::spec::LayerSpec;
 use crate::weight_norm::Norm;
 use anyhow::{bail, Context, Result};
+use fields::{int, positive};
+use layers::layers;
+use readout::{decoder_kind, decoder_weights};
 
 /// What the graph does not state and the import must be told.
 #[derive(Clone, Debug, Default)]
