@@ -47,8 +47,9 @@ pub struct BenchArgs {
     /// The surrogate's sharpness (default 4, the peer's; the triangle's half-width is 2/alpha).
     #[arg(long, default_value_t = 4.0)]
     alpha: f32,
-    /// ttfs only: cut the hidden neurons' surrogate to `|v - 1| < BAND` (`model.band`, the
-    /// sparse backward); the peer keeps its uncut surrogate, as its users run it.
+    /// Cut ttfs's hidden neurons' surrogate to `|v - 1| < BAND` (`model.band`, the sparse
+    /// backward). The peer runs as its users run it (uncut), and once more compiled with the
+    /// same cut surrogate (`BAND`: the same gradients, computed densely), a second ratio.
     #[arg(long)]
     band: Option<f32>,
     /// Measure each model this many times, ttfs and the peer taking turns, and summarize
@@ -66,12 +67,20 @@ pub struct BenchArgs {
     data_dir: Option<PathBuf>,
 }
 
-/// Runs the peer script once (`COMPILE=compile`); its median ms per step, or why it failed.
+/// One way of running the peer: eager or under torch.compile, with its uncut surrogate or
+/// with ttfs's band.
+struct PeerMode {
+    label: String,
+    compile: &'static str,
+    band: Option<f32>,
+}
+
+/// Runs the peer script once in `mode`; its median ms per step, or why it failed.
 fn peer_step_ms(
     args: &BenchArgs,
     model: &str,
     threads: usize,
-    compile: &str,
+    mode: &PeerMode,
     data_dir: Option<&std::path::Path>,
 ) -> std::result::Result<f64, String> {
     let mut cmd = std::process::Command::new(&args.python);
@@ -83,9 +92,13 @@ fn peer_step_ms(
             &args.batch.to_string(),
         ])
         .env("THREADS", threads.to_string())
-        .env("COMPILE", compile)
+        .env("COMPILE", mode.compile)
         .env("SURROGATE", &args.surrogate)
-        .env("ALPHA", args.alpha.to_string());
+        .env("ALPHA", args.alpha.to_string())
+        .env_remove("BAND");
+    if let Some(b) = mode.band {
+        cmd.env("BAND", b.to_string());
+    }
     if let Some(d) = data_dir {
         cmd.env("DATA_DIR", d);
     }
@@ -194,11 +207,22 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let data_dir = data.as_ref().map(|(dir, _)| dir.as_path());
     // The peer eager and under torch.compile (the strongest plain-PyTorch peer), unless
     // COMPILE is set in the environment, which picks one.
-    let modes: Vec<(&str, &str)> = match std::env::var("COMPILE").ok().as_deref() {
-        Some("1") => vec![("compiled", "1")],
-        Some(_) => vec![("eager", "0")],
-        None => vec![("eager", "0"), ("compiled", "1")],
+    let mode = |label: &str, compile, band| PeerMode {
+        label: label.to_string(),
+        compile,
+        band,
     };
+    let mut modes: Vec<PeerMode> = match std::env::var("COMPILE").ok().as_deref() {
+        Some("1") => vec![mode("compiled", "1", None)],
+        Some(_) => vec![mode("eager", "0", None)],
+        None => vec![mode("eager", "0", None), mode("compiled", "1", None)],
+    };
+    // For honesty: the peer with the same cut surrogate (it still computes every product).
+    if let Some(b) = a.band {
+        let strongest = modes.last().expect("one peer mode at least");
+        let label = format!("{}+band{b}", strongest.label);
+        modes.push(mode(&label, strongest.compile, Some(b)));
+    }
     for m in &a.models {
         let mut cfg = ttfs::bench::peer_model(m, t)?;
         cfg.alpha = a.alpha;
@@ -225,8 +249,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 println!("peer  {m:<4} script {} not found", a.peer.display());
                 continue;
             }
-            for (k, (mode, compile)) in modes.iter().enumerate() {
-                match peer_step_ms(&a, m, threads, compile, data_dir) {
+            for (k, pm) in modes.iter().enumerate() {
+                let mode = &pm.label;
+                match peer_step_ms(&a, m, threads, pm, data_dir) {
                     Ok(p) => {
                         println!(
                             "peer  {m} {mode:<8} {p:>8.2} ms/step  -> ttfs is {:.2}x faster{tag}",
@@ -243,7 +268,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
             println!(
                 "summary {m}: ttfs median of {rounds} rounds {mid:.2} ms/step (range {lo:.2} - {hi:.2})"
             );
-            for ((mode, _), r) in modes.iter().zip(&ratios) {
+            for (pm, r) in modes.iter().zip(&ratios) {
+                let mode = &pm.label;
                 if !r.is_empty() {
                     let (mid, lo, hi) = median_and_range(r);
                     println!(
