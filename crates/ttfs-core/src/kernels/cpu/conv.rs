@@ -185,17 +185,16 @@ pub fn forward_events(g: &ConvGeom, x: &Events, w: &[f32], bias: &[f32], y: &mut
     let (kk, p, _, ol, oc) = g.sizes();
     let frames = x.rows;
     assert!(x.cols == g.in_len() && y.len() >= frames * ol && w.len() >= oc * kk);
-    // Each input event scatters through the kernel: the weights transposed so that a tap's
-    // output channels are contiguous, each frame's output in [P, OC] then transposed back.
-    let mut wt = vec![0.0f32; kk * oc];
-    transpose(w, oc, kk, &mut wt);
+    // The weights transposed so that a tap's output channels are contiguous, each frame's
+    // output in [P, OC] then transposed back.
+    let wt = sparse::forward_weights(g, w);
     y[..frames * ol]
         .par_chunks_mut(ol)
         .enumerate()
         .for_each_init(
-            || vec![0.0f32; p * oc],
-            |out_t, (f, yf)| {
-                sparse::conv_frame_events(g, x.row(f), &wt, out_t);
+            || (vec![0.0f32; p * oc], sparse::EventScratch::default()),
+            |(out_t, scratch), (f, yf)| {
+                sparse::conv_frame_forward(g, x.row(f), &wt, out_t, scratch);
                 transpose(out_t, p, oc, yf);
                 add_bias(yf, bias, p);
             },
@@ -348,6 +347,43 @@ mod tests {
                 k: 4,
                 stride: 2,
                 pad: 1,
+            },
+            // output channels in register blocks (sparse::oc_block): 16, 32 and 128 wide
+            ConvGeom {
+                in_c: 4,
+                in_h: 7,
+                in_w: 9,
+                out_c: 16,
+                k: 3,
+                stride: 1,
+                pad: 1,
+            },
+            ConvGeom {
+                in_c: 3,
+                in_h: 10,
+                in_w: 10,
+                out_c: 32,
+                k: 4,
+                stride: 2,
+                pad: 1,
+            },
+            ConvGeom {
+                in_c: 2,
+                in_h: 9,
+                in_w: 9,
+                out_c: 48,
+                k: 3,
+                stride: 2,
+                pad: 2,
+            },
+            ConvGeom {
+                in_c: 5,
+                in_h: 6,
+                in_w: 5,
+                out_c: 128,
+                k: 3,
+                stride: 1,
+                pad: 0,
             },
         ] {
             let frames = 20;
