@@ -132,7 +132,7 @@ pub fn conv_frame_events_dw(g: &ConvGeom, events: &[(u32, f32)], dy_t: &[f32], d
 
 /// The widest register block (output channels) that divides `oc`, if any.
 pub fn oc_block(oc: usize) -> Option<usize> {
-    [128, 64, 32, 16].into_iter().find(|b| oc % b == 0)
+    [128, 64, 32, 16].into_iter().find(|&b| oc.is_multiple_of(b))
 }
 
 /// A frame's events regrouped by input position (`H*W`): the events at position `p` are
@@ -188,7 +188,7 @@ pub fn conv_frame_events_blocked<const N: usize>(
     out_t: &mut [f32],
 ) {
     let (oh, ow, oc, k) = (g.out_h(), g.out_w(), g.out_c, g.k);
-    assert!(oc % N == 0 && wt.len() >= g.patch_len() * oc && out_t.len() >= oh * ow * oc);
+    assert!(oc.is_multiple_of(N) && wt.len() >= g.patch_len() * oc && out_t.len() >= oh * ow * oc);
     for oy in 0..oh {
         // kernel rows inside the input: iy = oy*S + ky - P in [0, H)
         let ky_lo = g.pad.saturating_sub(oy * g.stride);
