@@ -348,21 +348,13 @@ mod tests {
                 stride: 2,
                 pad: 1,
             },
-            // output channels in register blocks (sparse::oc_block): 16, 32 and 128 wide
-            ConvGeom {
-                in_c: 4,
-                in_h: 7,
-                in_w: 9,
-                out_c: 16,
-                k: 3,
-                stride: 1,
-                pad: 1,
-            },
+            // output channels in register blocks (sparse::OC_BLOCK): one and two blocks,
+            // strided and padded, and unpadded
             ConvGeom {
                 in_c: 3,
                 in_h: 10,
                 in_w: 10,
-                out_c: 32,
+                out_c: 128,
                 k: 4,
                 stride: 2,
                 pad: 1,
@@ -371,7 +363,7 @@ mod tests {
                 in_c: 2,
                 in_h: 9,
                 in_w: 9,
-                out_c: 48,
+                out_c: 256,
                 k: 3,
                 stride: 2,
                 pad: 2,

@@ -123,17 +123,21 @@ pub fn conv_frame_events_dw(g: &ConvGeom, events: &[(u32, f32)], dy_t: &[f32], d
 // The scatter above loads and stores a row of outputs for every event and tap: three memory
 // accesses per multiply-add, the outputs from L2 for the VGG's wider layers. The forward pass
 // below is output-stationary instead: each output position gathers the events under its
-// kernel window into a block of `N` output channels held in registers, then stores it once;
-// one load (of the tap's weights) per multiply-add. The VGG step (`vgg_step`) spent 21% of
-// its time in the scatter and 15% in this. The same idea for the weight gradient (each
+// kernel window into a block of output channels held in registers, then stores it once; one
+// load (of the tap's weights) per multiply-add. The VGG step (`vgg_step`) spent 21% of its
+// time in the scatter and 15% in this. The same idea for the weight gradient (each
 // weight row gathering its input channel's events) measured slower than the scatter there
 // (15% against 13%): its loads of the output gradient miss L1 either way, while the scatter's
 // weight-gradient rows stay in L1.
 
-/// The widest register block (output channels) that divides `oc`, if any.
-pub fn oc_block(oc: usize) -> Option<usize> {
-    [128, 64, 32, 16].into_iter().find(|&b| oc.is_multiple_of(b))
-}
+/// Output channels held in registers by [`conv_frame_events_blocked`] (8 AVX-512 vectors).
+/// Layers whose output channels are not a multiple of it take the scatter. On the VGG's layers
+/// (`event_products -- vgg`, density 0.09) the gather took 25-36% off the forward of conv4-conv6
+/// (128 and 256 channels) but 8% off conv2's (64); with blocks of 64 and 32 as well, the bench
+/// conv net (`ttfs bench --models cnn`: 32 and 64 channels, 49-196 output positions) ran about
+/// 4% slower, its per-position bookkeeping outweighing the saved accesses where a layer's output
+/// rows fit L1 anyway.
+pub const OC_BLOCK: usize = 128;
 
 /// A frame's events regrouped by input position (`H*W`): the events at position `p` are
 /// `entries[start[p]..start[p + 1]]`, as (channel, value), channels ascending.
@@ -177,7 +181,7 @@ impl ByPosition {
 }
 
 /// [`conv_frame_events`] with the output channels in register blocks of `N` (see
-/// [`oc_block`]): for every output position and block, the sum over the kernel window's
+/// [`OC_BLOCK`]): for every output position and block, the sum over the kernel window's
 /// events of value times the tap's weights. `by_pos` holds the frame's events by position;
 /// `wt` is `[K*K, C, OC]` (tap-major: a position's events, channels ascending, read one
 /// tap's weight rows in ascending order; channel-major rows lay K*K*OC floats apart).
@@ -225,12 +229,12 @@ pub struct EventScratch {
 }
 
 /// The weights `w` (`[OC, C*K*K]`) laid out as [`conv_frame_forward`] reads them: `[C*K*K,
-/// OC]` for the scatter, tap-major `[K*K, C, OC]` when register-blocked.
+/// OC]` for the scatter, tap-major `[K*K, C, OC]` for the register-blocked gather.
 pub fn forward_weights(g: &ConvGeom, w: &[f32]) -> Vec<f32> {
     let (oc, kk) = (g.out_c, g.patch_len());
     let mut wt = vec![0.0f32; kk * oc];
     super::transpose::transpose(w, oc, kk, &mut wt);
-    if oc_block(oc).is_none() {
+    if !oc.is_multiple_of(OC_BLOCK) {
         return wt;
     }
     let taps = g.k * g.k;
@@ -245,7 +249,7 @@ pub fn forward_weights(g: &ConvGeom, w: &[f32]) -> Vec<f32> {
 }
 
 /// The event-driven convolution of one frame ([`conv_frame_events`]), register-blocked when
-/// the output channels allow it; `wt` from [`forward_weights`].
+/// the output channels are a multiple of [`OC_BLOCK`]; `wt` from [`forward_weights`].
 pub fn conv_frame_forward(
     g: &ConvGeom,
     events: &[(u32, f32)],
@@ -253,15 +257,9 @@ pub fn conv_frame_forward(
     out_t: &mut [f32],
     scratch: &mut EventScratch,
 ) {
-    let Some(n) = oc_block(g.out_c) else {
+    if !g.out_c.is_multiple_of(OC_BLOCK) {
         return conv_frame_events(g, events, wt, out_t);
-    };
-    scratch.by_pos.fill(events, g.in_h * g.in_w);
-    let b = &scratch.by_pos;
-    match n {
-        128 => conv_frame_events_blocked::<128>(g, b, wt, out_t),
-        64 => conv_frame_events_blocked::<64>(g, b, wt, out_t),
-        32 => conv_frame_events_blocked::<32>(g, b, wt, out_t),
-        _ => conv_frame_events_blocked::<16>(g, b, wt, out_t),
     }
+    scratch.by_pos.fill(events, g.in_h * g.in_w);
+    conv_frame_events_blocked::<OC_BLOCK>(g, &scratch.by_pos, wt, out_t)
 }
