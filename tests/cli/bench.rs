@@ -108,3 +108,57 @@ fn bench_on_a_data_set_hands_its_folder_to_the_peer() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `ttfs bench --band B`: the peer runs as its users run it (no `BAND`), then once more
+/// compiled with `BAND=B`, and the summary gives a ratio against each.
+#[test]
+fn bench_with_a_band_also_times_the_peer_with_the_same_cut_surrogate() {
+    let dir = tmp("bench-band");
+    std::fs::create_dir_all(&dir).unwrap();
+    let peer = dir.join("peer.sh");
+    // Uncut: 1000 ms compiled, 3000 eager; with the band (compiled only): 2000 ms.
+    std::fs::write(
+        &peer,
+        "if [ -n \"$BAND\" ]; then [ \"$BAND\" = 0.25 ] && [ \"$COMPILE\" = 1 ] || exit 5; \
+         echo median_ms=2000; exit 0; fi\n\
+         if [ \"$COMPILE\" = 1 ]; then echo median_ms=1000; else echo median_ms=3000; fi\n",
+    )
+    .unwrap();
+    let o = ttfs(&[
+        "bench",
+        "--models",
+        "mlp",
+        "--steps",
+        "1",
+        "--rounds",
+        "2",
+        "--threads",
+        "1",
+        "--band",
+        "0.25",
+        "--python",
+        "sh",
+        "--peer",
+        peer.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!out.contains("failed"), "{out}");
+    let ratio = |mode: &str| -> f64 {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("summary mlp: ttfs is") && l.contains(&format!("than {mode} ")))
+            .unwrap_or_else(|| panic!("no {mode} summary in\n{out}"));
+        line.split("ttfs is ")
+            .nth(1)
+            .unwrap()
+            .split('x')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (compiled, banded) = (ratio("compiled"), ratio("compiled+band0.25"));
+    assert!((banded / compiled - 2.0).abs() < 0.3, "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
