@@ -4,6 +4,43 @@
 use crate::common::{text, ttfs};
 use crate::helpers::{tmp, write_small_mnist};
 
+/// `ttfs bench` of the MLP for one step a round, 1 thread, against the stand-in `peer`.
+fn bench_mlp(peer: &std::path::Path, rounds: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "bench",
+        "--models",
+        "mlp",
+        "--steps",
+        "1",
+        "--rounds",
+        rounds,
+        "--threads",
+        "1",
+        "--python",
+        "sh",
+        "--peer",
+        peer.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ttfs(&args)
+}
+
+/// The ratio of the summary line `summary mlp: ttfs is Rx faster than MODE ...`.
+fn summary_ratio(out: &str, mode: &str) -> f64 {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("summary mlp: ttfs is") && l.contains(&format!("than {mode} ")))
+        .unwrap_or_else(|| panic!("no {mode} summary in\n{out}"));
+    line.split("ttfs is ")
+        .nth(1)
+        .unwrap()
+        .split('x')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 /// `ttfs bench --rounds N`: ttfs and the peer take turns, and the summary gives the median of
 /// the rounds' ratios. A stand-in peer (a shell script printing the peer's result line) keeps
 /// PyTorch out of the test.
@@ -18,39 +55,12 @@ fn bench_rounds_take_turns_and_summarize_the_ratios() {
          if [ \"$COMPILE\" = 1 ]; then echo median_ms=1000; else echo median_ms=3000; fi\n",
     )
     .unwrap();
-    let o = ttfs(&[
-        "bench",
-        "--models",
-        "mlp",
-        "--steps",
-        "1",
-        "--rounds",
-        "3",
-        "--threads",
-        "1",
-        "--python",
-        "sh",
-        "--peer",
-        peer.to_str().unwrap(),
-    ]);
+    let o = bench_mlp(&peer, "3", &[]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(out.matches("ttfs  mlp  median").count(), 3, "{out}");
     assert_eq!(out.matches("compiled").count(), 4, "{out}");
-    let ratio = |mode: &str| -> f64 {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with("summary mlp: ttfs is") && l.contains(mode))
-            .unwrap_or_else(|| panic!("no {mode} summary in\n{out}"));
-        line.split("ttfs is ")
-            .nth(1)
-            .unwrap()
-            .split('x')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let ratio = |mode: &str| summary_ratio(&out, mode);
     // The stand-in eager peer takes three times the compiled one's time in every round.
     let (eager, compiled) = (ratio("eager"), ratio("compiled"));
     assert!(eager > 1.0 && (eager / compiled - 3.0).abs() < 0.5, "{out}");
@@ -124,40 +134,11 @@ fn bench_with_a_band_also_times_the_peer_with_the_same_cut_surrogate() {
          if [ \"$COMPILE\" = 1 ]; then echo median_ms=1000; else echo median_ms=3000; fi\n",
     )
     .unwrap();
-    let o = ttfs(&[
-        "bench",
-        "--models",
-        "mlp",
-        "--steps",
-        "1",
-        "--rounds",
-        "2",
-        "--threads",
-        "1",
-        "--band",
-        "0.25",
-        "--python",
-        "sh",
-        "--peer",
-        peer.to_str().unwrap(),
-    ]);
+    let o = bench_mlp(&peer, "2", &["--band", "0.25"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!out.contains("failed"), "{out}");
-    let ratio = |mode: &str| -> f64 {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with("summary mlp: ttfs is") && l.contains(&format!("than {mode} ")))
-            .unwrap_or_else(|| panic!("no {mode} summary in\n{out}"));
-        line.split("ttfs is ")
-            .nth(1)
-            .unwrap()
-            .split('x')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let ratio = |mode: &str| summary_ratio(&out, mode);
     let (compiled, banded) = (ratio("compiled"), ratio("compiled+band0.25"));
     assert!((banded / compiled - 2.0).abs() < 0.3, "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
