@@ -174,23 +174,6 @@ pub fn clock(d: Duration) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_resumed_epoch_estimates_from_its_own_samples() {
-        let s = Duration::from_secs;
-        // Resumed at 600 of 1000 samples, 100 more in 10 s: 300 left at 10 per second.
-        assert_eq!(remaining(600, 700, 1000, s(10)), Some(s(30)));
-        // A fresh epoch: 100 in 10 s, 900 left.
-        assert_eq!(remaining(0, 100, 1000, s(10)), Some(s(90)));
-        assert_eq!(remaining(600, 600, 1000, s(1)), None);
-        assert_eq!(clock(s(65)), "1m05s");
-        assert_eq!(clock(s(7505)), "2h05m");
-    }
-}
-
 /// Set once standard output has failed (a closed pipe: `ttfs train | head`).
 static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -211,5 +194,22 @@ pub fn out(line: &str) {
             "warning: standard output failed ({e}): training goes on without printing its \
              lines; they are kept in the run directory (metrics.jsonl)"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_epoch_estimates_from_its_own_samples() {
+        let s = Duration::from_secs;
+        // Resumed at 600 of 1000 samples, 100 more in 10 s: 300 left at 10 per second.
+        assert_eq!(remaining(600, 700, 1000, s(10)), Some(s(30)));
+        // A fresh epoch: 100 in 10 s, 900 left.
+        assert_eq!(remaining(0, 100, 1000, s(10)), Some(s(90)));
+        assert_eq!(remaining(600, 600, 1000, s(1)), None);
+        assert_eq!(clock(s(65)), "1m05s");
+        assert_eq!(clock(s(7505)), "2h05m");
     }
 }
