@@ -192,9 +192,9 @@ pub fn forward_events(g: &ConvGeom, x: &Events, w: &[f32], bias: &[f32], y: &mut
         .par_chunks_mut(ol)
         .enumerate()
         .for_each_init(
-            || (vec![0.0f32; p * oc], sparse::EventScratch::default()),
-            |(out_t, scratch), (f, yf)| {
-                sparse::conv_frame_forward(g, x.row(f), &wt, out_t, scratch);
+            || (vec![0.0f32; p * oc], sparse::ByPosition::default()),
+            |(out_t, by_pos), (f, yf)| {
+                sparse::conv_frame_forward(g, x.row(f), &wt, out_t, by_pos);
                 transpose(out_t, p, oc, yf);
                 add_bias(yf, bias, p);
             },

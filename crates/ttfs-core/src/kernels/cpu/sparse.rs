@@ -139,6 +139,11 @@ pub fn conv_frame_events_dw(g: &ConvGeom, events: &[(u32, f32)], dy_t: &[f32], d
 /// rows fit L1 anyway.
 pub const OC_BLOCK: usize = 128;
 
+/// Whether the forward of `g` takes the register-blocked gather (else the scatter).
+fn gathers(g: &ConvGeom) -> bool {
+    g.out_c.is_multiple_of(OC_BLOCK)
+}
+
 /// A frame's events regrouped by input position (`H*W`): the events at position `p` are
 /// `entries[start[p]..start[p + 1]]`, as (channel, value), channels ascending.
 #[derive(Default)]
@@ -222,19 +227,13 @@ pub fn conv_frame_events_blocked<const N: usize>(
     }
 }
 
-/// Per-task scratch of the event-driven convolution: a frame's events by position.
-#[derive(Default)]
-pub struct EventScratch {
-    by_pos: ByPosition,
-}
-
 /// The weights `w` (`[OC, C*K*K]`) laid out as [`conv_frame_forward`] reads them: `[C*K*K,
 /// OC]` for the scatter, tap-major `[K*K, C, OC]` for the register-blocked gather.
 pub fn forward_weights(g: &ConvGeom, w: &[f32]) -> Vec<f32> {
     let (oc, kk) = (g.out_c, g.patch_len());
     let mut wt = vec![0.0f32; kk * oc];
     super::transpose::transpose(w, oc, kk, &mut wt);
-    if !oc.is_multiple_of(OC_BLOCK) {
+    if !gathers(g) {
         return wt;
     }
     let taps = g.k * g.k;
@@ -249,17 +248,18 @@ pub fn forward_weights(g: &ConvGeom, w: &[f32]) -> Vec<f32> {
 }
 
 /// The event-driven convolution of one frame ([`conv_frame_events`]), register-blocked when
-/// the output channels are a multiple of [`OC_BLOCK`]; `wt` from [`forward_weights`].
+/// the output channels are a multiple of [`OC_BLOCK`]; `wt` from [`forward_weights`],
+/// `by_pos` the task's scratch.
 pub fn conv_frame_forward(
     g: &ConvGeom,
     events: &[(u32, f32)],
     wt: &[f32],
     out_t: &mut [f32],
-    scratch: &mut EventScratch,
+    by_pos: &mut ByPosition,
 ) {
-    if !g.out_c.is_multiple_of(OC_BLOCK) {
+    if !gathers(g) {
         return conv_frame_events(g, events, wt, out_t);
     }
-    scratch.by_pos.fill(events, g.in_h * g.in_w);
-    conv_frame_events_blocked::<OC_BLOCK>(g, &scratch.by_pos, wt, out_t)
+    by_pos.fill(events, g.in_h * g.in_w);
+    conv_frame_events_blocked::<OC_BLOCK>(g, by_pos, wt, out_t)
 }
