@@ -234,7 +234,7 @@ pub fn run(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
         String::new()
     };
     progress.println(&format!(
-        "run {}: data {} ({} train / {} test{}), model `{}` T={} ({} parameters), {} threads{procs}, device {}",
+        "run {}: data {} ({} train / {} test{}), model `{}` T={}{} ({} parameters), {} threads{procs}, device {}",
         rd.path.display(),
         cfg.data.name,
         tr.train.len(),
@@ -245,6 +245,14 @@ pub fn run(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
             .unwrap_or_default(),
         cfg.model.spec,
         cfg.model.time_steps,
+        if cfg.schedule.time_steps.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (schedule.time_steps [epochs, T]: {:?})",
+                cfg.schedule.time_steps
+            )
+        },
         tr.model.num_params(),
         rayon::current_num_threads(),
         cfg.train.device

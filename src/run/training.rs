@@ -49,6 +49,12 @@ pub fn train(
             return Err(interrupted(tr, rd, None, best, sig));
         }
         let resume_at = pending.take();
+        if let (Some((from, to)), true) = (tr.enter_stage(), lead) {
+            progress.println(&format!(
+                "epoch {}: {from} -> {to} time steps (schedule.time_steps), the same weights",
+                tr.epoch + 1
+            ));
+        }
         let seen = resume_at.as_ref().map_or(0, |p| p.seen);
         progress.start_epoch(tr.epoch + 1, epochs, tr.train.len(), seen);
         let mut failure: Option<anyhow::Error> = None;

@@ -65,6 +65,11 @@ pub struct ScheduleConfig {
     pub gamma: f32,
     /// Linear warm-up over this many epochs (fractions allowed).
     pub warmup_epochs: f32,
+    /// Incremental time steps: `[epochs, T]` pairs, from the first (`[0, T0]`) to the last
+    /// (`[E, model.time_steps]`): after `epochs` completed epochs the run trains at `T`, with
+    /// the same weights (empty: `model.time_steps` throughout). A small T first is cheaper
+    /// per step; the model grows to its own T for the last epochs.
+    pub time_steps: Vec<[usize; 2]>,
 }
 
 impl Default for ScheduleConfig {
@@ -75,11 +80,21 @@ impl Default for ScheduleConfig {
             step_epochs: 30,
             gamma: 0.1,
             warmup_epochs: 0.0,
+            time_steps: Vec::new(),
         }
     }
 }
 
 impl ScheduleConfig {
+    /// The T that epoch `epoch` (0-based) trains at under `time_steps`, else `model_t`.
+    pub fn time_steps_at(&self, epoch: usize, model_t: usize) -> usize {
+        self.time_steps
+            .iter()
+            .rev()
+            .find(|s| s[0] <= epoch)
+            .map_or(model_t, |s| s[1])
+    }
+
     /// Learning rate at optimizer step `step` of `total`, with `per_epoch` steps an epoch.
     pub fn lr(&self, base: f32, step: usize, total: usize, per_epoch: usize) -> f32 {
         let warm = (self.warmup_epochs * per_epoch as f32) as usize;

@@ -89,6 +89,7 @@ pub fn check_pairs(cfg: &Config) -> Result<()> {
             t.epochs
         );
     }
+    check_time_step_stages(cfg)?;
     if o.nesterov && o.kind != OptimKind::Sgd {
         bail!(
             "optimizer.nesterov = true applies to optimizer.kind = \"sgd\", not {:?}",
@@ -130,6 +131,55 @@ pub fn check_pairs(cfg: &Config) -> Result<()> {
         bail!(
             "data.coarse_labels applies to data.name = \"cifar100\", not {:?}",
             d.name
+        );
+    }
+    Ok(())
+}
+
+/// `schedule.time_steps` (incremental time steps) against the model's T and the run's length.
+fn check_time_step_stages(cfg: &Config) -> Result<()> {
+    let (stages, m, t) = (&cfg.schedule.time_steps, &cfg.model, &cfg.train);
+    let (Some(first), Some(last)) = (stages.first(), stages.last()) else {
+        return Ok(());
+    };
+    let show = format!("schedule.time_steps = {stages:?}");
+    if first[0] != 0 {
+        bail!("{show} must start at epoch 0 (its first pair is [0, T])");
+    }
+    if let Some(w) = stages.windows(2).find(|w| w[1][0] <= w[0][0]) {
+        bail!(
+            "{show}: the epochs must increase from pair to pair, but {:?} follows {:?}",
+            w[1],
+            w[0]
+        );
+    }
+    if let Some(s) = stages.iter().find(|s| s[1] == 0) {
+        bail!("{show}: {s:?} has 0 time steps (T is at least 1)");
+    }
+    if last[1] != m.time_steps {
+        bail!(
+            "{show} ends at T = {} but model.time_steps = {}: the last stage is the model's own \
+             T (make the last pair [epochs, {}], or set model.time_steps = {})",
+            last[1],
+            m.time_steps,
+            m.time_steps,
+            last[1]
+        );
+    }
+    if t.epochs > 0 && last[0] >= t.epochs {
+        bail!(
+            "{show}: the last stage starts after {} epochs, but train.epochs = {}: the model \
+             would never train at model.time_steps = {}",
+            last[0],
+            t.epochs,
+            m.time_steps
+        );
+    }
+    if cfg.data.frames != 0 {
+        bail!(
+            "{show} changes T during the run, but data.frames = {} bins event data into a fixed \
+             number of frames (incremental time steps need images)",
+            cfg.data.frames
         );
     }
     Ok(())

@@ -93,6 +93,37 @@ impl ModelConfig {
         }
     }
 
+    /// The same network at `t` time steps (incremental time steps, `schedule.time_steps`):
+    /// every synapse's gain is rescaled so that its weights stay what they are at
+    /// `self.time_steps`. The initialization's scale depends on T (ETTFS: `sqrt(T / N_in)`),
+    /// and weight normalization keeps each synapse at that scale times its gain for the whole
+    /// run, so the gain takes the ratio of the two scales.
+    pub fn at_time_steps(&self, t: usize) -> anyhow::Result<ModelConfig> {
+        let mut m = self.clone();
+        m.time_steps = t;
+        if t == self.time_steps {
+            return Ok(m);
+        }
+        let synapses = crate::spec::parse(&self.spec)?
+            .iter()
+            .filter(|s| s.is_synapse())
+            .count();
+        let ratio = self.init.std(1, self.time_steps) / self.init.std(1, t);
+        m.synapse_gains = (0..synapses)
+            .map(|i| self.synapse_gain(i, synapses) * ratio)
+            .collect();
+        Ok(m)
+    }
+
+    /// The gain synapse `i` of `synapses` is built with (see `synapse_gains`).
+    pub fn synapse_gain(&self, i: usize, synapses: usize) -> f32 {
+        match self.synapse_gains.get(i) {
+            Some(&g) => g,
+            None if i + 1 == synapses => self.output_init_gain.unwrap_or(self.init_gain),
+            None => self.init_gain,
+        }
+    }
+
     /// The settings of hidden spiking layer `i` (0-based, in the spec's order):
     /// [`ModelConfig::if_params`] cut to its band (`layer_bands`, else `band`).
     pub fn hidden_if_params(&self, i: usize) -> IfParams {

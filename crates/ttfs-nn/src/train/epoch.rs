@@ -83,6 +83,7 @@ impl Trainer {
         resume: Option<EpochProgress>,
         mut hook: impl FnMut(&Trainer, &StepReport) -> bool,
     ) -> Option<EpochMetrics> {
+        self.enter_stage();
         let start = Instant::now();
         let mut p = match resume {
             Some(p) => {

@@ -2,13 +2,15 @@
 //! optimizer step; evaluation with spike monitors after every epoch.
 //!
 //! `epoch.rs` runs an epoch, `evaluate.rs` a pass over a data set, `distribute.rs` the
-//! data-parallel checks, `split.rs` the held-out validation samples; this file holds the
+//! data-parallel checks, `split.rs` the held-out validation samples, `stages.rs` the
+//! incremental time steps; this file holds the
 //! trainer, how it is built from a config and data, and one optimizer step.
 
 mod distribute;
 mod epoch;
 mod evaluate;
 mod split;
+mod stages;
 
 pub use epoch::{EpochMetrics, EpochProgress, StepReport};
 pub use evaluate::{evaluate, evaluate_part, evaluate_with, Evaluation};
@@ -82,7 +84,18 @@ impl Trainer {
         let rng = Rng::new(cfg.train.seed ^ 0x5EED_DA7A);
         let (train, validation) = hold_out(cfg, train)?;
         check_batch_size(cfg, &train)?;
-        let mut model = Model::new(&cfg.model, &train.frame, &mut init_rng)?;
+        // With incremental time steps (`schedule.time_steps`) the run starts at its first
+        // stage's T; `cfg.model` stays the model at its own T.
+        let t0 = cfg.schedule.time_steps_at(0, cfg.model.time_steps);
+        if !cfg.schedule.time_steps.is_empty() && train.kind != data::Kind::Image {
+            bail!(
+                "schedule.time_steps changes T during the run, but {} holds event recordings, \
+                 binned into model.time_steps frames when loaded (incremental time steps need \
+                 images)",
+                train.name
+            );
+        }
+        let mut model = Model::new(&cfg.model.at_time_steps(t0)?, &train.frame, &mut init_rng)?;
         // Before the first batch is assembled (`sizes.rs`).
         model.check_batch(
             cfg.train.batch_size.min(train.len()),
@@ -92,12 +105,22 @@ impl Trainer {
         let eval_n = validation.as_ref().map_or(0, |v| v.len()).max(test.len());
         let eval_batch = cfg.train.eval_batch_size.min(eval_n.max(1));
         model.check_batch(eval_batch, false, "train.eval_batch_size")?;
+        // Every later stage's sizes, before the first step rather than at its epoch.
+        for &[_, t] in cfg.schedule.time_steps.iter().skip(1) {
+            let m = Model::new(&cfg.model.at_time_steps(t)?, &train.frame, &mut Rng::new(0))?;
+            m.check_batch(
+                cfg.train.batch_size.min(train.len()),
+                true,
+                "train.batch_size",
+            )?;
+            m.check_batch(eval_batch, false, "train.eval_batch_size")?;
+        }
         crate::kernels::set_tf32(cfg.train.tf32);
         model.to_device(cfg.train.device)?;
         let input = InputSpec {
             encoding: cfg.model.encoding,
             zero: cfg.model.zero_input,
-            time_steps: cfg.model.time_steps,
+            time_steps: t0,
             normalize: cfg.data.normalize(),
         };
         input.check(&train)?;
@@ -116,9 +139,16 @@ impl Trainer {
             );
             let (gains, report) =
                 crate::firing_calibration::calibrate(&mut model, &batch, fraction)?;
-            cfg.model.synapse_gains = gains;
+            // Measured at the first stage's T, stored as the gains at the model's own T.
+            let measured = crate::model::ModelConfig {
+                time_steps: t0,
+                synapse_gains: gains,
+                ..cfg.model.clone()
+            };
+            cfg.model.synapse_gains = measured.at_time_steps(cfg.model.time_steps)?.synapse_gains;
             calibration = report;
-            model = Model::new(&cfg.model, &train.frame, &mut Rng::new(cfg.train.seed))?;
+            let first = cfg.model.at_time_steps(t0)?;
+            model = Model::new(&first, &train.frame, &mut Rng::new(cfg.train.seed))?;
             model.to_device(cfg.train.device)?;
         }
         let cfg = &cfg;
@@ -223,6 +253,7 @@ impl Trainer {
     ) -> f32 {
         self.given_steps = Some(steps_per_epoch.max(1));
         if p.steps == 0 {
+            self.enter_stage();
             p.lr = self.current_lr();
         }
         let idx: Vec<usize> = (0..batch.len()).collect();
