@@ -65,7 +65,7 @@ pub struct MetricsRecord {
 
 /// Columns of `metrics.csv`.
 pub const CSV_HEADER: &str = "epoch,step,lr,train_loss,train_accuracy,eval_split,eval_loss,\
-eval_accuracy,mean_first_output,spikes_per_neuron,silent_fraction,seconds,train_samples_per_s";
+eval_accuracy,mean_first_output,spikes_per_neuron,silent_fraction,seconds,train_samples_per_s,time_steps";
 
 impl MetricsRecord {
     pub fn csv_row(&self) -> String {
@@ -78,7 +78,7 @@ impl MetricsRecord {
             units += (l.units * l.samples) as f64;
         }
         format!(
-            "{},{},{:e},{},{},{},{},{},{},{},{},{:.3},{:.1}",
+            "{},{},{:e},{},{},{},{},{},{},{},{},{:.3},{:.1},{}",
             m.epoch,
             self.step,
             m.lr,
@@ -91,7 +91,8 @@ impl MetricsRecord {
             ev / units.max(1.0),
             silent / units.max(1.0),
             m.seconds,
-            m.train_samples_per_s
+            m.train_samples_per_s,
+            m.time_steps
         )
     }
 }

@@ -285,3 +285,41 @@ fn a_closed_stdout_does_not_lose_the_run() {
     assert_eq!(last.epoch, 30, "the run trained to its end");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn incremental_time_steps_grow_the_model_during_the_run() {
+    let dir = tmp("stages");
+    let out = dir.join("r");
+    let mut args: Vec<&str> = vec![
+        "train",
+        "--epochs",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "model.time_steps=4",
+        "--set",
+        "schedule.time_steps=[[0, 1], [2, 4]]",
+    ];
+    args.extend_from_slice(TINY);
+    let o = ttfs(&args);
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("schedule.time_steps [epochs, T]: [[0, 1], [2, 4]]"),
+        "{said}"
+    );
+    assert!(said.contains("epoch 3: 1 -> 4 time steps"), "{said}");
+    // one T per epoch in the metrics; the checkpoint holds the model at its own T
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let ts: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|r| r.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(ts, ["1", "1", "4"]);
+    let ck = Checkpoint::load(&out.join(LAST)).unwrap();
+    assert_eq!(ck.config.model.time_steps, 4);
+    let e = ttfs(&["eval", out.to_str().unwrap()]);
+    assert!(text(&e).contains("T=4"), "{}", text(&e));
+}

@@ -18,6 +18,9 @@ pub struct EpochMetrics {
     pub eval: Evaluation,
     pub seconds: f64,
     pub train_samples_per_s: f64,
+    /// The T the epoch trained and was evaluated at (`schedule.time_steps` changes it).
+    #[serde(default)]
+    pub time_steps: usize,
     /// `model.band`: the fraction of each banded spiking layer's (step, neuron) entries in
     /// band during the epoch's training steps (sampled), in order; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -206,6 +209,7 @@ impl Trainer {
             eval,
             seconds: start.elapsed().as_secs_f64(),
             train_samples_per_s: trained as f64 / train_time,
+            time_steps: self.model.cfg.time_steps,
             active,
         }
     }
