@@ -3,8 +3,8 @@
 //!
 //! `epoch.rs` runs an epoch, `evaluate.rs` a pass over a data set, `distribute.rs` the
 //! data-parallel checks, `split.rs` the held-out validation samples, `stages.rs` the
-//! incremental time steps; this file holds the
-//! trainer, how it is built from a config and data, and one optimizer step.
+//! incremental time steps; this file holds the trainer, how it is built from a config and
+//! data, and one optimizer step.
 
 mod distribute;
 mod epoch;
