@@ -137,21 +137,10 @@ mod tests {
         let first = tr.train_epoch(|_, _, _, _| {});
         assert_eq!(tr.model.cfg.time_steps, 1);
         let ck = Checkpoint::capture(&tr, EpochProgress::default(), first.eval.accuracy);
-        let before = tr
-            .model
-            .params()
-            .iter()
-            .map(|p| p.value.to_vec())
-            .collect::<Vec<_>>();
+        let before = params_of(&tr.model);
         assert_eq!(tr.enter_stage(), Some((1, 3)));
         assert_eq!((tr.model.cfg.time_steps, tr.input.time_steps), (3, 3));
-        let after = tr
-            .model
-            .params()
-            .iter()
-            .map(|p| p.value.to_vec())
-            .collect::<Vec<_>>();
-        assert_eq!(before, after, "growing keeps the parameters");
+        assert_eq!(params_of(&tr.model), before, "growing keeps the parameters");
         let second = tr.train_epoch(|_, _, _, _| {});
         assert_eq!((first.time_steps, second.time_steps), (1, 3));
         // a run resumed from the end of the first epoch ends where the uninterrupted one did
