@@ -1,5 +1,5 @@
 """Tests of the Python package: models from specs, dicts and config files, training on arrays
-and on a named data set, evaluation with the energy report, first-spike times, event-driven
+and on a named data set, incremental time steps, evaluation with the energy report, first-spike times, event-driven
 inference, parameters, checkpoints and run directories, the input scale, and the NIR export
 read back with the `nir` package and simulated (nirsim.py). Bad inputs: test_errors.py; torch tensors, data loaders, callbacks and
 traces: test_torch.py. Data: the embedded 8x8 digits only."""
@@ -85,6 +85,17 @@ def test_an_exception_in_the_callback_stops_training_and_keeps_the_parameters(di
     after = m.logits(xte[:20], scale=scale)
     assert after.shape == before.shape and not np.array_equal(after, before)
     m.fit(xtr, ytr, scale=scale, epochs=1, progress=False)  # the model still trains
+
+
+def test_incremental_time_steps_grow_the_model_and_end_at_its_own_t(digits):
+    xtr, ytr, xte, yte, scale = digits
+    settings = {"model.time_steps": 4, "schedule.time_steps": [[0, 1], [2, 4]]}
+    m = ttfs.Model(spec="fc24 if fc10", settings=settings)
+    hist = m.fit(xtr, ytr, validation=(xte, yte), scale=scale, epochs=3, progress=False)
+    assert [h["time_steps"] for h in hist] == [1, 1, 4]
+    ev = m.evaluate(xte, yte, scale=scale)
+    assert len(ev["accuracy_at"]) == 4
+    assert ev["accuracy"] == pytest.approx(hist[-1]["eval"]["accuracy"])
 
 
 def test_fit_on_a_named_data_set_and_a_run_directory(tmp_path, digits):
