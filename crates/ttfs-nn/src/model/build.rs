@@ -52,12 +52,8 @@ impl Model {
         let mut synapse = 0;
         let mut specs = specs.iter().peekable();
         while let Some(s) = specs.next() {
-            // The last token is the output synapse (checked by spec::parse).
-            let gain = match (cfg.synapse_gains.get(synapse), specs.peek()) {
-                (Some(&g), _) if s.is_synapse() => g,
-                (_, None) => cfg.output_init_gain.unwrap_or(cfg.init_gain),
-                (_, Some(_)) => cfg.init_gain,
-            };
+            // Read by the synapses only; the last one is the output's (checked by spec::parse).
+            let gain = cfg.synapse_gain(synapse, synapses);
             let f = frames.last().unwrap().clone();
             if matches!(s, LayerSpec::Linear { .. }) && f.len() > 1 {
                 layers.push(Box::new(Flatten));
