@@ -1,7 +1,10 @@
 //! The integrate-and-fire kernels on the first spiking layer of the Fashion-MNIST recipe
 //! (48 x 28 x 28 neurons, batch 64, T = 8, sigmoid alpha 8, direct input): the general pair on
 //! T copies of the current (plus the copy and the sum over steps it needs) against the
-//! constant-current pair (`Kernels::if_forward_constant`). Prints milliseconds and GB/s.
+//! constant-current pair (`Kernels::if_forward_constant`); and the pair that stores the
+//! potentials (`if_forward`, `if_backward`, the decoder's) against the neuron layer's, which
+//! recomputes them (`if_forward_spikes`, `if_backward_recomputed`), on the repeated current.
+//! Prints milliseconds and GB/s.
 //!
 //!     cargo run --release --example neuron_kernels [-- UNITS T]
 
@@ -54,6 +57,8 @@ fn main() {
     let b_sum = time_ms(|| k.weighted_step_sum(&dcur, None, t, n, &mut dc));
     let f_con = time_ms(|| k.if_forward_constant(&p, t, n, &c, &mut s));
     let b_con = time_ms(|| k.if_backward_constant(&p, t, n, &c, &ds, &mut dc));
+    let f_spk = time_ms(|| k.if_forward_spikes(&p, t, n, &rep, &mut s));
+    let b_rec = time_ms(|| k.if_backward_recomputed(&p, t, n, &rep, &ds, &mut dcur));
     println!(
         "{n} neurons, T = {t}, {} threads",
         rayon::current_num_threads()
@@ -81,6 +86,19 @@ fn main() {
     println!(
         "if_backward_constant  {b_con:8.2} ms  {:6.1} GB/s",
         gb(tn, b_con)
+    );
+    println!(
+        "if_forward_spikes     {f_spk:8.2} ms  {:6.1} GB/s",
+        gb(2 * tn, f_spk) // reads cur, writes s
+    );
+    println!(
+        "if_backward_recomputed {b_rec:7.2} ms  {:6.1} GB/s",
+        gb(3 * tn, b_rec) // reads cur and ds, writes dcur
+    );
+    println!(
+        "stored potentials {:.2} ms, recomputed {:.2} ms (forward + backward)",
+        f_gen + b_gen,
+        f_spk + b_rec
     );
     println!(
         "general path {:.2} ms, constant path {:.2} ms",

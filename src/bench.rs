@@ -57,6 +57,9 @@ pub struct StepTiming {
     pub median_ms: f64,
     pub min_ms: f64,
     pub samples_per_s: f64,
+    /// The process's peak resident memory from the model's build to the last step, in bytes
+    /// (Linux only: the high-water mark is reset first).
+    pub peak_rss: Option<u64>,
 }
 
 /// The images a benchmark trains on: one random batch, or a data set's batches in order.
@@ -128,6 +131,7 @@ pub fn time_training_step(
     input: BenchInput,
 ) -> Result<StepTiming> {
     let mut rng = Rng::new(0);
+    reset_peak_rss();
     let mut model = Model::new(cfg, &[1, 28, 28], &mut rng)?;
     model.to_device(device)?;
     let kernels = device.kernels()?;
@@ -164,5 +168,22 @@ pub fn time_training_step(
         median_ms: median,
         min_ms: times[0],
         samples_per_s: batch as f64 / (median / 1e3),
+        peak_rss: peak_rss(),
     })
+}
+
+/// Sets the process's peak resident memory (`VmHWM`) to what it holds now (Linux: writing 5
+/// to `/proc/self/clear_refs`), so that a later [`peak_rss`] sees one measurement's peak.
+/// Memory an earlier measurement freed but the allocator kept still counts.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident memory in bytes (`VmHWM` of `/proc/self/status`), where the
+/// system tells it.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -240,8 +240,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
             } else {
                 String::new()
             };
+            let peak = match r.peak_rss {
+                Some(b) => format!("  peak RSS {:.0} MB", b as f64 / 1e6),
+                None => String::new(),
+            };
             println!(
-                "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s{tag}",
+                "ttfs  {m:<4} median {:>8.2} ms/step (min {:.2})  {:>8.0} samples/s{peak}{tag}",
                 r.median_ms, r.min_ms, r.samples_per_s
             );
             ours.push(r.median_ms);

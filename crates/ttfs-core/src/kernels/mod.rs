@@ -267,6 +267,35 @@ pub trait Kernels: Sync + Send {
         dcur: &mut Buf<f32>,
     );
 
+    /// [`Kernels::if_forward`] without keeping the potentials: writes the spikes `s` only,
+    /// for a backward that recomputes them ([`Kernels::if_backward_recomputed`]).
+    fn if_forward_spikes(&self, p: &IfParams, t: usize, n: usize, cur: &Buf<f32>, s: &mut Buf<f32>);
+
+    /// [`Kernels::if_backward`] from the currents `cur` of [`Kernels::if_forward_spikes`]
+    /// (`[t, n]`): the spikes and potentials recomputed, the same gradient bit for bit. A
+    /// neuron layer then holds no `[t, n]` potentials from its forward to its backward pass.
+    fn if_backward_recomputed(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &Buf<f32>,
+        ds: &Buf<f32>,
+        dcur: &mut Buf<f32>,
+    );
+
+    /// How many of the potentials [`Kernels::if_forward`] would store for `cur` lie within
+    /// `half_width` of the threshold 1 (`|v - 1| < half_width`; none after the spike of a
+    /// neuron that stores `SPENT`), recomputed from the currents.
+    fn if_count_near_threshold(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &Buf<f32>,
+        half_width: f32,
+    ) -> u64;
+
     /// [`Kernels::if_forward`] on a current that is the same at every step, given once
     /// (`c`, `[n]`): writes the spikes `s` (`[t, n]`) only. Fire-once neurons with the mask
     /// detached, `t <= CONSTANT_INPUT_MAX_STEPS` ([`constant_input_supported`]).

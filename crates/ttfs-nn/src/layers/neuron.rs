@@ -1,16 +1,15 @@
 //! The TTFS neuron layer: non-leaky integrate-and-fire, threshold 1, fires at most once.
 //! A thin wrapper over the fused kernel in `kernels/cpu/integrate_fire.rs` (which states the
-//! equations); this layer only keeps the membrane potentials that backward needs.
+//! equations). It keeps no state between its passes: backward recomputes the membrane
+//! potentials from the input currents, which the model keeps anyway, so a `[T, B, F]` array
+//! per neuron layer is not held from the forward to the backward pass.
 
 use super::{Layer, LayerKind};
-use crate::kernels::{Buf, IfParams};
+use crate::kernels::IfParams;
 use crate::tensor::Tensor;
 
 pub struct Neuron {
     pub params: IfParams,
-    /// `[T, B*F]` membrane potentials of the last forward pass, as backward needs them (the mask
-    /// in them: `SPENT` after a fire-once spike, kernels/cpu/integrate_fire.rs).
-    v: Buf<f32>,
     /// Banded surrogate: backward passes so far, and the `(active, total)` entries counted
     /// on every `ACTIVE_SAMPLE_EVERY`-th (a statistic for the epoch line; the count is a pass
     /// over the potentials, not paid every step).
@@ -25,7 +24,6 @@ impl Neuron {
     pub fn new(params: IfParams) -> Self {
         Neuron {
             params,
-            v: Buf::default(),
             backward_calls: 0,
             active: (0, 0),
         }
@@ -81,33 +79,25 @@ impl Layer for Neuron {
         let t = x.shape[0];
         let n = x.len() / t;
         y.reshape_for_overwrite(x.device(), &x.shape);
-        self.v.resize_for_overwrite(x.device(), x.len());
-        let k = x.data.kernels();
-        k.if_forward(&self.params, t, n, &x.data, &mut y.data, &mut self.v);
+        x.data
+            .kernels()
+            .if_forward_spikes(&self.params, t, n, &x.data, &mut y.data);
     }
-    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, dx: Option<&mut Tensor>) {
+        let (t, k) = (x.shape[0], x.data.kernels());
+        let n = x.len() / t;
         let band = self.params.surrogate.band;
         if self.params.surrogate.is_banded()
             && self.backward_calls.is_multiple_of(ACTIVE_SAMPLE_EVERY)
         {
-            // In band around the threshold 1; the steps after the spike store SPENT, far out.
-            let n = x.data.kernels().count_within(&self.v, 1.0, band);
-            self.active.0 += n;
+            // In band around the threshold 1 and before the spike.
+            self.active.0 += k.if_count_near_threshold(&self.params, t, n, &x.data, band);
             self.active.1 += x.len() as u64;
         }
         self.backward_calls += 1;
         if let Some(dx) = dx {
-            let t = x.shape[0];
             dx.reshape_for_overwrite(x.device(), &x.shape);
-            x.data.kernels().if_backward(
-                &self.params,
-                t,
-                x.len() / t,
-                &y.data,
-                &self.v,
-                &dy.data,
-                &mut dx.data,
-            );
+            k.if_backward_recomputed(&self.params, t, n, &x.data, &dy.data, &mut dx.data);
         }
     }
 }

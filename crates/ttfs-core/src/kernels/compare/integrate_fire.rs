@@ -52,7 +52,23 @@ impl Cmp {
                         let mut dcur = self.out(t * n);
                         self.a.if_backward(&p, t, n, &s.a, &v.a, &ds.a, &mut dcur.a);
                         self.b.if_backward(&p, t, n, &s.b, &v.b, &ds.b, &mut dcur.b);
-                        self.check("if_backward", case, &dcur, RED);
+                        self.check("if_backward", case.clone(), &dcur, RED);
+                        // The neuron layer's path: spikes only, potentials recomputed.
+                        let mut s = self.out(t * n);
+                        self.a.if_forward_spikes(&p, t, n, &cur.a, &mut s.a);
+                        self.b.if_forward_spikes(&p, t, n, &cur.b, &mut s.b);
+                        let tol = if smooth { ELEM } else { EXACT };
+                        self.check("if_forward_spikes", case.clone(), &s, tol);
+                        let mut dcur = self.out(t * n);
+                        self.a
+                            .if_backward_recomputed(&p, t, n, &cur.a, &ds.a, &mut dcur.a);
+                        self.b
+                            .if_backward_recomputed(&p, t, n, &cur.b, &ds.b, &mut dcur.b);
+                        self.check("if_backward_recomputed", case.clone(), &dcur, RED);
+                        let near_a = self.a.if_count_near_threshold(&p, t, n, &cur.a, 0.3);
+                        let near_b = self.b.if_count_near_threshold(&p, t, n, &cur.b, 0.3);
+                        let (na, nb) = ([near_a as f32], [near_b as f32]);
+                        self.push_f32("if_count_near_threshold", case, &na, &nb, EXACT);
                     }
                 }
             }

@@ -228,6 +228,37 @@ impl Kernels for Cpu {
     ) {
         integrate_fire::backward(p, t, n, s, v, ds, dcur)
     }
+    fn if_forward_spikes(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &Buf<f32>,
+        s: &mut Buf<f32>,
+    ) {
+        integrate_fire::forward_spikes(p, t, n, cur, out(s, t * n))
+    }
+    fn if_backward_recomputed(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &Buf<f32>,
+        ds: &Buf<f32>,
+        dcur: &mut Buf<f32>,
+    ) {
+        integrate_fire::backward_recomputed(p, t, n, cur, ds, out(dcur, t * n))
+    }
+    fn if_count_near_threshold(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &Buf<f32>,
+        half_width: f32,
+    ) -> u64 {
+        integrate_fire::count_near_threshold(p, t, n, cur, half_width)
+    }
     fn if_forward_constant(
         &self,
         p: &IfParams,

@@ -231,6 +231,50 @@ impl<E: Exec> Kernels for Gpu<E> {
         integrate_fire::backward(self, p, t, n, s, v, ds, dcur)
     }
 
+    fn if_forward_spikes(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &Buf<f32>,
+        s: &mut Buf<f32>,
+    ) {
+        // The kernel writes the potentials too: to scratch, dropped.
+        let mut scratch = self.scratch();
+        integrate_fire::forward(self, p, t, n, cur, s, &mut scratch.potentials)
+    }
+
+    fn if_backward_recomputed(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &Buf<f32>,
+        ds: &Buf<f32>,
+        dcur: &mut Buf<f32>,
+    ) {
+        // The forward pass again into scratch, then the stored-potentials backward.
+        let mut scratch = self.scratch();
+        let sc = &mut *scratch;
+        integrate_fire::forward(self, p, t, n, cur, &mut sc.spikes, &mut sc.potentials);
+        integrate_fire::backward(self, p, t, n, &sc.spikes, &sc.potentials, ds, dcur)
+    }
+
+    fn if_count_near_threshold(
+        &self,
+        p: &IfParams,
+        t: usize,
+        n: usize,
+        cur: &Buf<f32>,
+        half_width: f32,
+    ) -> u64 {
+        let mut scratch = self.scratch();
+        let sc = &mut *scratch;
+        integrate_fire::forward(self, p, t, n, cur, &mut sc.spikes, &mut sc.potentials);
+        let v = sc.potentials.to_vec();
+        super::super::cpu::count_within(&v[..t * n], 1.0, half_width)
+    }
+
     fn if_forward_constant(
         &self,
         p: &IfParams,

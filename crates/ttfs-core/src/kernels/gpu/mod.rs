@@ -68,6 +68,11 @@ struct Scratch {
     ones: Buf<f32>,
     /// `sum_squares` partial sums.
     partial: Buf<f32>,
+    /// A neuron layer's spikes and potentials, `[t, n]`, recomputed for its backward pass
+    /// (`if_backward_recomputed`), or its potentials while `if_forward_spikes` runs: one
+    /// layer's at a time.
+    spikes: Buf<f32>,
+    potentials: Buf<f32>,
 }
 
 impl Scratch {
@@ -77,6 +82,8 @@ impl Scratch {
             yt: Buf::Host(Vec::new()),
             ones: Buf::Host(Vec::new()),
             partial: Buf::Host(Vec::new()),
+            spikes: Buf::Host(Vec::new()),
+            potentials: Buf::Host(Vec::new()),
         }
     }
 }
