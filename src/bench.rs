@@ -174,8 +174,14 @@ pub fn time_training_step(
 
 /// Sets the process's peak resident memory (`VmHWM`) to what it holds now (Linux: writing 5
 /// to `/proc/self/clear_refs`), so that a later [`peak_rss`] sees one measurement's peak.
-/// Memory an earlier measurement freed but the allocator kept still counts.
+/// Memory that an earlier measurement freed goes back to the system first (glibc keeps it
+/// otherwise, and it would count).
 fn reset_peak_rss() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
