@@ -271,8 +271,7 @@ impl<E: Exec> Kernels for Gpu<E> {
         let mut scratch = self.scratch();
         let sc = &mut *scratch;
         integrate_fire::forward(self, p, t, n, cur, &mut sc.spikes, &mut sc.potentials);
-        let v = sc.potentials.to_vec();
-        super::super::cpu::count_within(&v[..t * n], 1.0, half_width)
+        self.count_within(&sc.potentials, 1.0, half_width)
     }
 
     fn if_forward_constant(
