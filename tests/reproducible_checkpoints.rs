@@ -20,6 +20,9 @@ fn identical_runs_write_identical_checkpoint_bytes() {
                 "model.spec=fc24 if fc10",
                 "--set",
                 "train.batch_size=64",
+                // A validation split, so that a best.safetensors is chosen and written too.
+                "--set",
+                "data.validation=300",
             ])
             .args(["--set", "train.checkpoint_every_steps=7"])
             .arg("--out")

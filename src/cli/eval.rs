@@ -11,7 +11,7 @@ use ttfs::run_dir::{BEST, LAST};
 
 pub const EVAL_HELP: &str = "\
 Examples:
-  ttfs eval runs/mnist                       # best.safetensors of the run, test split
+  ttfs eval runs/mnist                       # best.safetensors of the run (else last), test split
   ttfs eval runs/mnist/last.safetensors --split train
   ttfs eval runs/mnist --data-dir ~/data/mnist --json /tmp/eval.json
   ttfs eval runs/fmnist --data mnist         # another data set with the same shapes
@@ -57,7 +57,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let file = checkpoint::resolve(&a.checkpoint)?;
     if a.checkpoint.is_dir() && file.file_name().is_some_and(|n| n == LAST) {
         println!(
-            "note: {} has no {BEST} (no epoch has finished yet): evaluating {LAST}",
+            "note: {} has no {BEST} (no epoch has finished yet, or the run held out no \
+             validation split to choose one by): evaluating {LAST}",
             a.checkpoint.display()
         );
     }

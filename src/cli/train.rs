@@ -32,7 +32,8 @@ The run directory (default runs/<UTC timestamp>, or runs/<--name>, or --out) rec
   eval.json         the last evaluation with per-layer spike statistics
   last.safetensors  the latest checkpoint (epoch ends; every N steps with
                     --set train.checkpoint_every_steps=N)
-  best.safetensors  the epoch with the best validation (else test) accuracy
+  best.safetensors  the epoch with the best validation accuracy (only with a validation
+                    split, data.validation > 0: the test split never chooses a checkpoint)
 
 A resumed run ends with bitwise the same parameters as an uninterrupted one when it uses the
 same thread count. Training stops with a diagnosis (which layer went silent or blew up) when

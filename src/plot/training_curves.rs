@@ -1,5 +1,5 @@
 //! Loss and accuracy of the train and evaluation splits, per epoch or against hours of
-//! training, with the best epoch (the one `best.safetensors` holds) marked.
+//! training, with the best validation epoch (the one `best.safetensors` holds) marked.
 
 use super::drawing::{font, pe, range_of, register_font, render};
 use crate::run_dir::MetricsRecord;
@@ -25,10 +25,12 @@ enum XAxis {
     Hours,
 }
 
-/// The epoch with the best evaluation accuracy (the first, on ties) and that accuracy: the
-/// epoch `best.safetensors` holds.
+/// The epoch with the best validation accuracy (the first, on ties) and that accuracy: the
+/// epoch `best.safetensors` holds. None for a run evaluated on the test split, where no epoch
+/// is chosen (choosing by the test split would make its test figure a selected one).
 pub fn best_epoch(recs: &[MetricsRecord]) -> Option<(usize, f64)> {
     recs.iter()
+        .filter(|r| r.metrics.eval_split == "validation")
         .map(|r| (r.metrics.epoch, r.metrics.eval.accuracy))
         .fold(None, |b, (e, a)| match b {
             Some((_, ba)) if ba >= a => b,
@@ -177,14 +179,26 @@ mod tests {
 
     #[test]
     fn the_best_epoch_is_the_first_with_the_highest_accuracy() {
-        let rec = |epoch, acc| {
+        let rec = |epoch, acc, split: &str| {
             let mut r = MetricsRecord::default();
             r.metrics.epoch = epoch;
             r.metrics.eval.accuracy = acc;
+            r.metrics.eval_split = split.into();
             r
         };
-        let recs = [rec(1, 0.5), rec(2, 0.9), rec(3, 0.9), rec(4, 0.7)];
+        let v = "validation";
+        let recs = [
+            rec(1, 0.5, v),
+            rec(2, 0.9, v),
+            rec(3, 0.9, v),
+            rec(4, 0.7, v),
+        ];
         assert_eq!(best_epoch(&recs), Some((2, 0.9)));
         assert_eq!(best_epoch(&[]), None);
+        // Evaluated on the test split: no epoch is chosen.
+        assert_eq!(
+            best_epoch(&[rec(1, 0.5, "test"), rec(2, 0.9, "test")]),
+            None
+        );
     }
 }

@@ -155,8 +155,8 @@ fn start_warnings(tr: &mut Trainer) -> Vec<String> {
 }
 
 /// What the run directory keeps of a finished epoch: its metrics, its evaluation, `last` and,
-/// when the accuracy beats `best` (updated), `best`. Metrics first, checkpoint second: a resume
-/// drops metrics past its checkpoint.
+/// when the validation accuracy beats `best` (updated), `best`. Metrics first, checkpoint
+/// second: a resume drops metrics past its checkpoint.
 pub fn record_epoch(tr: &Trainer, rd: &RunDir, m: &EpochMetrics, best: &mut f64) -> Result<()> {
     rd.append_metrics(&MetricsRecord {
         step: tr.step,
@@ -169,7 +169,10 @@ pub fn record_epoch(tr: &Trainer, rd: &RunDir, m: &EpochMetrics, best: &mut f64)
     })?;
     let mut ck = Checkpoint::capture(tr, EpochProgress::default(), *best);
     ck.accuracy = m.eval.accuracy;
-    if m.eval.accuracy > *best {
+    // Only a held-out validation split chooses a checkpoint. Without one each epoch is
+    // evaluated on the test split, and a checkpoint chosen by it would make the test figure
+    // of `ttfs eval RUN_DIR` a selected, optimistic one: such a run keeps `last` only.
+    if m.eval_split == "validation" && m.eval.accuracy > *best {
         *best = m.eval.accuracy;
         ck.best_accuracy = *best;
         ck.save(&rd.file(BEST))?;

@@ -3,7 +3,7 @@
 
 use crate::common::{text, ttfs};
 use crate::helpers::{tmp, TINY};
-use ttfs::run_dir::{RunDir, LAST};
+use ttfs::run_dir::{RunDir, BEST, LAST};
 
 #[test]
 fn eval_of_the_validation_split_repeats_what_training_reported() {
@@ -37,6 +37,14 @@ fn eval_of_the_validation_split_repeats_what_training_reported() {
     assert!(
         String::from_utf8_lossy(&o.stdout).contains(&want),
         "{want}\n{}",
+        text(&o)
+    );
+    // With a validation split the run directory's best epoch is evaluated.
+    assert!(out.join(BEST).is_file());
+    let o = ttfs(&["eval", out.to_str().unwrap()]);
+    assert!(
+        text(&o).contains("best.safetensors (the best epoch's"),
+        "{}",
         text(&o)
     );
     // The training samples are the 1437 - 300 the run trained on.

@@ -25,6 +25,8 @@ fn plots_of_a_sparse_network_say_what_they_show() {
         "model.decoder.kind=membrane",
         "--set",
         "model.decoder.scale=10",
+        "--set",
+        "data.validation=300",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let o = ttfs(&["plot", out.to_str().unwrap(), "--sample", "2"]);
@@ -33,7 +35,7 @@ fn plots_of_a_sparse_network_say_what_they_show() {
         |n: &str| std::fs::read_to_string(out.join("plots").join(format!("{n}.svg"))).unwrap();
     let best =
         ttfs::plot::best_epoch(&RunDir::open(&out).unwrap().read_metrics().unwrap()).unwrap();
-    assert!(svg("curves").contains(&format!("best test: epoch {}", best.0)));
+    assert!(svg("curves").contains(&format!("best validation: epoch {}", best.0)));
     // The never-fired share as a number; panels named as everywhere (`layer_names.rs`), the
     // raster's with the synapse whose spikes they are.
     let h = svg("first_spike_hist");

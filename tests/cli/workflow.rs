@@ -21,10 +21,12 @@ fn run_directory_metrics_eval_and_plots() {
         "metrics.csv",
         "eval.json",
         "last.safetensors",
-        "best.safetensors",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    // Without a validation split each epoch is evaluated on the test split, which must not
+    // choose a checkpoint: no best.safetensors, and eval reads last.safetensors and says why.
+    assert!(!out.join("best.safetensors").exists());
     // The stored config is complete and loads back.
     let cfg = Config::load(Some(&out.join("config.toml")), &[]).unwrap();
     assert_eq!(cfg.model.spec, "fc24 if fc10");
@@ -66,6 +68,10 @@ fn run_directory_metrics_eval_and_plots() {
     let o = ttfs(&["eval", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.contains("no best.safetensors") && s.contains("no validation split"),
+        "{s}"
+    );
     for k in [
         "accuracy",
         "spikes/neuron",
