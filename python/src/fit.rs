@@ -146,7 +146,14 @@ impl Core {
             cfg.data.on_device = false;
         }
         cfg.train.device = self.model.device;
-        let tr = Trainer::with_data(&cfg, train, test).py_err()?;
+        let mut tr = Trainer::with_data(&cfg, train, test).py_err()?;
+        // Arrays handed in as `validation` are the user's held-out data: evaluated as a
+        // validation split, they choose the best epoch of a run directory, as
+        // `data.validation` does for `ttfs train` (a test split never does).
+        if vx.is_some() && tr.validation.is_none() {
+            let empty = tr.test.subset(&[]);
+            tr.validation = Some(std::mem::replace(&mut tr.test, empty));
+        }
         let rd = match &out {
             Some(p) => {
                 let (rd, _) = RunDir::create(Some(p), None, false).py_err()?;

@@ -14,8 +14,8 @@ use ttfs::traces::Trace;
 impl Core {
     /// Evaluate on arrays or a named data set's split: accuracy, loss, spike statistics,
     /// accuracy against decision time and (with `energy`) the synaptic-operation, energy and
-    /// early-exit report. JSON.
-    #[pyo3(signature = (x=None, scale=1.0, y=None, data=None, data_dir=None, split="test", energy=true))]
+    /// early-exit report and (with `flip`) the test-time flip's accuracy. JSON.
+    #[pyo3(signature = (x=None, scale=1.0, y=None, data=None, data_dir=None, split="test", energy=true, flip=false))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &mut self,
@@ -27,6 +27,7 @@ impl Core {
         data_dir: Option<String>,
         split: &str,
         energy: bool,
+        flip: bool,
     ) -> PyResult<String> {
         let ds = match (&x, &data) {
             (Some(x), None) => {
@@ -56,7 +57,8 @@ impl Core {
         self.check_frame(&ds)?;
         let (input, batch) = (self.input_spec(), self.batch());
         let model = &mut self.model;
-        let ev = py.detach(|| ttfs::train::evaluate_with(model, &ds, None, &input, batch, energy));
+        let extras = ttfs::train::Extras { energy, flip };
+        let ev = py.detach(|| ttfs::train::evaluate_with(model, &ds, None, &input, batch, extras));
         serde_json::to_string(&ev).map_err(|e| err(e.into()))
     }
 

@@ -61,7 +61,7 @@ def test_fit_on_arrays_reports_progress_and_learns(digits, capsys):
     seen = []
     hist = m.fit(xtr, ytr, validation=(xte, yte), scale=scale, epochs=4, callback=seen.append)
     out = capsys.readouterr().out
-    assert out.count("epoch ") == 4 and "test" in out
+    assert out.count("epoch ") == 4 and "validation" in out
     assert [h["epoch"] for h in hist] == [1, 2, 3, 4] == [s["epoch"] for s in seen]
     assert m.epochs == 4
     acc = m.evaluate(xte, yte, scale=scale)["accuracy"]
@@ -110,6 +110,24 @@ def test_fit_on_a_named_data_set_and_a_run_directory(tmp_path, digits):
     back = ttfs.load(run)
     _, _, xte, _, scale = digits
     np.testing.assert_array_equal(back.logits(xte, scale=scale), m.logits(xte, scale=scale))
+
+
+def test_validation_arrays_choose_the_best_epoch_and_the_flip_votes(tmp_path, digits):
+    xtr, ytr, xte, yte, scale = digits
+    m = ttfs.Model(spec="fc32 if fc10")
+    run = tmp_path / "run"
+    hist = m.fit(xtr, ytr, validation=(xte[:200], yte[:200]), scale=scale, epochs=2,
+                 progress=False, out=str(run))
+    assert [h["eval_split"] for h in hist] == ["validation"] * 2
+    assert "best.safetensors" in os.listdir(run)
+    plain = m.evaluate(xte, yte, scale=scale)
+    ev = m.evaluate(xte, yte, scale=scale, flip=True)
+    assert "flip" not in plain and ev["accuracy"] == plain["accuracy"]
+    assert 0 <= ev["flip"]["accuracy"] <= 1 and len(ev["flip"]["accuracy_at"]) == m.time_steps
+    # The mirrored images give the same two views.
+    mirrored = np.ascontiguousarray(xte[..., ::-1])
+    again = m.evaluate(mirrored, yte, scale=scale, flip=True)
+    assert again["flip"]["accuracy"] == pytest.approx(ev["flip"]["accuracy"])
 
 
 def test_save_load_and_parameters(tmp_path, digits):

@@ -50,6 +50,11 @@ pub struct EvalArgs {
     /// timed against the dense path.
     #[arg(long, default_value = "dense", value_parser = ["dense", "events"])]
     engine: String,
+    /// Also report the test-time flip: each sample decided by the mean of its logits and its
+    /// left-right mirror image's (two passes per sample: twice the energy). Not for data whose
+    /// classes are mirror images of one another (DVS128 Gesture's left and right hands).
+    #[arg(long)]
+    flip: bool,
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
@@ -99,9 +104,16 @@ pub fn run(a: EvalArgs) -> Result<()> {
     r.model
         .check_batch(batch.min(r.data.len().max(1)), false, what)?;
     if a.engine == "events" {
+        if a.flip {
+            bail!("--flip runs with the dense engine (drop --engine events)");
+        }
         return eval_events(&mut r, batch, a.json.as_deref());
     }
-    let ev = r.evaluate_energy(batch);
+    let extras = ttfs::train::Extras {
+        energy: true,
+        flip: a.flip,
+    };
+    let ev = r.evaluate_reporting(batch, extras);
     print!("{}", ttfs::run::eval_report(&ev, r.config.model.time_steps));
     if let Some(p) = &a.json {
         std::fs::write(p, serde_json::to_string_pretty(&ev)?)

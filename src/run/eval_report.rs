@@ -14,6 +14,21 @@ pub fn eval_report(ev: &Evaluation, time_steps: usize) -> String {
         ev.samples,
         ev.loss
     );
+    if let Some(f) = &ev.flip {
+        let by_step: Vec<String> = f
+            .accuracy_at
+            .iter()
+            .map(|a| format!("{:.2}", 100.0 * a))
+            .collect();
+        let _ = writeln!(
+            s,
+            "test-time flip (the mean logits of each sample and its mirror image; two passes, \
+             twice the synaptic operations and energy below): accuracy {:.2}%, by decision step \
+             {}%",
+            100.0 * f.accuracy,
+            by_step.join(" / ")
+        );
+    }
     let _ = writeln!(
         s,
         "mean first output spike: step {:.2} of T = {time_steps} (T: no output spike)",

@@ -9,7 +9,7 @@ use crate::data::{self, Dataset};
 use crate::kernels::Device;
 use crate::model::Model;
 use crate::rng::Rng;
-use crate::train::{evaluate_with, Evaluation};
+use crate::train::{evaluate_with, Evaluation, Extras};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
@@ -92,22 +92,18 @@ pub fn restore(
 
 impl Restored {
     pub fn evaluate(&mut self, batch: usize) -> Evaluation {
-        self.evaluate_reporting(batch, false)
+        self.evaluate_reporting(batch, Extras::default())
     }
 
-    /// [`Restored::evaluate`] with the synaptic-operation, energy and early-exit report.
-    pub fn evaluate_energy(&mut self, batch: usize) -> Evaluation {
-        self.evaluate_reporting(batch, true)
-    }
-
-    fn evaluate_reporting(&mut self, batch: usize, energy: bool) -> Evaluation {
+    /// [`Restored::evaluate`] with the reports `extras` asks for (energy, test-time flip).
+    pub fn evaluate_reporting(&mut self, batch: usize, extras: Extras) -> Evaluation {
         // On a GPU the data set is kept there and batches are gathered on the device.
         let on = self.config.data.on_device;
         let mut dev = on
             .then(|| DeviceImages::upload(&self.data, &self.input, self.model.device))
             .flatten();
         let (model, data, input) = (&mut self.model, &self.data, &self.input);
-        evaluate_with(model, data, dev.as_mut(), input, batch, energy)
+        evaluate_with(model, data, dev.as_mut(), input, batch, extras)
     }
 
     /// Run the model on sample `i` alone (batch of one); its activations stay in the model.

@@ -47,6 +47,28 @@ fn eval_of_the_validation_split_repeats_what_training_reported() {
         "{}",
         text(&o)
     );
+    // The test-time flip: its line, its JSON, and no flip with the event-driven engine.
+    let json = dir.join("flip.json");
+    let o = ttfs(&[
+        "eval",
+        out.to_str().unwrap(),
+        "--flip",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(text(&o).contains("test-time flip ("), "{}", text(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let acc = v["flip"]["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc) && v["flip"]["accuracy_at"].as_array().unwrap().len() == 8);
+    let o = ttfs(&[
+        "eval",
+        out.to_str().unwrap(),
+        "--flip",
+        "--engine",
+        "events",
+    ]);
+    assert!(!o.status.success() && text(&o).contains("--flip runs with the dense engine"));
     // The training samples are the 1437 - 300 the run trained on.
     let o = ttfs(&["eval", out.to_str().unwrap(), "--split", "train"]);
     assert!(text(&o).contains("on 1137 samples"), "{}", text(&o));

@@ -485,14 +485,17 @@ class Model:
         return core.fit_end_epoch()
 
     def evaluate(self, x=None, y=None, *, scale=None, data=None, data_dir=None, split="test",
-                 energy=True):
+                 energy=True, flip=False):
         """Accuracy, loss, spikes per neuron by layer, accuracy against decision time and, with
         ``energy``, the synaptic operations, energy and early-exit report
         (``result["energy_summary"]``), on arrays or tensors, an iterable of ``(x, y)``
-        batches, or a named data set's split. Warns when the model was never trained."""
+        batches, or a named data set's split. ``flip`` adds ``result["flip"]``: the accuracy
+        (and by decision step) when each sample is decided by the mean logits of itself and
+        its left-right mirror image, two passes per sample (twice the energy); everything else
+        is of the single pass. Warns when the model was never trained."""
         core = self._c()
         kw = dict(data=data, data_dir=None if data_dir is None else str(data_dir), split=split,
-                  energy=bool(energy))
+                  energy=bool(energy), flip=bool(flip))
         if x is not None and y is None and not _is_array(x):
             kw["x"], kw["scale"], kw["y"] = self._data(x, scale)
         elif x is not None:

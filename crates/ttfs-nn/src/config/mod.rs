@@ -130,6 +130,7 @@ impl DataConfig {
             flip: self.augment_flip,
             translate,
             cutout: self.augment_cutout,
+            mirror: false,
         })
     }
 

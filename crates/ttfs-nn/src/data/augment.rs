@@ -17,11 +17,22 @@ pub struct Augment {
     /// Zero a `cutout` x `cutout` square centred on a uniformly drawn pixel (clipped at the
     /// borders, so it can cover less), after flip and translation; 0: off.
     pub cutout: usize,
+    /// Mirror every sample left-right, drawing nothing: the second view of a test-time flip
+    /// (`ttfs eval --flip`). Not a training augmentation.
+    pub mirror: bool,
 }
 
 impl Augment {
     pub fn is_active(&self) -> bool {
-        self.flip || self.translate > 0 || self.cutout > 0
+        self.flip || self.translate > 0 || self.cutout > 0 || self.mirror
+    }
+
+    /// Every sample mirrored left-right, nothing drawn: the second view of a test-time flip.
+    pub fn mirror() -> Self {
+        Augment {
+            mirror: true,
+            ..Default::default()
+        }
     }
 
     /// Write the augmented `sample` (`[steps, C, H, W]` with `[C, H, W] = frame`) into `out`
@@ -33,7 +44,7 @@ impl Augment {
     /// Draw one sample's flip, offset and cutout (the random half of [`Augment::apply`]).
     pub fn draw(&self, frame: [usize; 3], rng: &mut Rng) -> Placement {
         let [_, h, w] = frame;
-        let flip = self.flip && rng.below(2) == 1;
+        let flip = self.mirror || (self.flip && rng.below(2) == 1);
         let p = self.translate as isize;
         let (dy, dx) = if p > 0 {
             let span = 2 * self.translate + 1;
@@ -122,6 +133,7 @@ mod tests {
             flip: true,
             translate: 0,
             cutout: 0,
+            mirror: false,
         };
         let mut flips = 0;
         for _ in 0..20 {
@@ -135,12 +147,26 @@ mod tests {
     }
 
     #[test]
+    fn mirror_flips_every_sample_and_draws_nothing() {
+        let s: Vec<u8> = (1..=12).collect(); // [1 step, 2 ch, 2 rows, 3 cols]
+        let mut out = vec![0; 12];
+        let mut rng = Rng::new(7);
+        let before = rng.state;
+        for _ in 0..5 {
+            Augment::mirror().apply(&s, [2, 2, 3], &mut rng, &mut out);
+            assert_eq!(out, vec![3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10]);
+        }
+        assert_eq!(rng.state, before);
+    }
+
+    #[test]
     fn translation_moves_content_and_fills_zeros_deterministically() {
         let s: Vec<u8> = (1..=16).collect(); // one 4x4 channel
         let a = Augment {
             flip: false,
             translate: 2,
             cutout: 0,
+            mirror: false,
         };
         let mut seen = std::collections::HashSet::new();
         for seed in 0..200 {
@@ -170,6 +196,7 @@ mod tests {
             flip: false,
             translate: 0,
             cutout: 4,
+            mirror: false,
         };
         let mut sizes = std::collections::HashSet::new();
         for seed in 0..300 {

@@ -206,6 +206,7 @@ mod tests {
             flip: true,
             translate: 0,
             cutout: 0,
+            mirror: false,
         };
         let (mut out, mut labels, mut scratch) = (Tensor::default(), Vec::new(), Vec::new());
         let mut seen = std::collections::HashSet::new();

@@ -156,6 +156,7 @@ mod tests {
                     flip: true,
                     translate: 2,
                     cutout: 3,
+                    mirror: false,
                 },
             ] {
                 let (mut host, mut labels, mut scratch) = (Tensor::default(), vec![], vec![]);

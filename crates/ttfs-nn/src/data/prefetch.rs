@@ -138,6 +138,7 @@ mod tests {
             flip: true,
             translate: 2,
             cutout: 3,
+            mirror: false,
         };
         let jobs = |seed: u64| -> Vec<Job> {
             let mut r = Rng::new(seed);

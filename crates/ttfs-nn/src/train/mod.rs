@@ -13,7 +13,7 @@ mod split;
 mod stages;
 
 pub use epoch::{EpochMetrics, EpochProgress, StepReport};
-pub use evaluate::{evaluate, evaluate_part, evaluate_with, Evaluation};
+pub use evaluate::{evaluate, evaluate_part, evaluate_with, Evaluation, Extras, FlipVote};
 use split::check_batch_size;
 pub use split::hold_out;
 
@@ -352,7 +352,7 @@ impl Trainer {
             dev,
             &self.input,
             batch,
-            false,
+            Extras::default(),
             part,
             dist,
         )
