@@ -33,7 +33,9 @@ print(model.summary())
 
 # %%
 start = time.time()
-history = model.fit(x_train, y_train, validation=(x_test, y_test), scale=scale)
+# 200 training images held out for validation: the test split stays unseen until the end.
+history = model.fit(x_train[:-200], y_train[:-200],
+                    validation=(x_train[-200:], y_train[-200:]), scale=scale)
 print(f"{len(history)} epochs in {time.time() - start:.1f} s")
 
 # %% [markdown]

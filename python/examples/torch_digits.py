@@ -26,10 +26,16 @@ except ImportError:
 
 # The digits as float intensities in [0, 1], as torchvision's ToTensor gives images.
 x_train, y_train, x_test, y_test, scale = ttfs.load_data("digits")
-train = TensorDataset(torch.from_numpy(x_train).float() * scale, torch.from_numpy(y_train))
+images = torch.from_numpy(x_train).float() * scale
+labels = torch.from_numpy(y_train)
+# The last 200 training digits are held out for validation: early stopping picks its epoch by
+# them, so the test digits stay unseen until the end.
+train = TensorDataset(images[:-200], labels[:-200])
+val = TensorDataset(images[-200:], labels[-200:])
 test = TensorDataset(torch.from_numpy(x_test).float() * scale, torch.from_numpy(y_test))
 loader = DataLoader(train, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
-print(f"{len(train)} training and {len(test)} test digits, {len(loader)} batches an epoch")
+print(f"{len(train)} training, {len(val)} validation and {len(test)} test digits, "
+      f"{len(loader)} batches an epoch")
 
 # %% [markdown]
 # ## Training from the DataLoader
@@ -44,7 +50,7 @@ losses = []
 stop = ttfs.EarlyStopping(model, patience=8)
 history = model.fit(
     loader,
-    validation=(test.tensors[0], test.tensors[1]),
+    validation=(val.tensors[0], val.tensors[1]),
     epochs=30,
     on_step=lambda step: losses.append(step["loss"]),
     callback=stop,

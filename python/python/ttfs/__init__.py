@@ -9,7 +9,8 @@ records into dicts.
     import ttfs
     x_train, y_train, x_test, y_test, scale = ttfs.load_data("digits")
     model = ttfs.Model(spec="fc256 if fc10")
-    model.fit(x_train, y_train, validation=(x_test, y_test), scale=scale, epochs=30)
+    model.fit(x_train[:-200], y_train[:-200], validation=(x_train[-200:], y_train[-200:]),
+              scale=scale, epochs=30)                # validation: held-out training images
     model.evaluate(x_test, y_test)["accuracy"]      # the model remembers the scale
 
 Images are ``[N, C, H, W]`` (or ``[N, H, W]``, one channel, or ``[N, F]``) numpy arrays or
