@@ -19,9 +19,9 @@ fn main() -> anyhow::Result<()> {
     let steps: usize = args.first().map_or(Ok(10), |s| s.parse())?;
     let batch: usize = args.get(1).map_or(Ok(64), |s| s.parse())?;
     let sets: Vec<String> = args.iter().skip(2).cloned().collect();
-    let path = "configs/cifar10.toml";
-    let text = std::fs::read_to_string(path)?;
-    let cfg = Config::from_toml(&text, path, &sets)?;
+    // The repository's config, wherever the example is run from.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cifar10.toml");
+    let cfg = Config::load(Some(&path), &sets)?;
     let mut m = cfg.model.clone();
     let frame = [3, 32, 32];
     let mut rng = Rng::new(1);
