@@ -85,7 +85,10 @@ trains = model.spike_trains(sample)
 potentials = model.membrane_traces(sample)
 for name, s in trains.items():
     print(f"{name}: {int(s.sum())} spikes over {s.shape[0]} steps, {s.shape[-1]} units")
-print("output potentials at the last step:", potentials["out"][-1, 0].numpy().round(2))
+# A fire-once neuron's potential is NaN once it has fired (it has no potential left to read).
+last = potentials["out"][-1, 0].numpy()
+print("output potentials at the last step:",
+      " ".join("fired" if np.isnan(v) else f"{v:.2f}" for v in last))
 print("label", int(y[0]), "predicted", int(predictions[0]))
 
 
