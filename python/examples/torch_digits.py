@@ -85,7 +85,7 @@ trains = model.spike_trains(sample)
 potentials = model.membrane_traces(sample)
 for name, s in trains.items():
     print(f"{name}: {int(s.sum())} spikes over {s.shape[0]} steps, {s.shape[-1]} units")
-# A fire-once neuron's potential is NaN once it has fired (it has no potential left to read).
+# After its spike a fire-once neuron is spent and its potential reads NaN: print "fired" instead.
 last = potentials["out"][-1, 0].numpy()
 print("output potentials at the last step:",
       " ".join("fired" if np.isnan(v) else f"{v:.2f}" for v in last))
