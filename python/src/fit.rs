@@ -147,6 +147,11 @@ impl Core {
         }
         cfg.train.device = self.model.device;
         let mut tr = Trainer::with_data(&cfg, train, test).py_err()?;
+        // The moving average (`train.ema_decay`) starts at this model's parameters, not at the
+        // trainer's stand-in.
+        if let Some(ema) = &mut tr.ema {
+            *ema = ttfs::ema::Ema::new(ema.decay, &self.model);
+        }
         // Arrays handed in as `validation` are the user's held-out data: evaluated as a
         // validation split, they choose the best epoch of a run directory, as
         // `data.validation` does for `ttfs train` (a test split never does).

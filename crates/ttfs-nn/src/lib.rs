@@ -26,6 +26,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod decoder;
+pub mod ema;
 pub mod encoding;
 pub mod energy;
 pub mod ettfs_init;

@@ -88,6 +88,12 @@ pub fn in_checkpoint(ck: &Checkpoint) -> Option<NonFinite> {
                 .iter()
                 .zip(&ck.opt_v)
                 .map(|(p, v)| (format!("opt.v.{}", p.name), &v[..])),
+        )
+        .chain(
+            ck.params
+                .iter()
+                .zip(&ck.online)
+                .map(|(p, w)| (format!("online.{}", p.name), &w[..])),
         );
     scan(params.chain(moments))
 }

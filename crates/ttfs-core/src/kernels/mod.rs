@@ -359,6 +359,9 @@ pub trait Kernels: Sync + Send {
     fn add_assign(&self, dst: &mut Buf<f32>, src: &Buf<f32>);
     /// `x *= factor`.
     fn scale(&self, x: &mut Buf<f32>, factor: f32);
+    /// `dst += weight * (src - dst)`, elementwise (`torch.lerp_`): one step of an exponential
+    /// moving average of `src` with rate `weight`.
+    fn lerp(&self, dst: &mut Buf<f32>, src: &Buf<f32>, weight: f32);
     /// `dst` (`[times, len(src)]`) holds `src` `times` times.
     fn repeat(&self, src: &Buf<f32>, times: usize, dst: &mut Buf<f32>);
     /// `y[r, c] += bias[c]` for `y` of `[rows, cols]`.

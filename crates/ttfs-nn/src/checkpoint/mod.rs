@@ -1,5 +1,6 @@
 //! Checkpoints: a `safetensors` file holding the parameters by name, the optimizer's moment
-//! buffers (`opt.m.<name>`, `opt.v.<name>`) and, as metadata, everything needed to continue the
+//! buffers (`opt.m.<name>`, `opt.v.<name>`), with `train.ema_decay` the trained weights
+//! (`online.<name>`: the parameters are then their moving average, `ema.rs`) and, as metadata, everything needed to continue the
 //! run exactly: the resolved config, epoch and step counters, the generator's state and where
 //! the current epoch stands.
 //!
@@ -70,6 +71,9 @@ pub struct Checkpoint {
     /// Optimizer moments, in parameter order (empty before the first step).
     pub opt_m: Vec<Vec<f32>>,
     pub opt_v: Vec<Vec<f32>>,
+    /// With a moving average of the parameters (`train.ema_decay`), `params` holds the average
+    /// and this the weights being trained, in parameter order; empty otherwise.
+    pub online: Vec<Vec<f32>>,
     /// Shape of one input frame (`[C, H, W]`); absent in checkpoints of older versions.
     pub input_frame: Option<Vec<usize>>,
     /// The intensity of one step of the stored image values the model was trained on
@@ -83,6 +87,21 @@ impl Checkpoint {
     /// Capture a trainer's state. `epoch_progress` is the epoch in progress (default at an
     /// epoch's end).
     pub fn capture(tr: &Trainer, epoch_progress: EpochProgress, best_accuracy: f64) -> Self {
+        let (params, online) = match &tr.ema {
+            Some(ema) => {
+                let average = tr.model.params().into_iter().zip(&ema.average);
+                let params = average
+                    .map(|(p, avg)| NamedTensor {
+                        name: p.name.clone(),
+                        shape: p.shape.clone(),
+                        data: avg.to_vec(),
+                    })
+                    .collect();
+                let online = tr.model.params().iter().map(|p| p.value.to_vec()).collect();
+                (params, online)
+            }
+            None => (params_of(&tr.model), Vec::new()),
+        };
         Checkpoint {
             config: tr.cfg.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -95,9 +114,10 @@ impl Checkpoint {
             ranks: tr.dist.size(),
             best_accuracy,
             accuracy: f64::NAN,
-            params: params_of(&tr.model),
+            params,
             opt_m: tr.opt.m.iter().map(|b| b.to_vec()).collect(),
             opt_v: tr.opt.v.iter().map(|b| b.to_vec()).collect(),
+            online,
             input_frame: Some(tr.model.frames[0].clone()),
             input_scale: (tr.train.kind == crate::data::Kind::Image).then_some(tr.train.scale),
         }
@@ -121,6 +141,7 @@ impl Checkpoint {
             params: params_of(model),
             opt_m: Vec::new(),
             opt_v: Vec::new(),
+            online: Vec::new(),
             input_frame: Some(model.frames[0].clone()),
             input_scale: None,
         }
@@ -130,6 +151,22 @@ impl Checkpoint {
     pub fn restore(&self, tr: &mut Trainer) -> Result<()> {
         self.load_params(&mut tr.model)?;
         let n = tr.model.params().len();
+        if let Some(ema) = &mut tr.ema {
+            // The parameters are the average (a checkpoint without one starts it here).
+            let values = self.params.iter().map(|p| p.data.clone());
+            ema.set(&tr.model, values.collect());
+        }
+        if !self.online.is_empty() {
+            if self.online.len() != n {
+                bail!(
+                    "checkpoint has trained weights for {} of {n} parameters",
+                    self.online.len()
+                );
+            }
+            for (p, w) in tr.model.params_mut().into_iter().zip(&self.online) {
+                p.value.write(w);
+            }
+        }
         if !self.opt_m.is_empty() && (self.opt_m.len() != n || self.opt_v.len() != n) {
             bail!(
                 "checkpoint has optimizer state for {} of {n} parameters",
@@ -198,6 +235,9 @@ impl Checkpoint {
             if let (Some(m), Some(v)) = (self.opt_m.get(k), self.opt_v.get(k)) {
                 tensors.push((format!("opt.m.{}", p.name), p.shape.clone(), f32_bytes(m)));
                 tensors.push((format!("opt.v.{}", p.name), p.shape.clone(), f32_bytes(v)));
+            }
+            if let Some(w) = self.online.get(k) {
+                tensors.push((format!("online.{}", p.name), p.shape.clone(), f32_bytes(w)));
             }
         }
         tensors.sort_by(|a, b| a.0.cmp(&b.0));
@@ -304,7 +344,7 @@ impl Checkpoint {
             .map_err(|e| damaged(format!("metadata `param_names`: {e}")))?;
         let find = |n: &str| tensors.iter().find(|t| t.0 == n);
         let mut params = Vec::new();
-        let (mut opt_m, mut opt_v) = (Vec::new(), Vec::new());
+        let (mut opt_m, mut opt_v, mut online) = (Vec::new(), Vec::new(), Vec::new());
         for n in &names {
             let t = find(n).ok_or_else(|| damaged(format!("tensor `{n}` is missing")))?;
             params.push(NamedTensor {
@@ -316,6 +356,14 @@ impl Checkpoint {
                 opt_m.push(bytes_f32(&m.2));
                 opt_v.push(bytes_f32(&v.2));
             }
+            if let Some(w) = find(&format!("online.{n}")) {
+                online.push(bytes_f32(&w.2));
+            }
+        }
+        if !online.is_empty() && online.len() != names.len() {
+            return Err(damaged(
+                "the trained weights beside the average are incomplete".into(),
+            ));
         }
         if !opt_m.is_empty() && opt_m.len() != names.len() {
             return Err(damaged("optimizer state is incomplete".into()));
@@ -340,6 +388,7 @@ impl Checkpoint {
             params,
             opt_m,
             opt_v,
+            online,
             input_frame: meta
                 .get("input_frame")
                 .and_then(|f| serde_json::from_str(f).ok()),

@@ -185,3 +185,74 @@ fn failed_write_keeps_the_previous_file() {
     assert_eq!(left.len(), 1, "temporary file left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn tiny_averaged() -> Trainer {
+    let cfg = Config::from_toml(
+        "[model]\nspec = \"fc16 if fc10\"\n[train]\nepochs = 1\nema_decay = 0.9\n",
+        "t",
+        &[],
+    )
+    .unwrap();
+    Trainer::new(&cfg).unwrap()
+}
+
+/// With `train.ema_decay`: the checkpoint's parameters are the average and its `online`
+/// tensors the trained weights; a run stopped after 3 steps and resumed from the file ends
+/// with the same average, weights and evaluation as one that was not, and that evaluation is
+/// the average's.
+#[test]
+fn a_moving_average_is_saved_evaluated_and_resumed_exactly() {
+    let mut whole = tiny_averaged();
+    let m_whole = whole.run_epoch(None, |_, _| true).unwrap();
+    let ck_whole = Checkpoint::capture(&whole, EpochProgress::default(), 0.0);
+    assert_eq!(ck_whole.online.len(), ck_whole.params.len());
+    assert_ne!(
+        ck_whole.online[0], ck_whole.params[0].data,
+        "the average is not the weights"
+    );
+    assert_eq!(ck_whole.online[0], whole.model.params()[0].value.to_vec());
+
+    let mut stopped = tiny_averaged();
+    let mut ck = None;
+    stopped.run_epoch(None, |tr, s| {
+        if s.progress.steps == 3 {
+            ck = Some(Checkpoint::capture(tr, s.progress.clone(), 0.0));
+        }
+        s.progress.steps < 3
+    });
+    let back = Checkpoint::from_bytes(&ck.unwrap().to_bytes().unwrap(), "x").unwrap();
+    let mut resumed = tiny_averaged();
+    back.restore(&mut resumed).unwrap();
+    let m_resumed = resumed
+        .run_epoch(Some(back.epoch_progress.clone()), |_, _| true)
+        .unwrap();
+    let ck_resumed = Checkpoint::capture(&resumed, EpochProgress::default(), 0.0);
+    assert_eq!(ck_resumed.params, ck_whole.params);
+    assert_eq!(ck_resumed.online, ck_whole.online);
+    assert_eq!(m_resumed.eval.accuracy, m_whole.eval.accuracy);
+
+    // The epoch's evaluation is that of the average, loaded as a plain model.
+    let mut plain = tiny();
+    ck_whole.load_params(&mut plain.model).unwrap();
+    let e = plain.evaluate_test();
+    assert_eq!(e.accuracy, m_whole.eval.accuracy);
+    assert_eq!(e.loss, m_whole.eval.loss);
+    // ... and not that of the trained weights.
+    let trained = Checkpoint {
+        params: params_of(&whole.model),
+        ..ck_whole.clone()
+    };
+    let mut online = tiny();
+    trained.load_params(&mut online.model).unwrap();
+    assert_ne!(online.evaluate_test().loss, e.loss);
+}
+
+#[test]
+fn incomplete_trained_weights_are_damage() {
+    let mut tr = tiny_averaged();
+    tr.run_epoch(None, |_, s| s.progress.steps < 2);
+    let mut ck = Checkpoint::capture(&tr, EpochProgress::default(), 0.0);
+    ck.online.pop();
+    let e = Checkpoint::from_bytes(&ck.to_bytes().unwrap(), "f.safetensors").unwrap_err();
+    assert!(format!("{e:#}").contains("trained weights beside the average are incomplete"));
+}

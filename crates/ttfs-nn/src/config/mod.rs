@@ -167,6 +167,11 @@ pub struct TrainConfig {
     /// the first half of the optimizer steps (`aux_membrane.rs`; 0: off). The trained model,
     /// and evaluation, use the decoder alone.
     pub aux_membrane_loss: f32,
+    /// Decay `d` of an exponential moving average of the parameters, updated after every
+    /// optimizer step (`ema.rs`; the rate warms up as `min(d, (1 + n) / (10 + n))` after n
+    /// steps); evaluations, `best.safetensors` and the checkpoints' parameters are the
+    /// average. In [0, 1) (0: off); 0.999 averages over about the last thousand steps.
+    pub ema_decay: f32,
     /// Where parameters, activations and gradients live: `cpu`, `cuda` or `cuda:N`.
     pub device: Device,
     /// GPU only: run matrix products with TF32 tensor-core math (about 10 mantissa bits in
@@ -186,6 +191,7 @@ impl Default for TrainConfig {
             checkpoint_every_minutes: 10.0,
             label_smoothing: 0.0,
             aux_membrane_loss: 0.0,
+            ema_decay: 0.0,
             device: Device::Cpu,
             tf32: false,
         }
@@ -306,6 +312,12 @@ impl Config {
         checks::check_ranges(self)?;
         if self.train.batch_size == 0 || self.train.eval_batch_size == 0 {
             bail!("train.batch_size and train.eval_batch_size must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.train.ema_decay) {
+            bail!(
+                "train.ema_decay must be in [0, 1) (0: no moving average), got {}",
+                self.train.ema_decay
+            );
         }
         if !(0.0..1.0).contains(&self.train.label_smoothing) {
             bail!(

@@ -24,6 +24,7 @@ use crate::data::augment::Augment;
 use crate::data::batch::{assemble, InputSpec};
 use crate::data::on_device::DeviceImages;
 use crate::data::{self, Dataset};
+use crate::ema::Ema;
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
@@ -61,6 +62,9 @@ pub struct Trainer {
     pub dist: std::sync::Arc<dyn Collective>,
     /// What the `model.init_firing` calibration did, per spiking layer (empty: not run).
     pub calibration: Vec<crate::firing_calibration::LayerCalibration>,
+    /// The moving average of the parameters (`train.ema_decay`), the model that evaluations
+    /// see; `None` when off.
+    pub ema: Option<Ema>,
 }
 
 impl Trainer {
@@ -179,8 +183,10 @@ impl Trainer {
         };
         let on_device =
             upload(&train).map(|t| [Some(t), validation.as_ref().and_then(upload), upload(&test)]);
+        let ema = (cfg.train.ema_decay > 0.0).then(|| Ema::new(cfg.train.ema_decay, &model));
         Ok(Trainer {
             calibration,
+            ema,
             dist: std::sync::Arc::new(Solo),
             on_device,
             opt: Optimizer::new(cfg.optimizer.clone()),
@@ -315,6 +321,9 @@ impl Trainer {
         }
         let mut params = self.model.params_mut();
         self.opt.update(&mut params, lr);
+        if let Some(ema) = &mut self.ema {
+            ema.update(&params, self.opt.step);
+        }
         self.step += 1;
         (loss, correct)
     }
@@ -334,8 +343,23 @@ impl Trainer {
     }
 
     /// Evaluate on the validation (1) or test (2) split, from its copy on the device when
-    /// there is one.
+    /// there is one; with `train.ema_decay`, the averaged parameters are evaluated.
     fn evaluate_split(&mut self, split: usize) -> Evaluation {
+        self.swap_average();
+        let r = self.evaluate_split_now(split);
+        self.swap_average();
+        r
+    }
+
+    /// Exchange the model's parameters and their moving average (nothing without one): the
+    /// model then holds what a checkpoint calls its parameters.
+    pub fn swap_average(&mut self) {
+        if let Some(ema) = &mut self.ema {
+            ema.swap(&mut self.model);
+        }
+    }
+
+    fn evaluate_split_now(&mut self, split: usize) -> Evaluation {
         let ds = match split {
             1 => self.validation.as_ref().expect("a validation split"),
             _ => &self.test,

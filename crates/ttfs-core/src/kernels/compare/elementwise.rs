@@ -23,6 +23,11 @@ impl Cmp {
             self.check("add_assign", format!("n={n}"), &d, ELEM);
 
             let mut d = self.rand(n);
+            self.a.lerp(&mut d.a, &src.a, 0.01);
+            self.b.lerp(&mut d.b, &src.b, 0.01);
+            self.check("lerp", format!("n={n}"), &d, ELEM);
+
+            let mut d = self.rand(n);
             self.a.scale(&mut d.a, 0.37);
             self.b.scale(&mut d.b, 0.37);
             self.check("scale", format!("n={n}"), &d, ELEM);

@@ -12,6 +12,14 @@ pub fn add_assign(dst: &mut [f32], src: &[f32]) {
     dst.iter_mut().zip(src).for_each(|(a, b)| *a += b);
 }
 
+/// `dst += weight * (src - dst)`: one step of a moving average of `src`.
+pub fn lerp(dst: &mut [f32], src: &[f32], weight: f32) {
+    assert_eq!(dst.len(), src.len(), "lerp: lengths differ");
+    dst.iter_mut()
+        .zip(src)
+        .for_each(|(a, b)| *a += weight * (b - *a));
+}
+
 /// `dst = src`, in parallel chunks: a copy of a layer's `[T, B, n]` values (a flatten's) is
 /// bound by memory bandwidth, which one core does not saturate.
 pub fn copy(src: &[f32], dst: &mut [f32]) {

@@ -321,6 +321,9 @@ impl Kernels for Cpu {
     fn scale(&self, x: &mut Buf<f32>, factor: f32) {
         x.iter_mut().for_each(|v| *v *= factor)
     }
+    fn lerp(&self, dst: &mut Buf<f32>, src: &Buf<f32>, weight: f32) {
+        elementwise::lerp(dst, src, weight)
+    }
     fn repeat(&self, src: &Buf<f32>, times: usize, dst: &mut Buf<f32>) {
         elementwise::repeat(src, times, out(dst, 0))
     }

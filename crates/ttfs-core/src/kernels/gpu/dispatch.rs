@@ -339,6 +339,9 @@ impl<E: Exec> Kernels for Gpu<E> {
     fn add_assign(&self, dst: &mut Buf<f32>, src: &Buf<f32>) {
         elementwise::add_assign(self, dst, src)
     }
+    fn lerp(&self, dst: &mut Buf<f32>, src: &Buf<f32>, weight: f32) {
+        elementwise::lerp(self, dst, src, weight)
+    }
 
     fn scale(&self, x: &mut Buf<f32>, factor: f32) {
         elementwise::scale(self, x, factor)

@@ -18,6 +18,14 @@ KERNEL add_assign(float* dst, const float* src, int n)
     dst[i] += src[i];
 }
 
+// dst, src are [n]. One thread per value: dst += weight * (src - dst), the CPU's expression.
+KERNEL lerp(float* dst, const float* src, float weight, int n)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    dst[i] += weight * (src[i] - dst[i]);
+}
+
 // x is [n]. One thread per value: x *= factor.
 KERNEL scale(float* x, float factor, int n)
 {

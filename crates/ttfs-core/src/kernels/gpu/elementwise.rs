@@ -32,6 +32,18 @@ pub(super) fn add_assign<E: Exec>(gpu: &Gpu<E>, dst: &mut Buf<f32>, src: &Buf<f3
     gpu.run("add_assign", n, &[Arg::Ptr(pd), Arg::Ptr(ps), int(n)]);
 }
 
+pub(super) fn lerp<E: Exec>(gpu: &Gpu<E>, dst: &mut Buf<f32>, src: &Buf<f32>, weight: f32) {
+    let n = dst.len();
+    assert_eq!(n, src.len(), "lerp: lengths differ");
+    let ps = gpu.inp(src, n, "lerp src");
+    let pd = gpu.inout(dst, n, "lerp dst");
+    gpu.run(
+        "lerp",
+        n,
+        &[Arg::Ptr(pd), Arg::Ptr(ps), Arg::F32(weight), int(n)],
+    );
+}
+
 pub(super) fn scale<E: Exec>(gpu: &Gpu<E>, x: &mut Buf<f32>, factor: f32) {
     let n = x.len();
     let px = gpu.inout(x, n, "scale x");
