@@ -162,13 +162,8 @@ impl Core {
 
     /// The end of training: the epochs trained count, the session ends.
     fn fit_finish(&mut self) {
-        if let Some(mut fit) = self.fit.take() {
+        if let Some(fit) = self.fit.take() {
             self.epochs += fit.tr.epoch;
-            // With `train.ema_decay` the trained model is the moving average: what every
-            // epoch evaluated and a run directory's checkpoints hold.
-            if let Some(ema) = &mut fit.tr.ema {
-                ema.swap(&mut self.model);
-            }
         }
     }
 

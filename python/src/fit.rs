@@ -38,8 +38,13 @@ impl Core {
                 "no training in progress (fit_begin first)",
             ));
         };
+        // With `train.ema_decay`, outside the trainer the model holds the moving average (what
+        // the epochs evaluated and a run directory's checkpoints hold: callbacks, EarlyStopping
+        // and the model after `fit` see it) and the trainer the weights being trained.
         std::mem::swap(&mut fit.tr.model, &mut self.model);
+        fit.tr.swap_average();
         let r = f(fit);
+        fit.tr.swap_average();
         std::mem::swap(&mut fit.tr.model, &mut self.model);
         r
     }
@@ -148,7 +153,8 @@ impl Core {
         cfg.train.device = self.model.device;
         let mut tr = Trainer::with_data(&cfg, train, test).py_err()?;
         // The moving average (`train.ema_decay`) starts at this model's parameters, not at the
-        // trainer's stand-in.
+        // trainer's stand-in (the two are equal here: which one `with_trainer` puts where
+        // makes no difference yet).
         if let Some(ema) = &mut tr.ema {
             *ema = ttfs::ema::Ema::new(ema.decay, &self.model);
         }

@@ -87,6 +87,27 @@ def test_an_exception_in_the_callback_stops_training_and_keeps_the_parameters(di
     m.fit(xtr, ytr, scale=scale, epochs=1, progress=False)  # the model still trains
 
 
+def test_a_moving_average_is_the_model_between_epochs_and_after(digits, tmp_path):
+    xtr, ytr, xte, yte, scale = digits
+    m = ttfs.Model(spec="fc32 if fc10", settings={"train.ema_decay": 0.95})
+    seen = []
+    hist = m.fit(xtr, ytr, validation=(xte, yte), scale=scale, epochs=3, progress=False,
+                 out=tmp_path / "run",
+                 callback=lambda _: seen.append(m.evaluate(xte, yte, scale=scale)["loss"]))
+    # What each epoch evaluated is what a callback reads, and the model after fit.
+    assert seen == pytest.approx([h["eval"]["loss"] for h in hist], rel=1e-6)
+    assert m.evaluate(xte, yte, scale=scale)["loss"] == pytest.approx(seen[-1], rel=1e-6)
+    back = ttfs.load(tmp_path / "run" / "last.safetensors")
+    for k, v in m.parameters().items():
+        np.testing.assert_array_equal(back.parameters()[k], v)
+    # EarlyStopping puts back the best epoch's average.
+    m = ttfs.Model(spec="fc32 if fc10", settings={"train.ema_decay": 0.95, "optimizer.lr": 0.05})
+    stop = ttfs.EarlyStopping(m, patience=0, monitor="loss")
+    hist = m.fit(xtr, ytr, validation=(xte, yte), scale=scale, epochs=8, progress=False,
+                 callback=stop)
+    assert m.evaluate(xte, yte, scale=scale)["loss"] == pytest.approx(stop.best, rel=1e-6)
+
+
 def test_incremental_time_steps_grow_the_model_and_end_at_its_own_t(digits):
     xtr, ytr, xte, yte, scale = digits
     settings = {"model.time_steps": 4, "schedule.time_steps": [[0, 1], [2, 4]]}
