@@ -24,11 +24,8 @@ impl Ema {
     pub fn new(decay: f32, model: &Model) -> Ema {
         Ema {
             decay,
-            average: model
-                .params()
-                .iter()
-                .map(|p| p.value.to_device(p.value.device()))
-                .collect(),
+            // A copy beside each parameter, on its device.
+            average: model.params().iter().map(|p| p.value.clone()).collect(),
         }
     }
 
