@@ -1,8 +1,8 @@
 //! Checkpoints: a `safetensors` file holding the parameters by name, the optimizer's moment
 //! buffers (`opt.m.<name>`, `opt.v.<name>`), with `train.ema_decay` the trained weights
-//! (`online.<name>`: the parameters are then their moving average, `ema.rs`) and, as metadata, everything needed to continue the
-//! run exactly: the resolved config, epoch and step counters, the generator's state and where
-//! the current epoch stands.
+//! (`online.<name>`: the parameters are then their moving average, `ema.rs`) and, as
+//! metadata, everything needed to continue the run exactly: the resolved config, epoch and
+//! step counters, the generator's state and where the current epoch stands.
 //!
 //! Files are written atomically (temporary file in the same directory, fsync, rename, fsync of
 //! the directory): a crash or a full disk leaves the previous checkpoint intact. A checksum of
