@@ -5,13 +5,13 @@ use super::*;
 use std::io::Write;
 
 fn tiny() -> Trainer {
-    let cfg = Config::from_toml(
-        "[model]\nspec = \"fc16 if fc10\"\n[train]\nepochs = 1\n",
-        "t",
-        &[],
-    )
-    .unwrap();
-    Trainer::new(&cfg).unwrap()
+    tiny_with(&[])
+}
+
+fn tiny_with(settings: &[&str]) -> Trainer {
+    let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+    let toml = "[model]\nspec = \"fc16 if fc10\"\n[train]\nepochs = 1\n";
+    Trainer::new(&Config::from_toml(toml, "t", &settings).unwrap()).unwrap()
 }
 
 #[test]
@@ -187,13 +187,7 @@ fn failed_write_keeps_the_previous_file() {
 }
 
 fn tiny_averaged() -> Trainer {
-    let cfg = Config::from_toml(
-        "[model]\nspec = \"fc16 if fc10\"\n[train]\nepochs = 1\nema_decay = 0.9\n",
-        "t",
-        &[],
-    )
-    .unwrap();
-    Trainer::new(&cfg).unwrap()
+    tiny_with(&["train.ema_decay=0.9"])
 }
 
 /// With `train.ema_decay`: the checkpoint's parameters are the average and its `online`
