@@ -55,6 +55,11 @@ pub struct EvalArgs {
     /// classes are mirror images of one another (DVS128 Gesture's left and right hands).
     #[arg(long)]
     flip: bool,
+    /// For a run trained with `train.ema_decay`, whose checkpoints' parameters are the moving
+    /// average: evaluate the weights being trained instead (those of the same run without the
+    /// average, step for step).
+    #[arg(long)]
+    online: bool,
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
@@ -96,6 +101,27 @@ pub fn run(a: EvalArgs) -> Result<()> {
         r.data.name,
         a.split
     );
+    let ck = &r.checkpoint;
+    match (ck.online.is_empty(), a.online) {
+        (true, true) => bail!(
+            "--online: {} holds no weights beside its parameters (only a run with \
+             train.ema_decay keeps them): drop --online",
+            file.display()
+        ),
+        (false, false) => println!(
+            "parameters: the moving average of the trained weights (train.ema_decay = {}; \
+             --online evaluates the trained weights)",
+            ck.config.train.ema_decay
+        ),
+        (false, true) => {
+            println!("parameters: the trained weights (--online), not their moving average");
+            let online = ck.online.clone();
+            for (p, w) in r.model.params_mut().into_iter().zip(&online) {
+                p.value.write(w);
+            }
+        }
+        (true, false) => {}
+    }
     let batch = a.batch.unwrap_or(r.config.train.eval_batch_size).max(1);
     let what = match a.batch {
         Some(_) => "--batch",

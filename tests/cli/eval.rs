@@ -75,6 +75,63 @@ fn eval_of_the_validation_split_repeats_what_training_reported() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The line of `ttfs eval`'s report that gives the accuracy.
+fn accuracy_line(o: &std::process::Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = out.lines().find(|l| l.starts_with("accuracy "));
+    line.unwrap_or_else(|| panic!("no accuracy line:\n{}", text(o)))
+        .to_string()
+}
+
+/// With `train.ema_decay` the checkpoint's parameters are the average, which the epochs
+/// evaluated; `--online` evaluates the trained weights, which are those of the same run
+/// without the average.
+#[test]
+fn eval_online_gives_the_run_without_the_average() {
+    let dir = tmp("eval-online");
+    let train = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "train",
+            "--epochs",
+            "3",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(TINY);
+        args.extend_from_slice(&["--set", "data.validation=300"]);
+        args.extend_from_slice(extra);
+        let o = ttfs(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        out
+    };
+    let averaged = train("averaged", &["--set", "train.ema_decay=0.95"]);
+    let plain = train("plain", &[]);
+    let eval = |run: &std::path::Path, extra: &[&str]| {
+        let last = run.join(LAST);
+        let mut args = vec!["eval", last.to_str().unwrap(), "--split", "validation"];
+        args.extend_from_slice(extra);
+        ttfs(&args)
+    };
+    let o = eval(&averaged, &[]);
+    assert!(
+        text(&o).contains("parameters: the moving average"),
+        "{}",
+        text(&o)
+    );
+    let rec = &RunDir::open(&averaged).unwrap().read_metrics().unwrap()[2];
+    let want = format!("accuracy {:.2}% on 300", 100.0 * rec.metrics.eval.accuracy);
+    assert!(accuracy_line(&o).starts_with(&want), "{want}\n{}", text(&o));
+    let online = eval(&averaged, &["--online"]);
+    assert!(text(&online).contains("the trained weights (--online)"));
+    assert_eq!(accuracy_line(&online), accuracy_line(&eval(&plain, &[])));
+    assert_ne!(accuracy_line(&online), accuracy_line(&o));
+    let o = eval(&plain, &["--online"]);
+    assert!(!o.status.success() && text(&o).contains("only a run with train.ema_decay"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn damaged_checkpoints_are_rejected_with_a_clear_message() {
     let dir = tmp("damaged");
