@@ -258,6 +258,13 @@ pub fn run(a: TrainArgs, dist: &Arc<dyn Collective>) -> Result<()> {
         rayon::current_num_threads(),
         cfg.train.device
     ));
+    if cfg.train.ema_decay > 0.0 {
+        progress.println(&format!(
+            "train.ema_decay = {}: every evaluation, best.safetensors and the checkpoints' \
+             parameters are the moving average of the trained weights",
+            cfg.train.ema_decay
+        ));
+    }
     // From here on a signal stops the run cleanly instead of losing the epoch.
     ttfs::interrupt::install(dist.size(), dist.rank())?;
     // For tests only (tests/mpi.rs), undocumented to users: the rank named by

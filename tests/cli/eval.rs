@@ -91,19 +91,14 @@ fn eval_online_gives_the_run_without_the_average() {
     let dir = tmp("eval-online");
     let train = |name: &str, extra: &[&str]| {
         let out = dir.join(name);
-        let mut args = vec![
-            "train",
-            "--epochs",
-            "3",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ];
+        let mut args = vec!["train", "--epochs", "3", "--out", out.to_str().unwrap()];
         args.extend_from_slice(TINY);
         args.extend_from_slice(&["--set", "data.validation=300"]);
         args.extend_from_slice(extra);
         let o = ttfs(&args);
         assert!(o.status.success(), "{}", text(&o));
+        let averaged = text(&o).contains("train.ema_decay = 0.95: every evaluation");
+        assert_eq!(averaged, !extra.is_empty(), "{}", text(&o));
         out
     };
     let averaged = train("averaged", &["--set", "train.ema_decay=0.95"]);
