@@ -82,8 +82,8 @@ mod tests {
         assert_eq!(e.decay_at(1_000_000), 0.999);
     }
 
-    /// Against the average written out: a constant weight is reached, a moving one is followed
-    /// with the closed form of the recurrence.
+    /// Against the recurrence written out, with its warm-up; behind weights that rise at a
+    /// constant speed the average lags by the closed form's `speed * d / (1 - d)`.
     #[test]
     fn the_average_follows_the_recurrence() {
         let mut m = model();
