@@ -101,7 +101,6 @@ pub fn run(a: EvalArgs) -> Result<()> {
         r.data.name,
         a.split
     );
-    let ck = &r.checkpoint;
     match (ck.online.is_empty(), a.online) {
         (true, true) => bail!(
             "--online: {} holds no weights beside its parameters (only a run with \
@@ -115,10 +114,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         ),
         (false, true) => {
             println!("parameters: the trained weights (--online), not their moving average");
-            let online = ck.online.clone();
-            for (p, w) in r.model.params_mut().into_iter().zip(&online) {
-                p.value.write(w);
-            }
+            r.checkpoint.load_online(&mut r.model)?;
         }
         (true, false) => {}
     }

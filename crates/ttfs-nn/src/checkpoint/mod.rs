@@ -157,15 +157,7 @@ impl Checkpoint {
             ema.set(&tr.model, values.collect());
         }
         if !self.online.is_empty() {
-            if self.online.len() != n {
-                bail!(
-                    "checkpoint has trained weights for {} of {n} parameters",
-                    self.online.len()
-                );
-            }
-            for (p, w) in tr.model.params_mut().into_iter().zip(&self.online) {
-                p.value.write(w);
-            }
+            self.load_online(&mut tr.model)?;
         }
         if !self.opt_m.is_empty() && (self.opt_m.len() != n || self.opt_v.len() != n) {
             bail!(
@@ -215,6 +207,22 @@ impl Checkpoint {
                 self.params.len(),
                 model.params().len()
             );
+        }
+        Ok(())
+    }
+
+    /// Copy the trained weights (`online`, kept with `train.ema_decay`) into `model` in place
+    /// of the parameters (their average).
+    pub fn load_online(&self, model: &mut Model) -> Result<()> {
+        let n = model.params().len();
+        if self.online.len() != n {
+            bail!(
+                "checkpoint has trained weights for {} of {n} parameters",
+                self.online.len()
+            );
+        }
+        for (p, w) in model.params_mut().into_iter().zip(&self.online) {
+            p.value.write(w);
         }
         Ok(())
     }
