@@ -50,15 +50,20 @@ impl Core {
                 )));
             }
         }
+        // Inside a `fit` with `train.ema_decay`, the model holds the moving average and the
+        // session the weights being trained: both are set, so that training goes on from the
+        // values given (a callback's restart or restore), not only what is evaluated.
+        let mut trained = self
+            .fit
+            .as_mut()
+            .and_then(|f| f.tr.ema.as_mut())
+            .map(|ema| &mut ema.average);
         for (name, a) in &params {
             let values: Vec<f32> = a.as_array().iter().copied().collect();
-            if let Some(p) = self
-                .model
-                .params_mut()
-                .into_iter()
-                .find(|p| &p.name == name)
-            {
-                p.value.write(&values);
+            let at = names.iter().position(|n| n == name).expect("checked above");
+            self.model.params_mut()[at].value.write(&values);
+            if let Some(trained) = trained.as_deref_mut() {
+                trained[at].write(&values);
             }
         }
         Ok(())

@@ -4,6 +4,7 @@ inference, parameters, checkpoints and run directories, the input scale, and the
 read back with the `nir` package and simulated (nirsim.py). Bad inputs: test_errors.py; torch tensors, data loaders, callbacks and
 traces: test_torch.py. Data: the embedded 8x8 digits only."""
 
+import json
 import os
 import subprocess
 import sys
@@ -106,6 +107,39 @@ def test_a_moving_average_is_the_model_between_epochs_and_after(digits, tmp_path
     hist = m.fit(xtr, ytr, validation=(xte, yte), scale=scale, epochs=8, progress=False,
                  callback=stop)
     assert m.evaluate(xte, yte, scale=scale)["loss"] == pytest.approx(stop.best, rel=1e-6)
+
+
+def read_safetensors(path):
+    """The tensors of a `.safetensors` file (an 8-byte header length, a JSON header, the data)
+    as float32 arrays by name."""
+    raw = open(path, "rb").read()
+    n = int.from_bytes(raw[:8], "little")
+    body = raw[8 + n:]
+    return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]],
+                             dtype=np.float32).reshape(v["shape"])
+            for k, v in json.loads(raw[8:8 + n]).items()
+            if k != "__metadata__" and v["dtype"] == "F32"}
+
+
+def test_set_parameters_in_a_callback_sets_the_average_and_the_weights_trained(digits,
+                                                                                tmp_path):
+    xtr, ytr, _, _, scale = digits
+    # A learning rate too small to move any weight: what the model holds after the second
+    # epoch is what the callback set, in the average and in the weights being trained.
+    m = ttfs.Model(spec="fc32 if fc10",
+                   settings={"train.ema_decay": 0.9, "optimizer.lr": 1e-30})
+    given = {k: 0.5 * v + 0.01 for k, v in m.parameters().items()}
+
+    def callback(metrics):
+        if metrics["epoch"] == 1:
+            m.set_parameters(given)
+
+    m.fit(xtr, ytr, scale=scale, epochs=2, progress=False, out=tmp_path / "run",
+          callback=callback)
+    online = read_safetensors(tmp_path / "run" / "last.safetensors")
+    for k, v in given.items():
+        np.testing.assert_allclose(m.parameters()[k], v, rtol=0, atol=1e-20)
+        np.testing.assert_allclose(online["online." + k], v, rtol=0, atol=1e-20)
 
 
 def test_incremental_time_steps_grow_the_model_and_end_at_its_own_t(digits):
