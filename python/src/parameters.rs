@@ -58,10 +58,11 @@ impl Core {
             .as_mut()
             .and_then(|f| f.tr.ema.as_mut())
             .map(|ema| &mut ema.average);
+        let mut model = self.model.params_mut();
         for (name, a) in &params {
             let values: Vec<f32> = a.as_array().iter().copied().collect();
             let at = names.iter().position(|n| n == name).expect("checked above");
-            self.model.params_mut()[at].value.write(&values);
+            model[at].value.write(&values);
             if let Some(trained) = trained.as_deref_mut() {
                 trained[at].write(&values);
             }
