@@ -29,14 +29,18 @@ impl Core {
         &mut self,
         params: Vec<(String, PyReadonlyArrayDyn<'_, f32>)>,
     ) -> PyResult<()> {
-        let names: Vec<String> = self.model.params().iter().map(|p| p.name.clone()).collect();
+        let model = self.model.params();
+        // The model's index of each given parameter, found once while checking.
+        let mut at = Vec::with_capacity(params.len());
         for (name, a) in &params {
-            let Some(p) = self.model.params().into_iter().find(|p| &p.name == name) else {
+            let Some(i) = model.iter().position(|p| &p.name == name) else {
+                let names: Vec<&str> = model.iter().map(|p| p.name.as_str()).collect();
                 return Err(TtfsError::new_err(format!(
                     "the model has no parameter `{name}` (it has: {})",
                     names.join(", ")
                 )));
             };
+            let p = &model[i];
             if a.shape() != p.shape.as_slice() {
                 return Err(TtfsError::new_err(format!(
                     "parameter `{name}` has shape {:?} in the model, the value given {:?}",
@@ -49,7 +53,9 @@ impl Core {
                     "parameter `{name}`: the value given holds NaN or infinite numbers"
                 )));
             }
+            at.push(i);
         }
+        drop(model);
         // Inside a `fit` with `train.ema_decay`, the model holds the moving average and the
         // session the weights being trained: both are set, so that training goes on from the
         // values given (a callback's restart or restore), not only what is evaluated.
@@ -59,12 +65,11 @@ impl Core {
             .and_then(|f| f.tr.ema.as_mut())
             .map(|ema| &mut ema.average);
         let mut model = self.model.params_mut();
-        for (name, a) in &params {
+        for ((_, a), &i) in params.iter().zip(&at) {
             let values: Vec<f32> = a.as_array().iter().copied().collect();
-            let at = names.iter().position(|n| n == name).expect("checked above");
-            model[at].value.write(&values);
+            model[i].value.write(&values);
             if let Some(trained) = trained.as_deref_mut() {
-                trained[at].write(&values);
+                trained[i].write(&values);
             }
         }
         Ok(())
